@@ -1,0 +1,493 @@
+"""seal, open and inspect over bytes and streams (DESIGN.md, "Operations")."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import BinaryIO, Union
+
+from . import _format as fmt
+from ._buffers import build_bytes
+from ._format import Core, Header, ParsedHeader, Suite, WrappedKey
+from ._reader import SealedReader, read_exact, read_header
+from ._schedule import DocumentKeys, derive, header_digest, header_mac, same
+from ._stream import SegmentCipher, body_length, plaintext_length, segment_count
+from .exceptions import (
+    Attempt,
+    DecryptionError,
+    FormatError,
+    KeyProviderError,
+    NotMineError,
+    SealdocError,
+)
+from .providers._base import AssociatedData, KeyProvider
+
+Keys = Union[KeyProvider, Sequence[KeyProvider]]
+Randbytes = Callable[[int], bytes]
+
+# How many segments a stream moves per read/write: about 1 MiB at a time
+# keeps the Python overhead per byte low and memory constant.
+_STREAM_CHUNK = 1024 * 1024
+
+
+# -- argument checking --------------------------------------------------------
+
+
+def providers_of(keys: object) -> tuple[KeyProvider, ...]:
+    if isinstance(keys, KeyProvider):
+        return (keys,)
+    if isinstance(keys, Sequence) and not isinstance(keys, str | bytes):
+        result = tuple(keys)
+        if not result:
+            raise ValueError("keys is empty: give at least one key provider")
+        for p in result:
+            if not isinstance(p, KeyProvider):
+                raise TypeError(
+                    "keys must be a key provider or a sequence of them; got a "
+                    f"{type(p).__name__} in the sequence"
+                )
+        return result
+    raise TypeError(
+        f"keys must be a key provider or a sequence of them, not {type(keys).__name__}"
+    )
+
+
+def _mapping(value: Mapping[str, str] | None, what: str) -> dict[str, str]:
+    return {} if value is None else fmt.check_map(value, what=what)
+
+
+def _buffer(data: object, what: str) -> memoryview:
+    if isinstance(data, bytes | bytearray | memoryview):
+        view = memoryview(data)
+        return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
+
+
+def _suite(suite: object) -> Suite:
+    try:
+        return Suite(suite)
+    except ValueError:
+        raise ValueError(f"unknown suite {suite!r}; choose one of {list(Suite)}") from None
+
+
+def _segment_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError("segment_size must be an int")
+    if not fmt.MIN_SEGMENT_SIZE <= size <= fmt.MAX_SEGMENT_SIZE:
+        raise ValueError(
+            f"segment_size must be {fmt.MIN_SEGMENT_SIZE}..{fmt.MAX_SEGMENT_SIZE} bytes"
+        )
+    return size
+
+
+# -- the header: build and unlock ---------------------------------------------
+
+
+class _Sealer:
+    """A new document's key, core and header (format.md 3-5)."""
+
+    def __init__(
+        self,
+        providers: Sequence[KeyProvider],
+        context: Mapping[str, str],
+        binding: Mapping[str, str],
+        suite: Suite,
+        segment_size: int,
+        randbytes: Randbytes,
+        dek: bytes | None = None,
+    ) -> None:
+        self.dek = dek if dek is not None else randbytes(fmt.DEK_LEN)
+        salt = randbytes(fmt.SALT_LEN)
+        nonce_prefix = randbytes(fmt.NONCE_PREFIX_LEN)
+        self.keys = derive(self.dek, salt, suite)
+        self.core = Core(
+            suite=suite,
+            flags=fmt.FLAG_BINDING if binding else 0,
+            segment_size=segment_size,
+            salt=salt,
+            nonce_prefix=nonce_prefix,
+            commitment=self.keys.commitment,
+            context=context,
+        )
+        core_bytes = self.core.encode()
+        binding_block = fmt.encode_map(binding, what="binding") if binding else b""
+        self.digest = header_digest(core_bytes, binding_block)
+        ad = AssociatedData(digest=self.digest, context=context, binding=binding)
+        wrapped = [_wrap(p, self.dek, ad) for p in providers]
+        self.header = sign_header(self.keys, self.digest, core_bytes, wrapped)
+
+    def cipher(self) -> SegmentCipher:
+        return SegmentCipher(
+            self.core.suite, self.keys.payload_key, self.core.nonce_prefix, self.digest
+        )
+
+    def __repr__(self) -> str:
+        return "_Sealer(<secret>)"
+
+
+def sign_header(
+    keys: DocumentKeys, digest: bytes, core_bytes: bytes, wrapped: Sequence[WrappedKey]
+) -> bytes:
+    unsigned = fmt.build_unsigned_header(core_bytes, wrapped)
+    return unsigned + header_mac(keys.mac_key, digest, unsigned)
+
+
+def _wrap(provider: KeyProvider, dek: bytes, ad: AssociatedData) -> WrappedKey:
+    try:
+        wrapped = provider.wrap(dek, ad)
+    except SealdocError:
+        raise
+    except Exception as exc:
+        raise KeyProviderError(f"{provider!r} failed to wrap the document key") from exc
+    fmt.check_wrapped_key(wrapped)
+    return wrapped
+
+
+def _check_context(stored: Mapping[str, str], expected: Mapping[str, str]) -> None:
+    for key, value in expected.items():
+        if key not in stored:
+            raise DecryptionError(f"context mismatch: the document has no key {key!r}")
+        if stored[key] != value:
+            raise DecryptionError(f"context mismatch on key {key!r}")
+
+
+def _binding_block(parsed: ParsedHeader, binding: Mapping[str, str]) -> bytes:
+    required = bool(parsed.core.flags & fmt.FLAG_BINDING)
+    if required and not binding:
+        raise DecryptionError("the document was sealed with a binding; pass binding=")
+    if binding and not required:
+        raise DecryptionError("a binding was given but the document was sealed without one")
+    return fmt.encode_map(binding, what="binding") if binding else b""
+
+
+class Unlocked:
+    """A header whose document key has been recovered and checked."""
+
+    def __init__(self, parsed: ParsedHeader, keys: DocumentKeys, dek: bytes, digest: bytes):
+        self.parsed = parsed
+        self.keys = keys
+        self.dek = dek
+        self.digest = digest
+
+    def cipher(self) -> SegmentCipher:
+        core = self.parsed.core
+        return SegmentCipher(core.suite, self.keys.payload_key, core.nonce_prefix, self.digest)
+
+    def __repr__(self) -> str:
+        return "Unlocked(<secret>)"
+
+
+def unlock(
+    parsed: ParsedHeader,
+    providers: Sequence[KeyProvider],
+    context: Mapping[str, str],
+    binding: Mapping[str, str],
+) -> Unlocked:
+    """Recover the DEK with any provider; check commitment and header MAC (format.md 9)."""
+    _check_context(parsed.core.context, context)
+    digest = header_digest(parsed.core_bytes, _binding_block(parsed, binding))
+    ad = AssociatedData(digest=digest, context=parsed.core.context, binding=binding)
+    attempts: list[Attempt] = []
+    failures: list[BaseException] = []
+    for provider in providers:
+        for wrapped in parsed.wrapped_keys:
+            name = repr(provider)
+            try:
+                if not provider.handles(wrapped):
+                    continue
+                dek = provider.unwrap(wrapped, ad)
+            except NotMineError as exc:
+                attempts.append(Attempt(name, wrapped.label, str(exc) or "not mine"))
+                continue
+            except (FormatError, DecryptionError) as exc:
+                attempts.append(Attempt(name, wrapped.label, str(exc)))
+                continue
+            except Exception as exc:  # a provider that is down is not tampering
+                attempts.append(Attempt(name, wrapped.label, f"provider failed: {exc}"))
+                failures.append(exc)
+                continue
+            if not isinstance(dek, bytes) or len(dek) != fmt.DEK_LEN:
+                attempts.append(Attempt(name, wrapped.label, "provider returned a malformed key"))
+                continue
+            keys = derive(dek, parsed.core.salt, parsed.core.suite)
+            if not same(keys.commitment, parsed.core.commitment):
+                attempts.append(Attempt(name, wrapped.label, "key commitment mismatch"))
+                continue
+            if not same(header_mac(keys.mac_key, digest, parsed.signed_part), parsed.mac):
+                attempts.append(Attempt(name, wrapped.label, "header authentication failed"))
+                raise DecryptionError("the header was altered", attempts)
+            return Unlocked(parsed, keys, dek, digest)
+    if not attempts:
+        labels = ", ".join(w.label for w in parsed.wrapped_keys)
+        attempts.append(
+            Attempt(
+                ", ".join(repr(p) for p in providers),
+                "-",
+                f"no provider given holds any of the document's keys ({labels})",
+            )
+        )
+    if failures:
+        raise KeyProviderError(
+            "no key provider could open the document and at least one of them failed",
+            attempts,
+        ) from failures[0]
+    raise DecryptionError("no key provider could unwrap the document key", attempts)
+
+
+# -- bytes ---------------------------------------------------------------------
+
+
+def seal(
+    data: bytes,
+    *,
+    keys: Keys,
+    context: Mapping[str, str] | None = None,
+    binding: Mapping[str, str] | None = None,
+    suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
+    segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+) -> bytes:
+    """Seal ``data`` under a fresh document key wrapped for every provider in ``keys``.
+
+    ``context`` is stored in the clear and authenticated; ``binding`` is
+    authenticated but not stored, and must be given again to open.
+    """
+    return _seal(data, keys=keys, context=context, binding=binding, suite=suite,
+                 segment_size=segment_size)
+
+
+def _seal(
+    data: bytes,
+    *,
+    keys: Keys,
+    context: Mapping[str, str] | None,
+    binding: Mapping[str, str] | None,
+    suite: Suite,
+    segment_size: int,
+    randbytes: Randbytes = os.urandom,
+    dek: bytes | None = None,
+) -> bytes:
+    """``seal`` with injectable randomness, for test vectors."""
+    view = _buffer(data, "data")
+    sealer = _Sealer(
+        providers_of(keys),
+        _mapping(context, "context"),
+        _mapping(binding, "binding"),
+        _suite(suite),
+        _segment_size(segment_size),
+        randbytes,
+        dek,
+    )
+    header = sealer.header
+    cipher = sealer.cipher()
+    size = segment_size
+    total = len(view)
+    count = segment_count(total, size)
+
+    def fill(out: memoryview) -> None:
+        out[: len(header)] = header
+        pos = len(header)
+        for i in range(count):
+            chunk = view[i * size : (i + 1) * size]
+            end = pos + len(chunk) + fmt.TAG_LEN
+            cipher.seal_into(i, i == count - 1, chunk, out[pos:end])
+            pos = end
+
+    return build_bytes(len(header) + body_length(total, size), fill)
+
+
+def _parse_bytes(sealed: object) -> tuple[ParsedHeader, memoryview]:
+    view = _buffer(sealed, "sealed")
+    header_len = fmt.parse_prelude(bytes(view[: fmt.PRELUDE_LEN]))
+    parsed = fmt.parse_header(bytes(view[:header_len]))
+    return parsed, view[header_len:]
+
+
+def open(  # noqa: A001 - the public verb is sealdoc.open
+    sealed: bytes,
+    *,
+    keys: Keys,
+    context: Mapping[str, str] | None = None,
+    binding: Mapping[str, str] | None = None,
+) -> bytes:
+    """Open a sealed document; every pair in ``context`` must match the document's."""
+    parsed, body = _parse_bytes(sealed)
+    providers = providers_of(keys)
+    size = parsed.core.segment_size
+    total = plaintext_length(len(body), size)
+    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
+    cipher = unlocked.cipher()
+    count = segment_count(total, size)
+    seg_ct = size + fmt.TAG_LEN
+
+    def fill(out: memoryview) -> None:
+        if total == 0:
+            cipher.open(0, True, body)
+            return
+        for i in range(count):
+            seg = body[i * seg_ct : (i + 1) * seg_ct]
+            cipher.open_into(i, i == count - 1, seg, out[i * size : i * size + len(seg) - 16])
+
+    return build_bytes(total, fill)
+
+
+def inspect(sealed: bytes | BinaryIO) -> Header:
+    """Read a document's header without any key. Nothing in it is secret."""
+    if isinstance(sealed, bytes | bytearray | memoryview):
+        parsed, body = _parse_bytes(sealed)
+        try:
+            length: int | None = plaintext_length(len(body), parsed.core.segment_size)
+        except DecryptionError:
+            length = None
+        return parsed.public(length)
+    if not hasattr(sealed, "read"):
+        raise TypeError(f"inspect() takes bytes or a binary file object, not {type(sealed).__name__}")
+    start = _tell(sealed)
+    parsed = read_header(sealed)
+    length = None
+    if start is not None:
+        end = sealed.seek(0, os.SEEK_END)
+        try:
+            length = plaintext_length(end - start - len(parsed.raw), parsed.core.segment_size)
+        except DecryptionError:
+            length = None
+        sealed.seek(start)
+    return parsed.public(length)
+
+
+def _tell(stream: BinaryIO) -> int | None:
+    try:
+        if not stream.seekable():
+            return None
+        return stream.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# -- streams ---------------------------------------------------------------------
+
+
+def seal_stream(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    keys: Keys,
+    context: Mapping[str, str] | None = None,
+    binding: Mapping[str, str] | None = None,
+    suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
+    segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+) -> int:
+    """Seal everything ``src`` yields into ``dst``, in constant memory.
+
+    ``dst`` may be unseekable (a pipe, a socket): the header is written first
+    and each segment as soon as it is sealed. Returns the bytes written.
+    Neither stream is closed.
+    """
+    if not hasattr(src, "read"):
+        raise TypeError(f"src must be a readable binary file object, not {type(src).__name__}")
+    if not hasattr(dst, "write"):
+        raise TypeError(f"dst must be a writable binary file object, not {type(dst).__name__}")
+    sealer = _Sealer(
+        providers_of(keys),
+        _mapping(context, "context"),
+        _mapping(binding, "binding"),
+        _suite(suite),
+        _segment_size(segment_size),
+        os.urandom,
+    )
+    cipher = sealer.cipher()
+    size = segment_size
+    per_chunk = max(1, _STREAM_CHUNK // size)
+    chunk = size * per_chunk
+    current, upcoming = bytearray(chunk), bytearray(chunk)
+    out = bytearray(chunk + per_chunk * fmt.TAG_LEN)
+    out_view = memoryview(out)
+    written = _write_all(dst, sealer.header)
+    index = 0
+    have = _read_into(src, current)
+    while True:
+        last_chunk = have < chunk
+        more = 0
+        if not last_chunk:
+            more = _read_into(src, upcoming)
+            last_chunk = more == 0
+        view = memoryview(current)[:have]
+        n = segment_count(have, size) if last_chunk else per_chunk
+        pos = 0
+        for j in range(n):
+            piece = view[j * size : (j + 1) * size]
+            end = pos + len(piece) + fmt.TAG_LEN
+            cipher.seal_into(index, last_chunk and j == n - 1, piece, out_view[pos:end])
+            index += 1
+            pos = end
+        written += _write_all(dst, out_view[:pos])
+        if last_chunk:
+            return written
+        current, upcoming, have = upcoming, current, more
+
+
+def _read_into(src: BinaryIO, buf: bytearray) -> int:
+    """Fill ``buf`` from ``src``; fewer bytes only at end of stream."""
+    view = memoryview(buf)
+    have = 0
+    readinto = getattr(src, "readinto", None)
+    while have < len(buf):
+        if readinto is not None:
+            got = readinto(view[have:])
+            if got is None:
+                raise OSError("the source is non-blocking and has no data ready")
+        else:
+            data = src.read(len(buf) - have)
+            got = len(data)
+            view[have : have + got] = data
+        if got == 0:
+            break
+        have += got
+    return have
+
+
+def _write_all(dst: BinaryIO, data: bytes | memoryview) -> int:
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        n = dst.write(view[done:])
+        if n is None:  # a buffered writer that took everything
+            break
+        done += n
+        if n == 0:
+            raise OSError("the destination accepted no bytes")
+    return len(view)
+
+
+def open_stream(
+    src: BinaryIO,
+    *,
+    keys: Keys,
+    context: Mapping[str, str] | None = None,
+    binding: Mapping[str, str] | None = None,
+) -> SealedReader:
+    """A readable binary file object over the plaintext of a sealed stream.
+
+    Seekable when ``src`` is: ``seek()`` then reads and authenticates only
+    the segments it needs. No byte is returned before its segment has been
+    authenticated; truncation and extension are detected (at open time for
+    a seekable source, at the end for an unseekable one). ``src`` is not
+    closed with the reader.
+    """
+    if not hasattr(src, "read"):
+        raise TypeError(f"src must be a readable binary file object, not {type(src).__name__}")
+    providers = providers_of(keys)
+    ctx = _mapping(context, "context")
+    bnd = _mapping(binding, "binding")
+    parsed = read_header(src)
+    cipher = unlock(parsed, providers, ctx, bnd).cipher()
+    return SealedReader(src, parsed, cipher)
+
+
+__all__ = [
+    "inspect",
+    "open",
+    "open_stream",
+    "read_exact",
+    "seal",
+    "seal_stream",
+]

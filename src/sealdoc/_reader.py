@@ -1,0 +1,204 @@
+"""The plaintext reader returned by open_stream: sequential or random access."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import BinaryIO
+
+from . import _format as fmt
+from ._format import ParsedHeader
+from ._stream import SegmentCipher, plaintext_length, segment_count
+from .exceptions import DecryptionError, FormatError
+
+
+def read_exact(src: BinaryIO, n: int) -> bytes:
+    """Up to ``n`` bytes; fewer only at end of stream."""
+    parts = []
+    remaining = n
+    while remaining:
+        chunk = src.read(remaining)
+        if chunk is None:
+            raise OSError("the source is non-blocking and has no data ready")
+        if not chunk:
+            break
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise TypeError("the source must be opened in binary mode")
+        parts.append(bytes(chunk))
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def read_header(src: BinaryIO) -> ParsedHeader:
+    """Read and parse one header, bounding memory before trusting header_len."""
+    prelude = read_exact(src, fmt.PRELUDE_LEN)
+    header_len = fmt.parse_prelude(prelude)
+    rest = read_exact(src, header_len - fmt.PRELUDE_LEN)
+    if len(rest) < header_len - fmt.PRELUDE_LEN:
+        raise FormatError(
+            f"truncated header: {len(prelude) + len(rest)} of {header_len} bytes"
+        )
+    return fmt.parse_header(prelude + rest)
+
+
+def _seekable(src: BinaryIO) -> bool:
+    try:
+        return bool(src.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class SealedReader(io.RawIOBase):
+    """Reads the plaintext of one sealed document.
+
+    Every byte handed out comes from a segment that has been authenticated
+    as a whole. On a seekable source the body length, and so the plaintext
+    length, is checked when the reader is made, by authenticating the last
+    segment (so truncation and extension fail at once, and ``seek`` from the
+    end is trustworthy); on an unseekable one, when the last segment is read.
+    """
+
+    def __init__(self, src: BinaryIO, parsed: ParsedHeader, cipher: SegmentCipher) -> None:
+        super().__init__()
+        self._src = src
+        self._cipher = cipher
+        self._size = parsed.core.segment_size
+        self._pos = 0
+        self._cache_index = -1
+        self._cache = b""
+        self._random = _seekable(src)
+        self._length: int | None = None
+        if self._random:
+            self._base = src.tell()
+            end = src.seek(0, os.SEEK_END)
+            self._length = plaintext_length(end - self._base, self._size)
+            self._count = segment_count(self._length, self._size)
+            self._load(self._count - 1)  # authenticates the length
+        else:
+            self._next = 0  # next segment the sequential reader will read
+            self._lookahead = b""
+            self._done = False
+
+    def __repr__(self) -> str:
+        return f"<sealdoc reader pos={self._pos} length={self._length}>"
+
+    # -- io.RawIOBase ---------------------------------------------------------------
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._random
+
+    def tell(self) -> int:
+        self._check_open()
+        return self._pos
+
+    @property
+    def length(self) -> int | None:
+        """The plaintext length: known up front when the source is seekable."""
+        return self._length
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self._check_open()
+        if not self._random:
+            raise io.UnsupportedOperation("the sealed source is not seekable")
+        assert self._length is not None
+        if whence == os.SEEK_SET:
+            target = offset
+        elif whence == os.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == os.SEEK_END:
+            target = self._length + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError("negative seek position")
+        self._pos = target
+        return target
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        self._check_open()
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out):
+            segment = self._segment_at(self._pos)
+            if segment is None:
+                break
+            offset = self._pos - self._cache_index * self._size
+            n = min(len(segment) - offset, len(out) - done)
+            if n <= 0:
+                break
+            out[done : done + n] = segment[offset : offset + n]
+            done += n
+            self._pos += n
+        return done
+
+    def readall(self) -> bytes:
+        self._check_open()
+        parts = []
+        while True:
+            chunk = self.read(1024 * 1024)
+            if not chunk:
+                return b"".join(parts)
+            parts.append(chunk)
+
+    # -- segments ---------------------------------------------------------------------
+
+    def _segment_at(self, pos: int) -> bytes | None:
+        index = pos // self._size
+        if index == self._cache_index:
+            return self._cache
+        if self._random:
+            if index >= self._count:
+                return None
+            self._load(index)
+            return self._cache
+        return self._sequential(index)
+
+    def _load(self, index: int) -> None:
+        seg_ct = self._size + fmt.TAG_LEN
+        self._src.seek(self._base + index * seg_ct)
+        last = index == self._count - 1
+        data = read_exact(self._src, seg_ct)
+        if last:
+            assert self._length is not None
+            expected = self._length - index * self._size + fmt.TAG_LEN
+        else:
+            expected = seg_ct
+        if len(data) != expected:
+            raise DecryptionError("the source changed length while being read")
+        self._cache = self._cipher.open(index, last, data)
+        self._cache_index = index
+
+    def _sequential(self, index: int) -> bytes | None:
+        if index != self._next:
+            # Only reachable after end of stream: positions only move forward.
+            return None
+        if self._done:
+            return None
+        seg_ct = self._size + fmt.TAG_LEN
+        data = self._lookahead + read_exact(self._src, seg_ct - len(self._lookahead))
+        self._lookahead = b""
+        if len(data) == seg_ct:
+            self._lookahead = read_exact(self._src, 1)
+            last = not self._lookahead
+        else:
+            if len(data) < fmt.TAG_LEN or (len(data) == fmt.TAG_LEN and index > 0):
+                raise DecryptionError("the body ends inside a segment (truncated)")
+            last = True
+        self._cache = self._cipher.open(index, last, data)
+        self._cache_index = index
+        self._next = index + 1
+        if last:
+            self._done = True
+            self._length = index * self._size + len(self._cache)
+        return self._cache
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on a closed sealdoc reader")
+
+    def close(self) -> None:
+        self._cache = b""
+        super().close()

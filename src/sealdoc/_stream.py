@@ -1,0 +1,99 @@
+"""The segmented AEAD body: STREAM segments, their layout, random access.
+
+docs/format.md section 7. No I/O here: callers hand in buffers.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from ._format import MAX_SEGMENTS, TAG_LEN, Suite
+from .exceptions import DecryptionError
+
+_COUNTER_FLAG = struct.Struct(">IB")
+
+
+class _Aead(Protocol):
+    def encrypt(self, nonce: bytes, data: bytes | memoryview, aad: bytes | None) -> bytes: ...
+    def decrypt(self, nonce: bytes, data: bytes | memoryview, aad: bytes | None) -> bytes: ...
+    def encrypt_into(
+        self, nonce: bytes, data: bytes | memoryview, aad: bytes | None, buf: memoryview
+    ) -> int: ...
+    def decrypt_into(
+        self, nonce: bytes, data: bytes | memoryview, aad: bytes | None, buf: memoryview
+    ) -> int: ...
+
+
+def _aead(suite: Suite, key: bytes) -> _Aead:
+    if suite is Suite.AES_256_GCM_HKDF_SHA256_COMMIT:
+        return AESGCM(key)
+    return ChaCha20Poly1305(key)
+
+
+def segment_count(plaintext_len: int, segment_size: int) -> int:
+    """Segments for a plaintext: at least one, the last holding 1..S bytes."""
+    return max(1, -(-plaintext_len // segment_size))
+
+
+def body_length(plaintext_len: int, segment_size: int) -> int:
+    return plaintext_len + TAG_LEN * segment_count(plaintext_len, segment_size)
+
+
+def plaintext_length(body_len: int, segment_size: int) -> int:
+    """Invert body_length, rejecting lengths no honest writer produces."""
+    seg_ct = segment_size + TAG_LEN
+    n = -(-body_len // seg_ct)
+    if n == 0:
+        raise DecryptionError("the body is missing (truncated document)")
+    last = body_len - (n - 1) * seg_ct
+    if last < TAG_LEN or (last == TAG_LEN and n > 1):
+        raise DecryptionError("the body ends inside a segment (truncated or extended)")
+    if n > MAX_SEGMENTS:
+        raise DecryptionError("the body has more segments than the format allows")
+    return body_len - n * TAG_LEN
+
+
+class SegmentCipher:
+    """Seals and opens the segments of one document.
+
+    Segment ``i`` uses nonce ``prefix || i:u32 || last:u8`` and the header
+    digest as associated data (STREAM; Hoang et al. 2015).
+    """
+
+    __slots__ = ("_aead", "_aad", "_nonce")
+
+    def __init__(self, suite: Suite, payload_key: bytes, nonce_prefix: bytes, aad: bytes) -> None:
+        self._aead = _aead(suite, payload_key)
+        self._aad = aad
+        self._nonce = bytearray(nonce_prefix + b"\x00" * _COUNTER_FLAG.size)
+
+    def __repr__(self) -> str:
+        return "SegmentCipher(<secret>)"
+
+    def _nonce_for(self, index: int, last: bool) -> bytes:
+        if not 0 <= index < MAX_SEGMENTS:
+            raise DecryptionError("segment counter out of range")
+        _COUNTER_FLAG.pack_into(self._nonce, 7, index, last)
+        return bytes(self._nonce)
+
+    def seal_into(self, index: int, last: bool, plaintext: memoryview, out: memoryview) -> int:
+        return self._aead.encrypt_into(self._nonce_for(index, last), plaintext, self._aad, out)
+
+    def seal(self, index: int, last: bool, plaintext: bytes | memoryview) -> bytes:
+        return self._aead.encrypt(self._nonce_for(index, last), plaintext, self._aad)
+
+    def open_into(self, index: int, last: bool, segment: memoryview, out: memoryview) -> int:
+        try:
+            return self._aead.decrypt_into(self._nonce_for(index, last), segment, self._aad, out)
+        except InvalidTag:
+            raise DecryptionError(f"segment {index} failed authentication") from None
+
+    def open(self, index: int, last: bool, segment: bytes | memoryview) -> bytes:
+        try:
+            return self._aead.decrypt(self._nonce_for(index, last), segment, self._aad)
+        except InvalidTag:
+            raise DecryptionError(f"segment {index} failed authentication") from None

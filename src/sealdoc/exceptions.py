@@ -1,0 +1,112 @@
+"""The errors sealdoc raises.
+
+Every error derives from :class:`SealdocError`, and also from the built-in
+exception it resembles, so callers can catch either::
+
+    SealdocError(Exception)
+    ├── FormatError(SealdocError, ValueError)
+    │       not a sealed document, unknown version or suite, a length over a
+    │       limit, a truncated header
+    ├── DecryptionError(SealdocError, ValueError)
+    │       "cannot open this document": tampering, a wrong key, a wrong
+    │       context or binding, a truncated or extended body. One opaque
+    │       failure to an attacker; ``attempts`` tells a developer which
+    │       providers were tried and why each declined.
+    ├── KeyProviderError(SealdocError, RuntimeError)
+    │   │   a provider failed (down, no access, misconfigured); the cause is
+    │   │   kept as ``__cause__``. Never raised for tampering.
+    │   └── KeyringError
+    │           a keyring file cannot be created or loaded (wrong passphrase,
+    │           altered or unreadable file)
+    └── NotMineError(SealdocError, LookupError)
+            raised by a provider's ``unwrap`` when it cannot open that wrapped
+            key; sealdoc catches it and tries the next provider.
+
+No message, attribute or repr of these errors holds key bytes, passphrases or
+plaintext.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+__all__ = [
+    "Attempt",
+    "DecryptionError",
+    "FormatError",
+    "KeyProviderError",
+    "KeyringError",
+    "NotMineError",
+    "SealdocError",
+]
+
+
+class SealdocError(Exception):
+    """The root of every error sealdoc raises."""
+
+
+class FormatError(SealdocError, ValueError):
+    """The bytes are not a well-formed sealed document (or keyring file)."""
+
+
+@attrs.frozen
+class Attempt:
+    """One provider's try at a wrapped key, for :class:`DecryptionError`."""
+
+    provider: str
+    """The provider's repr (providers keep secrets out of it)."""
+    key: str
+    """Which wrapped key: ``kind:key_id#version``, or ``-`` for no key."""
+    reason: str
+    """Why it did not open the document."""
+
+    def __str__(self) -> str:
+        return f"{self.provider} on {self.key}: {self.reason}"
+
+
+class DecryptionError(SealdocError, ValueError):
+    """The document cannot be opened with the keys, context and binding given.
+
+    Tampering, a wrong key and a wrong context all raise this same error, so
+    that an attacker cannot tell which check failed. ``attempts`` lists each
+    provider tried and why it declined; it holds no secret.
+    """
+
+    def __init__(self, reason: str = "", attempts: Sequence[Attempt] = ()) -> None:
+        self.reason = reason
+        self.attempts: tuple[Attempt, ...] = tuple(attempts)
+        message = "cannot open this document"
+        if reason:
+            message += f": {reason}"
+        if self.attempts:
+            message += "; tried: " + "; ".join(str(a) for a in self.attempts)
+        super().__init__(message)
+
+
+class KeyProviderError(SealdocError, RuntimeError):
+    """A key provider failed to wrap or unwrap (down, denied, misconfigured).
+
+    The underlying exception is kept as ``__cause__``. This is never raised
+    for a tampered document: that is :class:`DecryptionError`.
+    """
+
+    def __init__(self, message: str, attempts: Sequence[Attempt] = ()) -> None:
+        self.attempts: tuple[Attempt, ...] = tuple(attempts)
+        if self.attempts:
+            message += "; tried: " + "; ".join(str(a) for a in self.attempts)
+        super().__init__(message)
+
+
+class KeyringError(KeyProviderError):
+    """A keyring cannot be created, loaded or saved."""
+
+
+class NotMineError(SealdocError, LookupError):
+    """A provider cannot unwrap this wrapped key; the next one is tried.
+
+    Providers raise it from ``unwrap`` for a key they do not hold, a version
+    they no longer have, or a payload that fails authentication under their
+    key. It is not fatal and callers of sealdoc normally never see it.
+    """

@@ -1,0 +1,11 @@
+"""Key providers: plain objects that wrap and unwrap document keys.
+
+Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
+"""
+
+from .._format import WrappedKey
+from ._base import AssociatedData, KeyProvider
+from ._local import LocalKeyring
+from ._memory import MemoryKeyring
+
+__all__ = ["AssociatedData", "KeyProvider", "LocalKeyring", "MemoryKeyring", "WrappedKey"]

@@ -1,0 +1,252 @@
+"""LocalKeyring: versioned KEKs in a file sealed under a passphrase (docs/keyring.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import nacl.pwhash
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .._atomic import write_atomic
+from ..exceptions import FormatError, KeyringError
+from ._keyring import (
+    DEFAULT_KEY_ID,
+    KEK_LEN,
+    KeyringBase,
+    KeyVersion,
+    NamedKey,
+    check_key_id,
+    new_named_key,
+)
+from ._memory import _now
+
+FORMAT_NAME = "sealdoc-keyring"
+FORMAT_VERSION = 1
+_AAD_LABEL = b"sealdoc-keyring-v1"
+_SALT_LEN = nacl.pwhash.argon2id.SALTBYTES  # 16
+
+# RFC 9106's second recommended option (t=3, m=64 MiB); libsodium uses one lane.
+DEFAULT_OPSLIMIT = 3
+DEFAULT_MEMLIMIT = 64 * 1024 * 1024
+# What load() accepts: a file cannot force a trivially cheap KDF, nor one
+# so expensive that loading it hangs the process.
+OPSLIMIT_RANGE = (max(1, nacl.pwhash.argon2id.OPSLIMIT_MIN), 16)
+MEMLIMIT_RANGE = (8 * 1024 * 1024, 1024 * 1024 * 1024)
+MAX_FILE_LEN = 16 * 1024 * 1024
+MIN_PASSPHRASE_LEN = 8
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise FormatError(f"keyring field {what} is not a string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise FormatError(f"keyring field {what} is not base64") from None
+
+
+def _passphrase_bytes(passphrase: str | bytes) -> bytes:
+    if isinstance(passphrase, str):
+        raw = passphrase.encode("utf-8")
+    elif isinstance(passphrase, bytes | bytearray):
+        raw = bytes(passphrase)
+    else:
+        raise TypeError(f"passphrase must be str or bytes, not {type(passphrase).__name__}")
+    if len(raw) < MIN_PASSPHRASE_LEN:
+        raise ValueError(f"a keyring passphrase must be at least {MIN_PASSPHRASE_LEN} bytes")
+    return raw
+
+
+def _kdf(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    key: bytes = nacl.pwhash.argon2id.kdf(
+        KEK_LEN, passphrase, salt, opslimit=opslimit, memlimit=memlimit
+    )
+    return key
+
+
+def _kdf_aad(kdf: Mapping[str, Any]) -> bytes:
+    return _AAD_LABEL + json.dumps(kdf, sort_keys=True, separators=(",", ":")).encode()
+
+
+class LocalKeyring(KeyringBase):
+    """Versioned AES-256 KEKs in a local file, encrypted under a passphrase.
+
+    Create one with :meth:`create`, open it again with :meth:`load`. Seal
+    wraps under the primary version of key ``default``; open uses whichever
+    version the document names.
+    """
+
+    kind = "local"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("use LocalKeyring.create(path, passphrase=...) or LocalKeyring.load(...)")
+
+    @classmethod
+    def _make(
+        cls, path: Path, keys: dict[str, NamedKey], file_key: bytes, kdf: dict[str, Any]
+    ) -> LocalKeyring:
+        ring = cls.__new__(cls)
+        KeyringBase.__init__(ring, keys, key_id=DEFAULT_KEY_ID)
+        ring._path = path
+        ring._file_key = file_key
+        ring._kdf_params = kdf
+        return ring
+
+    _path: Path
+    _file_key: bytes
+    _kdf_params: dict[str, Any]
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | bytes,
+        opslimit: int = DEFAULT_OPSLIMIT,
+        memlimit: int = DEFAULT_MEMLIMIT,
+    ) -> LocalKeyring:
+        """Create a new keyring file with one key, ``default``, at version 1.
+
+        Refuses to overwrite an existing file. The file is written atomically
+        with mode 0600.
+        """
+        target = Path(path)
+        secret = _passphrase_bytes(passphrase)
+        _check_kdf_limits(opslimit, memlimit)
+        if target.exists():
+            raise KeyringError(f"keyring {target} already exists; load it instead")
+        salt = os.urandom(_SALT_LEN)
+        kdf = {"name": "argon2id", "salt": _b64(salt), "opslimit": opslimit, "memlimit": memlimit}
+        ring = cls._make(target, {DEFAULT_KEY_ID: new_named_key(_now())}, b"", kdf)
+        ring._file_key = _kdf(secret, salt, opslimit, memlimit)
+        ring._save()
+        return ring
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, passphrase: str | bytes) -> LocalKeyring:
+        """Open an existing keyring file. A wrong passphrase is a KeyringError."""
+        target = Path(path)
+        secret = _passphrase_bytes(passphrase)
+        try:
+            with open(target, "rb") as fh:
+                raw = fh.read(MAX_FILE_LEN + 1)
+        except OSError as exc:
+            raise KeyringError(f"cannot read keyring {target}: {exc.strerror}") from exc
+        if len(raw) > MAX_FILE_LEN:
+            raise KeyringError(f"{target} is larger than any keyring ({MAX_FILE_LEN} bytes)")
+        try:
+            outer = json.loads(raw)
+            if not isinstance(outer, dict) or outer.get("format") != FORMAT_NAME:
+                raise FormatError("not a sealdoc keyring file")
+            if outer.get("version") != FORMAT_VERSION:
+                raise FormatError(f"unsupported keyring version {outer.get('version')!r}")
+            kdf = outer.get("kdf")
+            if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
+                raise FormatError("keyring KDF must be argon2id")
+            opslimit, memlimit = kdf.get("opslimit"), kdf.get("memlimit")
+            if not isinstance(opslimit, int) or not isinstance(memlimit, int):
+                raise FormatError("keyring KDF limits must be integers")
+            _check_kdf_limits(opslimit, memlimit)
+            salt = _unb64(kdf.get("salt"), "kdf.salt")
+            nonce = _unb64(outer.get("nonce"), "nonce")
+            ciphertext = _unb64(outer.get("ciphertext"), "ciphertext")
+            if len(salt) != _SALT_LEN or len(nonce) != 12:
+                raise FormatError("keyring salt or nonce has the wrong length")
+        except (ValueError, FormatError) as exc:
+            raise KeyringError(f"{target} is not a valid keyring file: {exc}") from None
+        file_key = _kdf(secret, salt, opslimit, memlimit)
+        try:
+            plain = AESGCM(file_key).decrypt(nonce, ciphertext, _kdf_aad(kdf))
+        except InvalidTag:
+            raise KeyringError(
+                f"wrong passphrase for keyring {target}, or the file was altered"
+            ) from None
+        try:
+            keys = _decode_keys(json.loads(plain))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyringError(f"keyring {target} holds malformed key entries") from exc
+        return cls._make(target, keys, file_key, dict(kdf))
+
+    def _save(self) -> None:
+        """Re-encrypt the whole keyring under a fresh nonce and replace the file."""
+        with self._lock:
+            body = json.dumps(_encode_keys(self._keys), sort_keys=True).encode()
+        nonce = os.urandom(12)
+        ciphertext = AESGCM(self._file_key).encrypt(nonce, body, _kdf_aad(self._kdf_params))
+        outer = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "kdf": self._kdf_params,
+            "cipher": "aes-256-gcm",
+            "nonce": _b64(nonce),
+            "ciphertext": _b64(ciphertext),
+        }
+        data = json.dumps(outer, indent=2, sort_keys=True).encode() + b"\n"
+        try:
+            write_atomic(self._path, data, mode=0o600)
+        except OSError as exc:
+            raise KeyringError(f"cannot write keyring {self._path}: {exc.strerror}") from exc
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r})"
+
+
+def _check_kdf_limits(opslimit: int, memlimit: int) -> None:
+    lo, hi = OPSLIMIT_RANGE
+    if not lo <= opslimit <= hi:
+        raise ValueError(f"Argon2id opslimit must be {lo}..{hi}")
+    lo, hi = MEMLIMIT_RANGE
+    if not lo <= memlimit <= hi:
+        raise ValueError(f"Argon2id memlimit must be {lo}..{hi} bytes")
+
+
+def _encode_keys(keys: dict[str, NamedKey]) -> dict[str, Any]:
+    return {
+        "keys": {
+            key_id: {
+                "primary": named.primary,
+                "versions": {
+                    str(v): {"secret": _b64(kv.secret), "state": kv.state, "created": kv.created}
+                    for v, kv in named.versions.items()
+                },
+            }
+            for key_id, named in keys.items()
+        }
+    }
+
+
+def _decode_keys(doc: Any) -> dict[str, NamedKey]:
+    keys: dict[str, NamedKey] = {}
+    for key_id, named in doc["keys"].items():
+        check_key_id(key_id)
+        versions = {}
+        for v, kv in named["versions"].items():
+            secret = base64.b64decode(kv["secret"], validate=True)
+            if len(secret) != KEK_LEN:
+                raise ValueError("a KEK is 32 bytes")
+            versions[int(v)] = KeyVersion(
+                secret=secret, state=str(kv["state"]), created=str(kv["created"])
+            )
+        primary = int(named["primary"])
+        if primary not in versions:
+            raise ValueError("primary version missing")
+        keys[key_id] = NamedKey(primary=primary, versions=versions)
+    if not keys:
+        raise ValueError("empty keyring")
+    return keys
+
+

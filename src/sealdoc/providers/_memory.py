@@ -1,0 +1,59 @@
+"""MemoryKeyring: the keyring behaviour with no file, for tests and examples."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from ._keyring import (
+    DEFAULT_KEY_ID,
+    KEK_LEN,
+    KeyringBase,
+    KeyVersion,
+    NamedKey,
+    check_key_id,
+    check_version,
+    new_named_key,
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class MemoryKeyring(KeyringBase):
+    """A keyring whose KEKs live only in this process.
+
+    >>> import sealdoc
+    >>> ring = sealdoc.MemoryKeyring()
+    >>> sealdoc.open(sealdoc.seal(b"hi", keys=ring), keys=ring)
+    b'hi'
+    """
+
+    kind = "memory"
+
+    def __init__(self, *, key_id: str = DEFAULT_KEY_ID) -> None:
+        check_key_id(key_id)
+        super().__init__({key_id: new_named_key(_now())}, key_id=key_id)
+
+    @classmethod
+    def _from_secret(
+        cls,
+        secret: bytes,
+        *,
+        key_id: str = DEFAULT_KEY_ID,
+        version: int = 1,
+        randbytes: Callable[[int], bytes] = os.urandom,
+    ) -> MemoryKeyring:
+        """A keyring holding one known KEK: for test vectors only."""
+        if len(secret) != KEK_LEN:
+            raise ValueError(f"a KEK is {KEK_LEN} bytes")
+        check_version(version)
+        ring = cls.__new__(cls)
+        named = NamedKey(primary=version, versions={version: KeyVersion(secret=secret)})
+        KeyringBase.__init__(ring, {key_id: named}, key_id=key_id, _randbytes=randbytes)
+        return ring
+
+    def __repr__(self) -> str:
+        return f"MemoryKeyring(key_id={self._key_id!r}, versions={len(self._keys[self._key_id].versions) if self._key_id in self._keys else 0})"
