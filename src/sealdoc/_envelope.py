@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import BinaryIO, Union
+from typing import cast
 
 from . import _format as fmt
 from ._buffers import build_bytes
@@ -12,6 +12,7 @@ from ._format import Core, Header, ParsedHeader, Suite, WrappedKey
 from ._reader import SealedReader, read_exact, read_header
 from ._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from ._stream import SegmentCipher, body_length, plaintext_length, segment_count
+from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
 from .exceptions import (
     Attempt,
     DecryptionError,
@@ -22,7 +23,7 @@ from .exceptions import (
 )
 from .providers._base import AssociatedData, KeyProvider
 
-Keys = Union[KeyProvider, Sequence[KeyProvider]]
+Keys = KeyProvider | Sequence[KeyProvider]
 Randbytes = Callable[[int], bytes]
 
 # How many segments a stream moves per read/write: about 1 MiB at a time
@@ -47,9 +48,7 @@ def providers_of(keys: object) -> tuple[KeyProvider, ...]:
                     f"{type(p).__name__} in the sequence"
                 )
         return result
-    raise TypeError(
-        f"keys must be a key provider or a sequence of them, not {type(keys).__name__}"
-    )
+    raise TypeError(f"keys must be a key provider or a sequence of them, not {type(keys).__name__}")
 
 
 def _mapping(value: Mapping[str, str] | None, what: str) -> dict[str, str]:
@@ -63,7 +62,7 @@ def _buffer(data: object, what: str) -> memoryview:
     raise TypeError(f"{what} must be bytes-like, not {type(data).__name__}")
 
 
-def _suite(suite: object) -> Suite:
+def _suite(suite: int) -> Suite:
     try:
         return Suite(suite)
     except ValueError:
@@ -88,6 +87,7 @@ class _Sealer:
 
     def __init__(
         self,
+        *,
         providers: Sequence[KeyProvider],
         context: Mapping[str, str],
         binding: Mapping[str, str],
@@ -123,6 +123,28 @@ class _Sealer:
 
     def __repr__(self) -> str:
         return "_Sealer(<secret>)"
+
+
+def _new_sealer(
+    keys: Keys,
+    *,
+    context: Mapping[str, str] | None,
+    binding: Mapping[str, str] | None,
+    suite: Suite,
+    segment_size: int,
+    randbytes: Randbytes = os.urandom,
+    dek: bytes | None = None,
+) -> _Sealer:
+    """Check the caller's arguments (TypeError/ValueError) and start a new document."""
+    return _Sealer(
+        providers=providers_of(keys),
+        context=_mapping(context, "context"),
+        binding=_mapping(binding, "binding"),
+        suite=_suite(suite),
+        segment_size=_segment_size(segment_size),
+        randbytes=randbytes,
+        dek=dek,
+    )
 
 
 def sign_header(
@@ -238,7 +260,7 @@ def unlock(
 
 
 def seal(
-    data: bytes,
+    data: BytesLike,
     *,
     keys: Keys,
     context: Mapping[str, str] | None = None,
@@ -251,12 +273,13 @@ def seal(
     ``context`` is stored in the clear and authenticated; ``binding`` is
     authenticated but not stored, and must be given again to open.
     """
-    return _seal(data, keys=keys, context=context, binding=binding, suite=suite,
-                 segment_size=segment_size)
+    return _seal(
+        data, keys=keys, context=context, binding=binding, suite=suite, segment_size=segment_size
+    )
 
 
 def _seal(
-    data: bytes,
+    data: BytesLike,
     *,
     keys: Keys,
     context: Mapping[str, str] | None,
@@ -268,14 +291,14 @@ def _seal(
 ) -> bytes:
     """``seal`` with injectable randomness, for test vectors."""
     view = _buffer(data, "data")
-    sealer = _Sealer(
-        providers_of(keys),
-        _mapping(context, "context"),
-        _mapping(binding, "binding"),
-        _suite(suite),
-        _segment_size(segment_size),
-        randbytes,
-        dek,
+    sealer = _new_sealer(
+        keys,
+        context=context,
+        binding=binding,
+        suite=suite,
+        segment_size=segment_size,
+        randbytes=randbytes,
+        dek=dek,
     )
     header = sealer.header
     cipher = sealer.cipher()
@@ -302,8 +325,8 @@ def _parse_bytes(sealed: object) -> tuple[ParsedHeader, memoryview]:
     return parsed, view[header_len:]
 
 
-def open(  # noqa: A001 - the public verb is sealdoc.open
-    sealed: bytes,
+def open(
+    sealed: BytesLike,
     *,
     keys: Keys,
     context: Mapping[str, str] | None = None,
@@ -330,7 +353,7 @@ def open(  # noqa: A001 - the public verb is sealdoc.open
     return build_bytes(total, fill)
 
 
-def inspect(sealed: bytes | BinaryIO) -> Header:
+def inspect(sealed: BytesLike | ReadableStream) -> Header:
     """Read a document's header without any key. Nothing in it is secret."""
     if isinstance(sealed, bytes | bytearray | memoryview):
         parsed, body = _parse_bytes(sealed)
@@ -340,25 +363,29 @@ def inspect(sealed: bytes | BinaryIO) -> Header:
             length = None
         return parsed.public(length)
     if not hasattr(sealed, "read"):
-        raise TypeError(f"inspect() takes bytes or a binary file object, not {type(sealed).__name__}")
+        raise TypeError(
+            f"inspect() takes bytes or a binary file object, not {type(sealed).__name__}"
+        )
     start = _tell(sealed)
     parsed = read_header(sealed)
     length = None
     if start is not None:
-        end = sealed.seek(0, os.SEEK_END)
+        seekable = cast(SeekableStream, sealed)
+        end = seekable.seek(0, os.SEEK_END)
         try:
             length = plaintext_length(end - start - len(parsed.raw), parsed.core.segment_size)
         except DecryptionError:
             length = None
-        sealed.seek(start)
+        seekable.seek(start)
     return parsed.public(length)
 
 
-def _tell(stream: BinaryIO) -> int | None:
+def _tell(stream: ReadableStream) -> int | None:
     try:
-        if not stream.seekable():
+        seekable = cast(SeekableStream, stream)
+        if not seekable.seekable():
             return None
-        return stream.tell()
+        return seekable.tell()
     except (AttributeError, OSError, ValueError):
         return None
 
@@ -367,8 +394,8 @@ def _tell(stream: BinaryIO) -> int | None:
 
 
 def seal_stream(
-    src: BinaryIO,
-    dst: BinaryIO,
+    src: ReadableStream,
+    dst: WritableStream,
     *,
     keys: Keys,
     context: Mapping[str, str] | None = None,
@@ -386,13 +413,8 @@ def seal_stream(
         raise TypeError(f"src must be a readable binary file object, not {type(src).__name__}")
     if not hasattr(dst, "write"):
         raise TypeError(f"dst must be a writable binary file object, not {type(dst).__name__}")
-    sealer = _Sealer(
-        providers_of(keys),
-        _mapping(context, "context"),
-        _mapping(binding, "binding"),
-        _suite(suite),
-        _segment_size(segment_size),
-        os.urandom,
+    sealer = _new_sealer(
+        keys, context=context, binding=binding, suite=suite, segment_size=segment_size
     )
     cipher = sealer.cipher()
     size = segment_size
@@ -425,7 +447,7 @@ def seal_stream(
         current, upcoming, have = upcoming, current, more
 
 
-def _read_into(src: BinaryIO, buf: bytearray) -> int:
+def _read_into(src: ReadableStream, buf: bytearray) -> int:
     """Fill ``buf`` from ``src``; fewer bytes only at end of stream."""
     view = memoryview(buf)
     have = 0
@@ -437,6 +459,8 @@ def _read_into(src: BinaryIO, buf: bytearray) -> int:
                 raise OSError("the source is non-blocking and has no data ready")
         else:
             data = src.read(len(buf) - have)
+            if data is None:
+                raise OSError("the source is non-blocking and has no data ready")
             got = len(data)
             view[have : have + got] = data
         if got == 0:
@@ -445,7 +469,7 @@ def _read_into(src: BinaryIO, buf: bytearray) -> int:
     return have
 
 
-def _write_all(dst: BinaryIO, data: bytes | memoryview) -> int:
+def _write_all(dst: WritableStream, data: bytes | memoryview) -> int:
     view = memoryview(data)
     done = 0
     while done < len(view):
@@ -459,7 +483,7 @@ def _write_all(dst: BinaryIO, data: bytes | memoryview) -> int:
 
 
 def open_stream(
-    src: BinaryIO,
+    src: ReadableStream,
     *,
     keys: Keys,
     context: Mapping[str, str] | None = None,

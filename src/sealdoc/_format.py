@@ -293,9 +293,7 @@ def parse_header(raw: bytes) -> ParsedHeader:
     """Parse exactly one header (``raw`` is ``header_len`` bytes long)."""
     header_len = parse_prelude(raw[:PRELUDE_LEN])
     if len(raw) < header_len:
-        raise FormatError(
-            f"truncated header: {len(raw)} of {header_len} bytes"
-        )
+        raise FormatError(f"truncated header: {len(raw)} of {header_len} bytes")
     raw = raw[:header_len]
     cur = _Cursor(raw, PRELUDE_LEN)
     suite_id, flags, segment_size = _FIXED_CORE.unpack(cur.take(_FIXED_CORE.size, "core"))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import io
 import os
-from typing import BinaryIO
+from typing import cast
 
 from . import _format as fmt
 from ._format import ParsedHeader
 from ._stream import SegmentCipher, plaintext_length, segment_count
+from ._types import ReadableStream, SeekableStream
 from .exceptions import DecryptionError, FormatError
 
 
-def read_exact(src: BinaryIO, n: int) -> bytes:
+def read_exact(src: ReadableStream, n: int) -> bytes:
     """Up to ``n`` bytes; fewer only at end of stream."""
-    parts = []
+    parts: list[bytes] = []
     remaining = n
     while remaining:
         chunk = src.read(remaining)
@@ -29,21 +30,19 @@ def read_exact(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
-def read_header(src: BinaryIO) -> ParsedHeader:
+def read_header(src: ReadableStream) -> ParsedHeader:
     """Read and parse one header, bounding memory before trusting header_len."""
     prelude = read_exact(src, fmt.PRELUDE_LEN)
     header_len = fmt.parse_prelude(prelude)
     rest = read_exact(src, header_len - fmt.PRELUDE_LEN)
     if len(rest) < header_len - fmt.PRELUDE_LEN:
-        raise FormatError(
-            f"truncated header: {len(prelude) + len(rest)} of {header_len} bytes"
-        )
+        raise FormatError(f"truncated header: {len(prelude) + len(rest)} of {header_len} bytes")
     return fmt.parse_header(prelude + rest)
 
 
-def _seekable(src: BinaryIO) -> bool:
+def _seekable(src: ReadableStream) -> bool:
     try:
-        return bool(src.seekable())
+        return bool(cast(SeekableStream, src).seekable())
     except (AttributeError, OSError, ValueError):
         return False
 
@@ -58,9 +57,9 @@ class SealedReader(io.RawIOBase):
     end is trustworthy); on an unseekable one, when the last segment is read.
     """
 
-    def __init__(self, src: BinaryIO, parsed: ParsedHeader, cipher: SegmentCipher) -> None:
+    def __init__(self, src: ReadableStream, parsed: ParsedHeader, cipher: SegmentCipher) -> None:
         super().__init__()
-        self._src = src
+        self._src = cast(SeekableStream, src)  # seek/tell used only when seekable
         self._cipher = cipher
         self._size = parsed.core.segment_size
         self._pos = 0
@@ -69,8 +68,8 @@ class SealedReader(io.RawIOBase):
         self._random = _seekable(src)
         self._length: int | None = None
         if self._random:
-            self._base = src.tell()
-            end = src.seek(0, os.SEEK_END)
+            self._base = self._src.tell()
+            end = self._src.seek(0, os.SEEK_END)
             self._length = plaintext_length(end - self._base, self._size)
             self._count = segment_count(self._length, self._size)
             self._load(self._count - 1)  # authenticates the length
@@ -136,7 +135,7 @@ class SealedReader(io.RawIOBase):
 
     def readall(self) -> bytes:
         self._check_open()
-        parts = []
+        parts: list[bytes] = []
         while True:
             chunk = self.read(1024 * 1024)
             if not chunk:

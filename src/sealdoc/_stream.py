@@ -64,7 +64,7 @@ class SegmentCipher:
     digest as associated data (STREAM; Hoang et al. 2015).
     """
 
-    __slots__ = ("_aead", "_aad", "_nonce")
+    __slots__ = ("_aad", "_aead", "_nonce")
 
     def __init__(self, suite: Suite, payload_key: bytes, nonce_prefix: bytes, aad: bytes) -> None:
         self._aead = _aead(suite, payload_key)

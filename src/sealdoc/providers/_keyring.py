@@ -99,7 +99,9 @@ class KeyringBase:
         sealed = AESGCM(secret).encrypt(
             nonce, dek, wrap_ad(self.kind, self._key_id, version, ad.digest)
         )
-        return WrappedKey(kind=self.kind, key_id=self._key_id, version=version, payload=nonce + sealed)
+        return WrappedKey(
+            kind=self.kind, key_id=self._key_id, version=version, payload=nonce + sealed
+        )
 
     def handles(self, wrapped: WrappedKey) -> bool:
         if wrapped.kind != self.kind:

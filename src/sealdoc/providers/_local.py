@@ -145,25 +145,10 @@ class LocalKeyring(KeyringBase):
         if len(raw) > MAX_FILE_LEN:
             raise KeyringError(f"{target} is larger than any keyring ({MAX_FILE_LEN} bytes)")
         try:
-            outer = json.loads(raw)
-            if not isinstance(outer, dict) or outer.get("format") != FORMAT_NAME:
-                raise FormatError("not a sealdoc keyring file")
-            if outer.get("version") != FORMAT_VERSION:
-                raise FormatError(f"unsupported keyring version {outer.get('version')!r}")
-            kdf = outer.get("kdf")
-            if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
-                raise FormatError("keyring KDF must be argon2id")
-            opslimit, memlimit = kdf.get("opslimit"), kdf.get("memlimit")
-            if not isinstance(opslimit, int) or not isinstance(memlimit, int):
-                raise FormatError("keyring KDF limits must be integers")
-            _check_kdf_limits(opslimit, memlimit)
-            salt = _unb64(kdf.get("salt"), "kdf.salt")
-            nonce = _unb64(outer.get("nonce"), "nonce")
-            ciphertext = _unb64(outer.get("ciphertext"), "ciphertext")
-            if len(salt) != _SALT_LEN or len(nonce) != 12:
-                raise FormatError("keyring salt or nonce has the wrong length")
+            kdf, salt, nonce, ciphertext = _parse_outer(raw)
         except (ValueError, FormatError) as exc:
             raise KeyringError(f"{target} is not a valid keyring file: {exc}") from None
+        opslimit, memlimit = kdf["opslimit"], kdf["memlimit"]
         file_key = _kdf(secret, salt, opslimit, memlimit)
         try:
             plain = AESGCM(file_key).decrypt(nonce, ciphertext, _kdf_aad(kdf))
@@ -203,6 +188,28 @@ class LocalKeyring(KeyringBase):
 
     def __repr__(self) -> str:
         return f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r})"
+
+
+def _parse_outer(raw: bytes) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """The unencrypted envelope of a keyring file: KDF parameters, nonce, ciphertext."""
+    outer = json.loads(raw)
+    if not isinstance(outer, dict) or outer.get("format") != FORMAT_NAME:
+        raise FormatError("not a sealdoc keyring file")
+    if outer.get("version") != FORMAT_VERSION:
+        raise FormatError(f"unsupported keyring version {outer.get('version')!r}")
+    kdf = outer.get("kdf")
+    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
+        raise FormatError("keyring KDF must be argon2id")
+    opslimit, memlimit = kdf.get("opslimit"), kdf.get("memlimit")
+    if not isinstance(opslimit, int) or not isinstance(memlimit, int):
+        raise FormatError("keyring KDF limits must be integers")
+    _check_kdf_limits(opslimit, memlimit)
+    salt = _unb64(kdf.get("salt"), "kdf.salt")
+    nonce = _unb64(outer.get("nonce"), "nonce")
+    ciphertext = _unb64(outer.get("ciphertext"), "ciphertext")
+    if len(salt) != _SALT_LEN or len(nonce) != 12:
+        raise FormatError("keyring salt or nonce has the wrong length")
+    return kdf, salt, nonce, ciphertext
 
 
 def _check_kdf_limits(opslimit: int, memlimit: int) -> None:
@@ -248,5 +255,3 @@ def _decode_keys(doc: Any) -> dict[str, NamedKey]:
     if not keys:
         raise ValueError("empty keyring")
     return keys
-
-

@@ -56,4 +56,4 @@ class MemoryKeyring(KeyringBase):
         return ring
 
     def __repr__(self) -> str:
-        return f"MemoryKeyring(key_id={self._key_id!r}, versions={len(self._keys[self._key_id].versions) if self._key_id in self._keys else 0})"
+        return f"MemoryKeyring(key_id={self._key_id!r})"

@@ -1,0 +1,85 @@
+"""Developer and CI sessions. ``python3 -m nox -l`` lists them.
+
+Every session installs what it needs into its own virtualenv, so each
+command works on a fresh machine with only Python and nox.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
+BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (vectors, second decoder, properties, CLI)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", *LINT_PATHS)
+    session.run("ruff", "format", "--check", *LINT_PATHS)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the library, tests, scripts and examples."""
+    session.install("-e", ".[test]", "mypy>=1.13", "nox")
+    session.run("mypy", "--strict")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Run every example in docs/, README.md and examples/."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--doctest-glob=*.md",
+        "-o",
+        "testpaths=",
+        "docs",
+        "README.md",
+    )
+    for example in sorted((ROOT / "examples").glob("*.py")):
+        session.run("python", str(example), env={"SEALDOC_EXAMPLE_TMP": session.create_tmp()})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers named in the issues, measured in the same run.
+
+    ``nox -s bench -- --quick`` runs smaller sizes.
+    """
+    session.install("-e", ".", *BENCH_PEERS)
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The quick start: a local keyring and a local folder under ./demo/."""
+    session.install("-e", ".[cli]")
+    demo_dir = ROOT / "demo"
+    demo_dir.mkdir(exist_ok=True)
+    env = {
+        "SEALDOC_KEYRING": str(demo_dir / "keyring.json"),
+        "SEALDOC_PASSPHRASE": os.environ.get(
+            "SEALDOC_PASSPHRASE", "demo passphrase, not for real use"
+        ),
+    }
+    session.run("python", "examples/quickstart.py", str(demo_dir), env=env)

@@ -1,0 +1,3 @@
+from ._cli_entry import main
+
+main()

@@ -1,0 +1,265 @@
+"""The ``sealdoc`` command: a local keyring and files, for scripts and the quick start.
+
+Exit codes: 0 done; 1 the operation failed (a sealdoc error, printed on
+stderr); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import click
+
+from . import _format as fmt
+from ._envelope import inspect, open_stream, seal_stream
+from .exceptions import SealdocError
+from .providers import LocalKeyring
+
+PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
+KEYRING_ENV = "SEALDOC_KEYRING"
+
+
+def _default_keyring() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "sealdoc" / "keyring.json"
+
+
+def _passphrase(env_var: str, *, confirm: bool = False) -> str:
+    value = os.environ.get(env_var)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"no passphrase: set {env_var} (or --passphrase-env) or run on a terminal"
+        )
+    result: str = click.prompt("Keyring passphrase", hide_input=True, confirmation_prompt=confirm)
+    return result
+
+
+def _context(pairs: tuple[str, ...]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--context")
+        result[key] = value
+    return result
+
+
+class _Options:
+    def __init__(self, keyring: Path, passphrase_env: str) -> None:
+        self.keyring = keyring
+        self.passphrase_env = passphrase_env
+
+    def load(self) -> LocalKeyring:
+        return LocalKeyring.load(self.keyring, passphrase=_passphrase(self.passphrase_env))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except SealdocError as exc:
+        click.echo(f"sealdoc: {exc}", err=True)
+        raise SystemExit(1) from None
+    except (OSError, ValueError) as exc:
+        click.echo(f"sealdoc: {exc}", err=True)
+        raise SystemExit(1) from None
+
+
+@contextmanager
+def _input(path: str) -> Iterator[BinaryIO]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as fh:
+        yield fh
+
+
+@contextmanager
+def _output(path: str) -> Iterator[BinaryIO]:
+    """Write to a temp file and rename on success, so a failure leaves no partial output."""
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.sealdoc-partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--keyring",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=KEYRING_ENV,
+    default=_default_keyring,
+    show_default="$SEALDOC_KEYRING or ~/.config/sealdoc/keyring.json",
+    help="The local keyring file.",
+)
+@click.option(
+    "--passphrase-env",
+    default=PASSPHRASE_ENV,
+    show_default=True,
+    metavar="VAR",
+    help="Environment variable holding the keyring passphrase (else a prompt).",
+)
+@click.version_option(package_name="sealdoc")
+@click.pass_context
+def cli(ctx: click.Context, keyring: Path, passphrase_env: str) -> None:
+    """Seal and open documents, each under its own key.
+
+    \b
+    Example:
+      export SEALDOC_PASSPHRASE='a long passphrase'
+      sealdoc --keyring ring.json keys init
+      sealdoc --keyring ring.json seal statement.pdf -o statement.pdf.sdoc --context tenant=acme
+      sealdoc inspect statement.pdf.sdoc
+      sealdoc --keyring ring.json open statement.pdf.sdoc -o statement.pdf
+    """
+    ctx.obj = _Options(keyring, passphrase_env)
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the local keyring."""
+
+
+@keys.command("init")
+@click.pass_obj
+def keys_init(opts: _Options) -> None:
+    """Create a new keyring with key 'default' at version 1.
+
+    \b
+    Example:
+      SEALDOC_PASSPHRASE='a long passphrase' sealdoc --keyring ring.json keys init
+    """
+    with _errors():
+        opts.keyring.parent.mkdir(parents=True, exist_ok=True)
+        ring = LocalKeyring.create(
+            opts.keyring, passphrase=_passphrase(opts.passphrase_env, confirm=True)
+        )
+    click.echo(f"created keyring {ring.path} (key 'default', version 1)")
+
+
+@keys.command("list")
+@click.pass_obj
+def keys_list(opts: _Options) -> None:
+    """List the keyring's keys and versions (never key material)."""
+    with _errors():
+        ring = opts.load()
+        for key_id in ring.key_ids():
+            primary = ring.primary_version(key_id)
+            for version, state in ring.versions(key_id).items():
+                mark = " (primary)" if version == primary else ""
+                click.echo(f"{key_id}\t{version}\t{state}{mark}")
+
+
+@cli.command("seal")
+@click.argument("source", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.option(
+    "--context",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Encryption context (stored in the clear, authenticated). Repeatable.",
+)
+@click.option("--segment-size", type=int, default=fmt.DEFAULT_SEGMENT_SIZE, show_default=True)
+@click.pass_obj
+def seal_cmd(
+    opts: _Options, source: str, output: str, pairs: tuple[str, ...], segment_size: int
+) -> None:
+    """Seal IN ('-': stdin) under a fresh document key.
+
+    \b
+    Example:
+      sealdoc seal claim.pdf -o claim.pdf.sdoc --context tenant=acme --context type=claim
+    """
+    context = _context(pairs)
+    with _errors():
+        ring = opts.load()
+        with _input(source) as src, _output(output) as dst:
+            seal_stream(src, dst, keys=ring, context=context, segment_size=segment_size)
+
+
+@cli.command("open")
+@click.argument("source", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.option(
+    "--context",
+    "pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Pairs the document's context must hold. Repeatable.",
+)
+@click.pass_obj
+def open_cmd(opts: _Options, source: str, output: str, pairs: tuple[str, ...]) -> None:
+    """Open a sealed IN ('-': stdin). Nothing is written unless it all authenticates.
+
+    \b
+    Example:
+      sealdoc open claim.pdf.sdoc -o claim.pdf --context tenant=acme
+    """
+    context = _context(pairs)
+    with _errors():
+        ring = opts.load()
+        with _input(source) as src, _output(output) as dst:
+            reader = open_stream(src, keys=ring, context=context)
+            while chunk := reader.read(1024 * 1024):
+                dst.write(chunk)
+
+
+@cli.command("inspect")
+@click.argument("source", metavar="IN")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect_cmd(source: str, as_json: bool) -> None:
+    """Show a sealed document's header. Needs no key; shows no secret.
+
+    \b
+    Example:
+      sealdoc inspect claim.pdf.sdoc --json
+    """
+    with _errors(), _input(source) as src:
+        header = inspect(src)
+    info = {
+        "format_version": header.version,
+        "suite": header.suite.name,
+        "segment_size": header.segment_size,
+        "plaintext_length": header.plaintext_length,
+        "header_length": header.header_length,
+        "has_binding": header.has_binding,
+        "context": header.context,
+        "wrapped_keys": [
+            {"kind": w.kind, "key_id": w.key_id, "version": w.version} for w in header.wrapped_keys
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(info, indent=2, sort_keys=True))
+        return
+    for key in ("format_version", "suite", "segment_size", "plaintext_length", "has_binding"):
+        click.echo(f"{key}: {info[key]}")
+    click.echo("context:")
+    for k, v in header.context.items():
+        click.echo(f"  {k} = {v}")
+    click.echo("wrapped keys:")
+    for w in header.wrapped_keys:
+        click.echo(f"  {w.label}")
+
+
+__all__ = ["cli"]

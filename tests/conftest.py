@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import sealdoc
+
+settings.register_profile(
+    "ci",
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture
+def ring() -> sealdoc.MemoryKeyring:
+    return sealdoc.MemoryKeyring()
+
+
+@pytest.fixture
+def other_ring() -> sealdoc.MemoryKeyring:
+    return sealdoc.MemoryKeyring()

@@ -1,0 +1,151 @@
+"""LocalKeyring: the passphrase-protected keyring file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+import sealdoc
+from sealdoc import KeyringError, LocalKeyring, MemoryKeyring
+
+PASS = "correct horse battery staple"
+FAST = {"opslimit": 1, "memlimit": 8 * 1024 * 1024}  # the smallest load() accepts
+
+
+@pytest.fixture
+def keyring_path(tmp_path: Path) -> Path:
+    return tmp_path / "keyring.json"
+
+
+def test_create_then_load_opens_what_was_sealed(keyring_path: Path) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS)
+    sealed = sealdoc.seal(b"statement", keys=ring)
+    header = sealdoc.inspect(sealed)
+    assert [(w.kind, w.key_id, w.version) for w in header.wrapped_keys] == [("local", "default", 1)]
+    again = LocalKeyring.load(keyring_path, passphrase=PASS)
+    assert sealdoc.open(sealed, keys=again) == b"statement"
+
+
+def test_file_mode_is_0600_and_holds_no_plain_key(keyring_path: Path) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    assert stat.S_IMODE(os.stat(keyring_path).st_mode) == 0o600
+    kek = ring._keys["default"].versions[1].secret
+    raw = keyring_path.read_bytes()
+    assert kek not in raw
+    assert kek.hex().encode() not in raw
+    assert PASS.encode() not in raw
+    assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]  # no temp left
+
+
+def test_wrong_passphrase_is_a_clear_error(keyring_path: Path) -> None:
+    LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    with pytest.raises(KeyringError, match="wrong passphrase") as info:
+        LocalKeyring.load(keyring_path, passphrase="not the passphrase")
+    assert "not the passphrase" not in str(info.value)
+    assert isinstance(info.value, sealdoc.KeyProviderError)
+
+
+def test_create_refuses_to_overwrite(keyring_path: Path) -> None:
+    LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    before = keyring_path.read_bytes()
+    with pytest.raises(KeyringError, match="already exists"):
+        LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    assert keyring_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("passphrase", ["", "short"])
+def test_short_passphrases_are_refused(keyring_path: Path, passphrase: str) -> None:
+    with pytest.raises(ValueError, match="at least 8"):
+        LocalKeyring.create(keyring_path, passphrase=passphrase)
+    assert not keyring_path.exists()
+
+
+def test_missing_file(keyring_path: Path) -> None:
+    with pytest.raises(KeyringError, match="cannot read keyring"):
+        LocalKeyring.load(keyring_path, passphrase=PASS)
+
+
+def _edit(path: Path, **changes: object) -> None:
+    doc = json.loads(path.read_text())
+    for dotted, value in changes.items():
+        target = doc
+        *parents, last = dotted.split("__")
+        for p in parents:
+            target = target[p]
+        target[last] = value
+    path.write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format": "something-else"}, "not a sealdoc keyring"),
+        ({"version": 2}, "unsupported keyring version"),
+        ({"kdf__opslimit": 0}, "opslimit"),
+        ({"kdf__memlimit": 2**40}, "memlimit"),
+        ({"kdf__name": "scrypt"}, "argon2id"),
+        ({"nonce": "!!"}, "base64"),
+        ({"kdf__opslimit": 2}, "wrong passphrase"),  # the KDF inputs are authenticated
+        ({"ciphertext": "AAAA"}, "wrong passphrase"),
+    ],
+)
+def test_altered_or_malformed_files(
+    keyring_path: Path, changes: dict[str, object], message: str
+) -> None:
+    LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    _edit(keyring_path, **changes)
+    with pytest.raises(KeyringError, match=message):
+        LocalKeyring.load(keyring_path, passphrase=PASS)
+
+
+def test_not_json(keyring_path: Path) -> None:
+    keyring_path.write_bytes(b"\x00\x01 not json")
+    with pytest.raises(KeyringError, match="not a valid keyring"):
+        LocalKeyring.load(keyring_path, passphrase=PASS)
+
+
+def test_another_keyring_cannot_open(keyring_path: Path, tmp_path: Path) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    other = LocalKeyring.create(tmp_path / "other.json", passphrase=PASS, **FAST)
+    sealed = sealdoc.seal(b"x", keys=ring)
+    with pytest.raises(sealdoc.DecryptionError, match="local:default#1"):
+        sealdoc.open(sealed, keys=other)
+
+
+def test_memory_and_local_keyrings_do_not_confuse_kinds(keyring_path: Path) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    sealed = sealdoc.seal(b"x", keys=ring)
+    with pytest.raises(sealdoc.DecryptionError, match="no provider given holds"):
+        sealdoc.open(sealed, keys=MemoryKeyring())
+
+
+def test_direct_construction_is_refused() -> None:
+    with pytest.raises(TypeError, match=r"LocalKeyring\.create"):
+        LocalKeyring()
+
+
+def test_repr_names_the_file_not_the_key(keyring_path: Path) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    assert repr(ring) == f"LocalKeyring(path={str(keyring_path)!r}, key_id='default')"
+
+
+def test_a_crash_while_saving_leaves_the_old_file(
+    keyring_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
+    before = keyring_path.read_bytes()
+
+    def crash(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyringError, match="No space left"):
+        ring._save()
+    monkeypatch.undo()
+    assert keyring_path.read_bytes() == before
+    assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]
+    assert LocalKeyring.load(keyring_path, passphrase=PASS).versions() == {1: "enabled"}
