@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+# Below this a copy is cheaper than setting up the BytesIO.
+_SMALL = 64 * 1024
+
 
 def build_bytes(size: int, fill: Callable[[memoryview], None]) -> bytes:
     """Return a ``bytes`` of ``size`` whose contents ``fill`` writes.
@@ -18,9 +21,10 @@ def build_bytes(size: int, fill: Callable[[memoryview], None]) -> bytes:
     the same, only slower. If ``fill`` raises, the partly written buffer is
     dropped and never reaches the caller.
     """
-    if size == 0:
-        fill(memoryview(bytearray()))
-        return b""
+    if size < _SMALL:
+        buf = bytearray(size)
+        fill(memoryview(buf))
+        return bytes(buf)
     bio = io.BytesIO()
     bio.seek(size - 1)
     bio.write(b"\x00")

@@ -68,6 +68,18 @@ class Suite(enum.IntEnum):
     CHACHA20_POLY1305_HKDF_SHA256_COMMIT = 0x0002
 
 
+_SUITES = {int(s): s for s in Suite}
+_GOOD_KINDS: set[str] = set()  # kinds already seen to match _KIND_RE
+
+
+def _good_kind(kind: str) -> bool:
+    if _KIND_RE.match(kind) is None:
+        return False
+    if len(_GOOD_KINDS) < 1024:  # bounded: kinds come from untrusted headers too
+        _GOOD_KINDS.add(kind)
+    return True
+
+
 def _short(data: bytes) -> str:
     return f"<{len(data)} bytes>"
 
@@ -173,7 +185,7 @@ class ParsedHeader:
 
 def check_map(value: object, *, what: str) -> dict[str, str]:
     """Validate a caller's context or binding; TypeError/ValueError for misuse."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"{what} must be a mapping of str to str, not {type(value).__name__}")
     result: dict[str, str] = {}
     for k, v in value.items():
@@ -182,8 +194,7 @@ def check_map(value: object, *, what: str) -> dict[str, str]:
                 f"{what} keys and values must be str, got {type(k).__name__}: {type(v).__name__}"
             )
         result[k] = v
-    encode_map(result, what=what)  # enforces the limits
-    return result
+    return result  # the limits are enforced where the map is encoded
 
 
 def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
@@ -209,63 +220,54 @@ def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
     return encoded
 
 
-class _Cursor:
-    """Bounds-checked reads from a header buffer; overruns are FormatError."""
-
-    def __init__(self, data: bytes, offset: int = 0) -> None:
-        self.data = data
-        self.pos = offset
-
-    def take(self, n: int, what: str) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise FormatError(f"header ends inside {what}")
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
-    def u8(self, what: str) -> int:
-        return self.take(1, what)[0]
-
-    def u16(self, what: str) -> int:
-        return int.from_bytes(self.take(2, what), "big")
-
-    def u32(self, what: str) -> int:
-        return int.from_bytes(self.take(4, what), "big")
-
-    def text(self, n: int, what: str) -> str:
-        try:
-            return self.take(n, what).decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError(f"{what} is not valid UTF-8") from None
+_U16 = struct.Struct(">H")
+_U32_U16 = struct.Struct(">IH")
 
 
-def decode_map(cur: _Cursor, what: str) -> dict[str, str]:
-    start = cur.pos
-    count = cur.u16(f"{what} count")
+def _text(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} is not valid UTF-8") from None
+
+
+def _need(buf: bytes, end: int, what: str) -> None:
+    if end > len(buf):
+        raise FormatError(f"header ends inside {what}")
+
+
+def decode_map(buf: bytes, pos: int, what: str) -> tuple[dict[str, str], int]:
+    """Decode a string map at ``pos``; return it and the offset after it."""
+    start = pos
+    _need(buf, pos + 2, f"{what} count")
+    (count,) = _U16.unpack_from(buf, pos)
+    pos += 2
     if count > MAX_MAP_PAIRS:
         raise FormatError(f"{what} has {count} pairs; the limit is {MAX_MAP_PAIRS}")
     result: dict[str, str] = {}
-    previous: bytes | None = None
+    previous = b""
     for _ in range(count):
-        klen = cur.u16(f"{what} key length")
+        _need(buf, pos + 2, f"{what} key length")
+        (klen,) = _U16.unpack_from(buf, pos)
         if not 1 <= klen <= MAX_MAP_KEY_LEN:
             raise FormatError(f"{what} key length {klen} is out of bounds")
-        kraw = cur.take(klen, f"{what} key")
-        if previous is not None and kraw <= previous:
+        pos += 2
+        _need(buf, pos + klen + 2, f"{what} key")
+        kraw = buf[pos : pos + klen]
+        if kraw <= previous:
             raise FormatError(f"{what} keys are not unique and sorted")
         previous = kraw
-        vlen = cur.u16(f"{what} value length")
+        pos += klen
+        (vlen,) = _U16.unpack_from(buf, pos)
         if vlen > MAX_MAP_VALUE_LEN:
             raise FormatError(f"{what} value length {vlen} is over the limit")
-        try:
-            key = kraw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FormatError(f"{what} key is not valid UTF-8") from None
-        result[key] = cur.text(vlen, f"{what} value")
-    if cur.pos - start > MAX_MAP_LEN:
+        pos += 2
+        _need(buf, pos + vlen, f"{what} value")
+        result[_text(kraw, f"{what} key")] = _text(buf[pos : pos + vlen], f"{what} value")
+        pos += vlen
+    if pos - start > MAX_MAP_LEN:
         raise FormatError(f"{what} is longer than {MAX_MAP_LEN} bytes")
-    return result
+    return result, pos
 
 
 # -- header ------------------------------------------------------------------
@@ -289,52 +291,71 @@ def parse_prelude(prelude: bytes) -> int:
     return header_len
 
 
+def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
+    """One wrapped key at ``pos`` (format.md 3.2); return it and the offset after it."""
+    _need(raw, pos + 1, "kind length")
+    kind_len = raw[pos]
+    if not 1 <= kind_len <= MAX_KIND_LEN:
+        raise FormatError(f"provider kind length {kind_len} is out of bounds")
+    pos += 1
+    _need(raw, pos + kind_len + 2, "provider kind")
+    kind = _text(raw[pos : pos + kind_len], "provider kind")
+    if kind not in _GOOD_KINDS and not _good_kind(kind):
+        raise FormatError("provider kind has characters outside [a-z0-9.+-]")
+    pos += kind_len
+    (key_id_len,) = _U16.unpack_from(raw, pos)
+    if not 1 <= key_id_len <= MAX_KEY_ID_LEN:
+        raise FormatError(f"key id length {key_id_len} is out of bounds")
+    pos += 2
+    _need(raw, pos + key_id_len + 6, "key id")
+    key_id = _text(raw[pos : pos + key_id_len], "key id")
+    pos += key_id_len
+    version, payload_len = _U32_U16.unpack_from(raw, pos)
+    if not 1 <= payload_len <= MAX_PAYLOAD_LEN:
+        raise FormatError(f"wrapped key payload length {payload_len} is out of bounds")
+    pos += 6
+    _need(raw, pos + payload_len, "wrapped key payload")
+    payload = raw[pos : pos + payload_len]
+    wrapped = WrappedKey(kind=kind, key_id=key_id, version=version, payload=payload)
+    return wrapped, pos + payload_len
+
+
 def parse_header(raw: bytes) -> ParsedHeader:
-    """Parse exactly one header (``raw`` is ``header_len`` bytes long)."""
+    """Parse exactly one header (``raw`` holds at least ``header_len`` bytes)."""
     header_len = parse_prelude(raw[:PRELUDE_LEN])
     if len(raw) < header_len:
         raise FormatError(f"truncated header: {len(raw)} of {header_len} bytes")
     raw = raw[:header_len]
-    cur = _Cursor(raw, PRELUDE_LEN)
-    suite_id, flags, segment_size = _FIXED_CORE.unpack(cur.take(_FIXED_CORE.size, "core"))
-    try:
-        suite = Suite(suite_id)
-    except ValueError:
-        raise FormatError(f"unknown suite 0x{suite_id:04x}") from None
+    suite_id, flags, segment_size = _FIXED_CORE.unpack_from(raw, PRELUDE_LEN)
+    suite = _SUITES.get(suite_id)
+    if suite is None:
+        raise FormatError(f"unknown suite 0x{suite_id:04x}")
     if flags & ~_KNOWN_FLAGS:
         raise FormatError(f"unknown header flags 0x{flags:02x}")
     if not MIN_SEGMENT_SIZE <= segment_size <= MAX_SEGMENT_SIZE:
         raise FormatError(
             f"segment size {segment_size} is outside {MIN_SEGMENT_SIZE}..{MAX_SEGMENT_SIZE}"
         )
-    salt = cur.take(SALT_LEN, "salt")
-    nonce_prefix = cur.take(NONCE_PREFIX_LEN, "nonce prefix")
-    commitment = cur.take(COMMITMENT_LEN, "commitment")
-    context = decode_map(cur, "context")
-    core_bytes = raw[PRELUDE_LEN : cur.pos]
+    pos = PRELUDE_LEN + _FIXED_CORE.size
+    salt = raw[pos : pos + SALT_LEN]
+    pos += SALT_LEN
+    nonce_prefix = raw[pos : pos + NONCE_PREFIX_LEN]
+    pos += NONCE_PREFIX_LEN
+    commitment = raw[pos : pos + COMMITMENT_LEN]
+    pos += COMMITMENT_LEN  # all within MIN_HEADER_LEN, checked by parse_prelude
+    context, pos = decode_map(raw, pos, "context")
+    core_bytes = raw[PRELUDE_LEN:pos]
 
-    count = cur.u8("key count")
+    _need(raw, pos + 1, "key count")
+    count = raw[pos]
+    pos += 1
     if not MIN_KEYS <= count <= MAX_KEYS:
         raise FormatError(f"wrapped key count {count} is outside {MIN_KEYS}..{MAX_KEYS}")
     keys = []
     for _ in range(count):
-        kind_len = cur.u8("kind length")
-        if not 1 <= kind_len <= MAX_KIND_LEN:
-            raise FormatError(f"provider kind length {kind_len} is out of bounds")
-        kind = cur.text(kind_len, "provider kind")
-        if not _KIND_RE.match(kind):
-            raise FormatError("provider kind has characters outside [a-z0-9.+-]")
-        key_id_len = cur.u16("key id length")
-        if not 1 <= key_id_len <= MAX_KEY_ID_LEN:
-            raise FormatError(f"key id length {key_id_len} is out of bounds")
-        key_id = cur.text(key_id_len, "key id")
-        version = cur.u32("key version")
-        payload_len = cur.u16("payload length")
-        if not 1 <= payload_len <= MAX_PAYLOAD_LEN:
-            raise FormatError(f"wrapped key payload length {payload_len} is out of bounds")
-        payload = cur.take(payload_len, "wrapped key payload")
-        keys.append(WrappedKey(kind=kind, key_id=key_id, version=version, payload=payload))
-    if cur.pos + MAC_LEN != header_len:
+        wrapped, pos = _parse_wrapped_key(raw, pos)
+        keys.append(wrapped)
+    if pos + MAC_LEN != header_len:
         raise FormatError("header fields do not add up to the header length")
     core = Core(
         suite=suite,
@@ -352,7 +373,9 @@ def check_wrapped_key(wk: WrappedKey) -> None:
     """Reject a provider's output that the format cannot hold."""
     if not isinstance(wk, WrappedKey):
         raise TypeError(f"a provider's wrap() must return WrappedKey, not {type(wk).__name__}")
-    if not (1 <= len(wk.kind) <= MAX_KIND_LEN and _KIND_RE.match(wk.kind)):
+    if wk.kind not in _GOOD_KINDS and not (
+        1 <= len(wk.kind) <= MAX_KIND_LEN and _good_kind(wk.kind)
+    ):
         raise ValueError(f"provider kind {wk.kind!r} must match [a-z0-9][a-z0-9.+-]{{0,31}}")
     if not 1 <= len(wk.key_id.encode("utf-8")) <= MAX_KEY_ID_LEN:
         raise ValueError(f"key id must be 1 to {MAX_KEY_ID_LEN} UTF-8 bytes")

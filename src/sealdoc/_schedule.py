@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import struct
 
 import attrs
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import constant_time, hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ._format import MAGIC, VERSION, Suite
 
 _KEYS_INFO = b"sealdoc-v1-keys"
+_SHA256 = hashes.SHA256()  # a stateless algorithm descriptor, safe to share
 _CORE_LABEL = b"sealdoc-v1-core"
 
 
@@ -30,7 +29,7 @@ class DocumentKeys:
 
 def derive(dek: bytes, salt: bytes, suite: Suite) -> DocumentKeys:
     okm = HKDF(
-        algorithm=hashes.SHA256(),
+        algorithm=_SHA256,
         length=96,
         salt=salt,
         info=_KEYS_INFO + struct.pack(">H", suite),
@@ -39,15 +38,18 @@ def derive(dek: bytes, salt: bytes, suite: Suite) -> DocumentKeys:
 
 
 def header_digest(core_bytes: bytes, binding_block: bytes) -> bytes:
-    return hashlib.sha256(
-        _CORE_LABEL + MAGIC + bytes([VERSION]) + core_bytes + binding_block
-    ).digest()
+    h = hashes.Hash(_SHA256)
+    h.update(_CORE_LABEL + MAGIC + bytes([VERSION]) + core_bytes + binding_block)
+    return h.finalize()
 
 
 def header_mac(mac_key: bytes, digest: bytes, unsigned_header: bytes) -> bytes:
-    return hmac.new(mac_key, digest + unsigned_header, hashlib.sha256).digest()
+    h = hmac.HMAC(mac_key, _SHA256)
+    h.update(digest)
+    h.update(unsigned_header)
+    return h.finalize()
 
 
 def same(a: bytes, b: bytes) -> bool:
     """Constant-time comparison for commitments and MACs."""
-    return hmac.compare_digest(a, b)
+    return constant_time.bytes_eq(a, b)

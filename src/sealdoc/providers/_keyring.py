@@ -28,6 +28,13 @@ class KeyVersion:
     secret: bytes
     state: str = ENABLED
     created: str = ""
+    _aead: AESGCM | None = attrs.field(default=None, init=False, eq=False)
+
+    def aead(self) -> AESGCM:
+        """The KEK as a cipher, made once: construction costs as much as a wrap."""
+        if self._aead is None:
+            self._aead = AESGCM(self.secret)
+        return self._aead
 
     def __repr__(self) -> str:
         return f"KeyVersion(state={self.state!r}, created={self.created!r})"
@@ -94,11 +101,9 @@ class KeyringBase:
             if named is None:
                 raise KeyError(f"this keyring has no key {self._key_id!r}")
             version = named.primary
-            secret = named.versions[version].secret
+            aead = named.versions[version].aead()
         nonce = self._randbytes(_NONCE_LEN)
-        sealed = AESGCM(secret).encrypt(
-            nonce, dek, wrap_ad(self.kind, self._key_id, version, ad.digest)
-        )
+        sealed = aead.encrypt(nonce, dek, wrap_ad(self.kind, self._key_id, version, ad.digest))
         return WrappedKey(
             kind=self.kind, key_id=self._key_id, version=version, payload=nonce + sealed
         )
@@ -121,12 +126,12 @@ class KeyringBase:
                 raise NotMineError(
                     f"key {wrapped.key_id!r} has no version {wrapped.version} in this keyring"
                 )
-            secret = kv.secret
+            aead = kv.aead()
         if len(wrapped.payload) != _NONCE_LEN + DEK_LEN + 16:
             raise NotMineError("wrapped key payload has the wrong length")
         nonce, body = wrapped.payload[:_NONCE_LEN], wrapped.payload[_NONCE_LEN:]
         try:
-            return AESGCM(secret).decrypt(
+            return aead.decrypt(
                 nonce, body, wrap_ad(self.kind, wrapped.key_id, wrapped.version, ad.digest)
             )
         except InvalidTag:

@@ -1,0 +1,282 @@
+"""sealdoc against its peers, measured in the same run; prints ratios.
+
+Run through nox (it installs the peers): ``python3 -m nox -s bench``
+(``-- --quick`` for smaller sizes). Results are also written to
+benchmarks/out/results.json. Targets come from the issues; docs/performance.md
+records the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent / "out"
+MIB = 1024 * 1024
+
+
+def rate(fn: Callable[[], object], *, count: int, repeats: int = 5) -> float:
+    """Best operations per second over ``repeats`` runs of ``count`` calls."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return count / best
+
+
+def best_time(fn: Callable[[], object], *, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_time(fn: Callable[[], object], *, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+# -- 1 KiB documents: seal + open per second ------------------------------------
+
+
+def small_documents(tmp: Path, quick: bool) -> dict[str, Any]:
+    import aws_encryption_sdk
+    import tink
+    from aws_cryptographic_material_providers.mpl import AwsCryptographicMaterialProviders
+    from aws_cryptographic_material_providers.mpl.config import MaterialProvidersConfig
+    from aws_cryptographic_material_providers.mpl.models import (
+        AesWrappingAlg,
+        CreateRawAesKeyringInput,
+    )
+    from tink import aead
+
+    import sealdoc
+
+    doc = os.urandom(1024)
+    context = {"tenant": "acme", "doc_type": "statement"}
+    n = 300 if quick else 3000
+
+    ring = sealdoc.LocalKeyring.create(tmp / "ring.json", passphrase="benchmark passphrase")
+
+    def sealdoc_op() -> None:
+        sealdoc.open(sealdoc.seal(doc, keys=ring, context=context), keys=ring)
+
+    aead.register()
+    kek = tink.new_keyset_handle(aead.aead_key_templates.AES256_GCM).primitive(aead.Aead)
+    envelope = aead.KmsEnvelopeAead(aead.aead_key_templates.AES256_GCM, kek)
+    associated = json.dumps(context, sort_keys=True).encode()
+
+    def tink_op() -> None:
+        envelope.decrypt(envelope.encrypt(doc, associated), associated)
+
+    client = aws_encryption_sdk.EncryptionSDKClient()  # default: committing, signing suite
+    mpl = AwsCryptographicMaterialProviders(config=MaterialProvidersConfig())
+    esdk_ring = mpl.create_raw_aes_keyring(
+        input=CreateRawAesKeyringInput(
+            key_namespace="bench",
+            key_name="kek",
+            wrapping_key=os.urandom(32),
+            wrapping_alg=AesWrappingAlg.ALG_AES256_GCM_IV12_TAG16,
+        )
+    )
+
+    def esdk_op() -> None:
+        ct, _ = client.encrypt(source=doc, keyring=esdk_ring, encryption_context=context)
+        client.decrypt(source=ct, keyring=esdk_ring)
+
+    results = {
+        "sealdoc_ops_per_s": rate(sealdoc_op, count=n),
+        "tink_envelope_ops_per_s": rate(tink_op, count=n),
+        "esdk_raw_aes_ops_per_s": rate(esdk_op, count=max(20, n // 30), repeats=3),
+    }
+    results["ratio_vs_tink"] = results["sealdoc_ops_per_s"] / results["tink_envelope_ops_per_s"]
+    results["ratio_vs_esdk"] = results["sealdoc_ops_per_s"] / results["esdk_raw_aes_ops_per_s"]
+    return results
+
+
+# -- 10 MiB in memory -------------------------------------------------------------
+
+
+def in_memory(quick: bool) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    import sealdoc
+
+    data = os.urandom(10 * MIB)
+    ring = sealdoc.MemoryKeyring()
+    aes = AESGCM(AESGCM.generate_key(256))
+    nonce = os.urandom(12)
+    repeats = 10 if quick else 40
+    sealed = sealdoc.seal(data, keys=ring)
+    raw = aes.encrypt(nonce, data, None)
+    t_seal = best_time(lambda: sealdoc.seal(data, keys=ring), repeats=repeats)
+    t_aes_enc = best_time(lambda: aes.encrypt(nonce, data, None), repeats=repeats)
+    t_open = best_time(lambda: sealdoc.open(sealed, keys=ring), repeats=repeats)
+    t_aes_dec = best_time(lambda: aes.decrypt(nonce, raw, None), repeats=repeats)
+    return {
+        "sealdoc_seal_mib_per_s": 10 / t_seal,
+        "aesgcm_encrypt_mib_per_s": 10 / t_aes_enc,
+        "sealdoc_open_mib_per_s": 10 / t_open,
+        "aesgcm_decrypt_mib_per_s": 10 / t_aes_dec,
+        "seal_ratio_vs_aesgcm": t_aes_enc / t_seal,
+        "open_ratio_vs_aesgcm": t_aes_dec / t_open,
+    }
+
+
+# -- 1 GiB file to file, streaming (each run in a child process, for its peak RSS) --------
+
+
+CHILD = r"""
+import os, resource, shutil, sys, time
+tool, op, src, dst = sys.argv[1:5]
+if tool == "sealdoc":
+    import sealdoc
+    ring = sealdoc.MemoryKeyring._from_secret(bytes(32))
+    start = time.perf_counter()
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        if op == "seal":
+            sealdoc.seal_stream(fin, fout, keys=ring)
+        else:
+            reader = sealdoc.open_stream(fin, keys=ring)
+            shutil.copyfileobj(reader, fout, 1024 * 1024)
+elif tool == "tink":
+    import tink
+    from tink import streaming_aead
+    streaming_aead.register()
+    handle = tink.new_keyset_handle(
+        streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB)
+    if op == "open":
+        from tink import secret_key_access
+        handle = tink.json_proto_keyset_format.parse(
+            open(src + ".keyset").read(), secret_key_access.TOKEN)
+    primitive = handle.primitive(streaming_aead.StreamingAead)
+    start = time.perf_counter()
+    if op == "seal":
+        from tink import secret_key_access
+        with open(dst + ".keyset", "w") as k:
+            k.write(tink.json_proto_keyset_format.serialize(handle, secret_key_access.TOKEN))
+        with open(src, "rb") as fin:
+            # closing Tink's encrypting stream closes the destination too
+            with primitive.new_encrypting_stream(open(dst, "wb"), b"") as enc:
+                shutil.copyfileobj(fin, enc, 1024 * 1024)
+    else:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            with primitive.new_decrypting_stream(fin, b"") as dec:
+                shutil.copyfileobj(dec, fout, 1024 * 1024)
+elif tool == "copy":
+    start = time.perf_counter()
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 1024 * 1024)
+elapsed = time.perf_counter() - start
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _child(tool: str, op: str, src: Path, dst: Path) -> tuple[float, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, tool, op, str(src), str(dst)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return float(out[0]), int(out[1]) / 1024  # seconds, MiB (ru_maxrss is KiB on Linux)
+
+
+def streaming(tmp: Path, quick: bool) -> dict[str, Any]:
+    size = (64 if quick else 1024) * MIB
+    plain = tmp / "plain.bin"
+    with open(plain, "wb") as fh:
+        for _ in range(size // MIB):
+            fh.write(os.urandom(MIB))
+    results: dict[str, Any] = {"size_mib": size // MIB}
+    for tool in ("sealdoc", "tink"):
+        sealed, back = tmp / f"{tool}.sealed", tmp / f"{tool}.back"
+        t_seal, rss_seal = _child(tool, "seal", plain, sealed)
+        t_open, rss_open = _child(tool, "open", sealed, back)
+        if os.path.getsize(back) != size:
+            raise SystemExit(f"{tool} did not round-trip")
+        results[f"{tool}_seal_mib_per_s"] = size / MIB / t_seal
+        results[f"{tool}_open_mib_per_s"] = size / MIB / t_open
+        results[f"{tool}_seal_peak_rss_mib"] = rss_seal
+        results[f"{tool}_open_peak_rss_mib"] = rss_open
+        back.unlink()
+        if tool == "tink":
+            sealed.unlink()
+    t_copy, _ = _child("copy", "copy", plain, tmp / "copy.bin")
+    results["copyfileobj_mib_per_s"] = size / MIB / t_copy
+    results["seal_ratio_vs_tink"] = (
+        results["sealdoc_seal_mib_per_s"] / results["tink_seal_mib_per_s"]
+    )
+    results["open_ratio_vs_tink"] = (
+        results["sealdoc_open_mib_per_s"] / results["tink_open_mib_per_s"]
+    )
+    return results
+
+
+TARGETS = [
+    ("1 KiB seal+open vs Tink KmsEnvelopeAead", "small", "ratio_vs_tink", 1.0),
+    ("1 KiB seal+open vs AWS ESDK RawAESKeyring", "small", "ratio_vs_esdk", 50.0),
+    ("10 MiB seal vs one-shot AESGCM", "memory", "seal_ratio_vs_aesgcm", 0.8),
+    ("10 MiB open vs one-shot AESGCM", "memory", "open_ratio_vs_aesgcm", 0.8),
+    ("streaming seal vs Tink StreamingAead", "streaming", "seal_ratio_vs_tink", 2.0),
+    ("streaming open vs Tink StreamingAead", "streaming", "open_ratio_vs_tink", 2.0),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="sealdoc benchmarks against peers")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
+    args = parser.parse_args()
+    results: dict[str, Any] = {
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "quick": args.quick,
+    }
+    with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
+        tmp = Path(name)
+        print("1 KiB documents ...", flush=True)
+        results["small"] = small_documents(tmp, args.quick)
+        print("10 MiB in memory ...", flush=True)
+        results["memory"] = in_memory(args.quick)
+        print("streaming file to file ...", flush=True)
+        results["streaming"] = streaming(tmp, args.quick)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(json.dumps(results, indent=2))
+    print()
+    failed = 0
+    for label, group, key, target in TARGETS:
+        value = results[group][key]
+        ok = value >= target
+        failed += not ok
+        print(f"{'PASS' if ok else 'MISS'}  {label}: {value:.2f}x (target {target}x)")
+    rss = max(results["streaming"]["sealdoc_seal_peak_rss_mib"],
+              results["streaming"]["sealdoc_open_peak_rss_mib"])
+    print(f"{'PASS' if rss < 64 else 'MISS'}  streaming peak RSS: {rss:.1f} MiB (target < 64)")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(benchmark driver peak RSS {own:.0f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
