@@ -187,18 +187,25 @@ elif tool == "copy":
     with open(src, "rb") as fin, open(dst, "wb") as fout:
         shutil.copyfileobj(fin, fout, 1024 * 1024)
 elapsed = time.perf_counter() - start
-print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM is this process's own peak; ru_maxrss would include the parent's
+# pages inherited across fork.
+with open("/proc/self/status") as status:
+    hwm_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(elapsed, hwm_kib)
 """
 
 
 def _child(tool: str, op: str, src: Path, dst: Path) -> tuple[float, float]:
+    if dst.exists():
+        dst.unlink()
+    os.sync()  # no writeback of an earlier run's output competes with this one
     out = subprocess.run(
         [sys.executable, "-c", CHILD, tool, op, str(src), str(dst)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split()
-    return float(out[0]), int(out[1]) / 1024  # seconds, MiB (ru_maxrss is KiB on Linux)
+    return float(out[0]), int(out[1]) / 1024  # seconds, MiB
 
 
 def streaming(tmp: Path, quick: bool) -> dict[str, Any]:
@@ -208,21 +215,32 @@ def streaming(tmp: Path, quick: bool) -> dict[str, Any]:
         for _ in range(size // MIB):
             fh.write(os.urandom(MIB))
     results: dict[str, Any] = {"size_mib": size // MIB}
-    for tool in ("sealdoc", "tink"):
-        sealed, back = tmp / f"{tool}.sealed", tmp / f"{tool}.back"
-        t_seal, rss_seal = _child(tool, "seal", plain, sealed)
-        t_open, rss_open = _child(tool, "open", sealed, back)
-        if os.path.getsize(back) != size:
-            raise SystemExit(f"{tool} did not round-trip")
-        results[f"{tool}_seal_mib_per_s"] = size / MIB / t_seal
-        results[f"{tool}_open_mib_per_s"] = size / MIB / t_open
-        results[f"{tool}_seal_peak_rss_mib"] = rss_seal
-        results[f"{tool}_open_peak_rss_mib"] = rss_open
-        back.unlink()
-        if tool == "tink":
-            sealed.unlink()
-    t_copy, _ = _child("copy", "copy", plain, tmp / "copy.bin")
-    results["copyfileobj_mib_per_s"] = size / MIB / t_copy
+    best: dict[str, float] = {}
+    peak: dict[str, float] = {}
+    rounds = 1 if quick else 3
+    for round_ in range(rounds):
+        # alternate the order so neither tool always runs on a warmer machine
+        tools = ("sealdoc", "tink", "copy") if round_ % 2 == 0 else ("copy", "tink", "sealdoc")
+        for tool in tools:
+            if tool == "copy":
+                t, _ = _child("copy", "copy", plain, tmp / "copy.bin")
+                best["copy"] = min(best.get("copy", t), t)
+                continue
+            sealed, back = tmp / f"{tool}.sealed", tmp / f"{tool}.back"
+            t_seal, rss_seal = _child(tool, "seal", plain, sealed)
+            t_open, rss_open = _child(tool, "open", sealed, back)
+            if os.path.getsize(back) != size:
+                raise SystemExit(f"{tool} did not round-trip")
+            for key, t, rss in (
+                (f"{tool}_seal", t_seal, rss_seal),
+                (f"{tool}_open", t_open, rss_open),
+            ):
+                best[key] = min(best.get(key, t), t)
+                peak[key] = max(peak.get(key, rss), rss)
+    for key, t in best.items():
+        results[f"{key}_mib_per_s" if key != "copy" else "copyfileobj_mib_per_s"] = size / MIB / t
+    for key, rss in peak.items():
+        results[f"{key}_peak_rss_mib"] = rss
     results["seal_ratio_vs_tink"] = (
         results["sealdoc_seal_mib_per_s"] / results["tink_seal_mib_per_s"]
     )
@@ -268,8 +286,10 @@ def main() -> int:
         ok = value >= target
         failed += not ok
         print(f"{'PASS' if ok else 'MISS'}  {label}: {value:.2f}x (target {target}x)")
-    rss = max(results["streaming"]["sealdoc_seal_peak_rss_mib"],
-              results["streaming"]["sealdoc_open_peak_rss_mib"])
+    rss = max(
+        results["streaming"]["sealdoc_seal_peak_rss_mib"],
+        results["streaming"]["sealdoc_open_peak_rss_mib"],
+    )
     print(f"{'PASS' if rss < 64 else 'MISS'}  streaming peak RSS: {rss:.1f} MiB (target < 64)")
     OUT.mkdir(exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -81,6 +81,8 @@ def _buffer(data: object, what: str) -> memoryview:
 
 
 def _suite(suite: int) -> Suite:
+    if type(suite) is Suite:
+        return suite
     try:
         return Suite(suite)
     except ValueError:

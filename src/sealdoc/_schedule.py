@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
-import attrs
 from cryptography.hazmat.primitives import constant_time, hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -15,8 +15,7 @@ _SHA256 = hashes.SHA256()  # a stateless algorithm descriptor, safe to share
 _CORE_LABEL = b"sealdoc-v1-core"
 
 
-@attrs.frozen(repr=False)
-class DocumentKeys:
+class DocumentKeys(NamedTuple):
     """The three keys derived from one DEK. Never printed."""
 
     payload_key: bytes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import threading
@@ -46,8 +47,8 @@ class NamedKey:
     versions: dict[int, KeyVersion]
 
 
-def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
-    """format.md 8.1: a wrap is bound to its kind, key, version and header."""
+@functools.lru_cache(maxsize=256)
+def _wrap_ad_prefix(kind: str, key_id: str, version: int) -> bytes:
     kind_b = kind.encode("ascii")
     key_id_b = key_id.encode("utf-8")
     return b"".join(
@@ -58,9 +59,13 @@ def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
             struct.pack(">H", len(key_id_b)),
             key_id_b,
             struct.pack(">I", version),
-            digest,
         )
     )
+
+
+def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
+    """format.md 8.1: a wrap is bound to its kind, key, version and header."""
+    return _wrap_ad_prefix(kind, key_id, version) + digest
 
 
 def check_key_id(key_id: object) -> str:
