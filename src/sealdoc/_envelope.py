@@ -9,7 +9,7 @@ from typing import cast
 from . import _format as fmt
 from ._buffers import build_bytes
 from ._format import Core, Header, ParsedHeader, Suite, WrappedKey
-from ._reader import SealedReader, read_exact, read_header
+from ._reader import SealedReader, read_header, read_into
 from ._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from ._stream import SegmentCipher, body_length, plaintext_length, segment_count
 from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
@@ -435,12 +435,12 @@ def seal_stream(
     out_view = memoryview(out)
     written = _write_all(dst, sealer.header)
     index = 0
-    have = _read_into(src, current)
+    have = read_into(src, memoryview(current))
     while True:
         last_chunk = have < chunk
         more = 0
         if not last_chunk:
-            more = _read_into(src, upcoming)
+            more = read_into(src, memoryview(upcoming))
             last_chunk = more == 0
         view = memoryview(current)[:have]
         pos = cipher.seal_run(index, view, out_view, size, final=last_chunk)
@@ -449,28 +449,6 @@ def seal_stream(
         if last_chunk:
             return written
         current, upcoming, have = upcoming, current, more
-
-
-def _read_into(src: ReadableStream, buf: bytearray) -> int:
-    """Fill ``buf`` from ``src``; fewer bytes only at end of stream."""
-    view = memoryview(buf)
-    have = 0
-    readinto = getattr(src, "readinto", None)
-    while have < len(buf):
-        if readinto is not None:
-            got = readinto(view[have:])
-            if got is None:
-                raise OSError("the source is non-blocking and has no data ready")
-        else:
-            data = src.read(len(buf) - have)
-            if data is None:
-                raise OSError("the source is non-blocking and has no data ready")
-            got = len(data)
-            view[have : have + got] = data
-        if got == 0:
-            break
-        have += got
-    return have
 
 
 def _write_all(dst: WritableStream, data: bytes | memoryview) -> int:
@@ -515,7 +493,6 @@ __all__ = [
     "inspect",
     "open",
     "open_stream",
-    "read_exact",
     "seal",
     "seal_stream",
 ]

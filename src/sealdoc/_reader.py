@@ -7,6 +7,7 @@ import os
 from typing import cast
 
 from . import _format as fmt
+from ._buffers import build_bytes
 from ._format import ParsedHeader
 from ._stream import SegmentCipher, plaintext_length, segment_count
 from ._types import ReadableStream, SeekableStream
@@ -28,6 +29,27 @@ def read_exact(src: ReadableStream, n: int) -> bytes:
         parts.append(bytes(chunk))
         remaining -= len(chunk)
     return b"".join(parts)
+
+
+def read_into(src: ReadableStream, view: memoryview) -> int:
+    """Fill ``view`` from ``src``; fewer bytes only at end of stream."""
+    readinto = getattr(src, "readinto", None)
+    have = 0
+    while have < len(view):
+        if readinto is not None:
+            got = readinto(view[have:])
+            if got is None:
+                raise OSError("the source is non-blocking and has no data ready")
+        else:
+            chunk = src.read(len(view) - have)
+            if chunk is None:
+                raise OSError("the source is non-blocking and has no data ready")
+            got = len(chunk)
+            view[have : have + got] = chunk
+        if not got:
+            break
+        have += got
+    return have
 
 
 def read_header(src: ReadableStream) -> ParsedHeader:
@@ -66,6 +88,7 @@ class SealedReader(io.RawIOBase):
         self._cache_index = -1
         self._cache = b""
         self._random = _seekable(src)
+        self._ct_buffer = bytearray()
         self._length: int | None = None
         if self._random:
             self._base = self._src.tell()
@@ -121,6 +144,11 @@ class SealedReader(io.RawIOBase):
         out = memoryview(buffer).cast("B")
         done = 0
         while done < len(out):
+            if self._random:
+                direct = self._read_whole_segments(out[done:])
+                if direct:
+                    done += direct
+                    continue
             segment = self._segment_at(self._pos)
             if segment is None:
                 break
@@ -133,14 +161,62 @@ class SealedReader(io.RawIOBase):
             self._pos += n
         return done
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes; the result is allocated once, at its final size."""
+        self._check_open()
+        if size is None or size < 0:
+            return self.readall()
+        if not self._random:
+            return super().read(size) or b""
+        assert self._length is not None
+        want = max(0, min(size, self._length - self._pos))
+
+        def fill(out: memoryview) -> None:
+            got = self.readinto(out)
+            if got != want:  # pragma: no cover - the length was authenticated at open
+                raise DecryptionError("the source changed length while being read")
+
+        return build_bytes(want, fill)
+
     def readall(self) -> bytes:
         self._check_open()
+        if self._random:
+            return self.read(max(0, (self._length or 0) - self._pos))
         parts: list[bytes] = []
         while True:
             chunk = self.read(1024 * 1024)
             if not chunk:
                 return b"".join(parts)
             parts.append(chunk)
+
+    def _read_whole_segments(self, out: memoryview) -> int:
+        """Decrypt aligned, whole, non-final segments straight into ``out``.
+
+        Saves a segment-sized allocation and copy per segment on large
+        sequential reads. If a segment fails, the bytes written into ``out``
+        for this call are zeroed before the error is raised, so no
+        unauthenticated plaintext is left in the caller's buffer.
+        """
+        index, offset = divmod(self._pos, self._size)
+        count = min(len(out) // self._size, self._count - 1 - index)
+        if offset or count <= 0:
+            return 0
+        seg_ct = self._size + fmt.TAG_LEN
+        need = count * seg_ct
+        if len(self._ct_buffer) < need:
+            self._ct_buffer = bytearray(need)
+        view = memoryview(self._ct_buffer)[:need]
+        self._src.seek(self._base + index * seg_ct)
+        if read_into(self._src, view) != need:
+            raise DecryptionError("the source changed length while being read")
+        target = out[: count * self._size]
+        try:
+            written = self._cipher.open_run(index, view, target, self._size, final=False)
+        except DecryptionError:
+            target[:] = bytes(len(target))
+            raise
+        self._pos += written
+        return written
 
     # -- segments ---------------------------------------------------------------------
 
