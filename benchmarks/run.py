@@ -222,7 +222,7 @@ def streaming(tmp: Path, quick: bool) -> dict[str, Any]:
         best[key] = min(best.get(key, seconds), seconds)
         peak[key] = max(peak.get(key, rss), rss)
 
-    for round_ in range(1 if quick else 3):
+    for round_ in range(1 if quick else 5):
         # alternate the order so that neither tool always runs on a warmer machine
         order = ("sealdoc", "tink", "copy") if round_ % 2 == 0 else ("copy", "tink", "sealdoc")
         for tool in order:

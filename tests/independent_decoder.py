@@ -1,7 +1,7 @@
 """A second decoder for format v1, written from docs/format.md alone.
 
-It imports nothing from sealdoc, only the standard library and
-cryptography's primitives, and keeps its own structure (one function,
+It imports nothing from sealdoc, only ``struct`` and cryptography's
+primitives, and keeps its own structure (one function,
 straight down the spec) so that a misreading of the spec in sealdoc is not
 repeated here. It opens documents whose keys are ``memory`` or ``local``
 keyring wraps (format.md 8.1), given the KEKs.
@@ -9,14 +9,12 @@ keyring wraps (format.md 8.1), given the KEKs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import constant_time, hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -138,7 +136,9 @@ def _decode(
     if bool(flags & 1) != bool(binding):
         raise CannotOpenError("binding presence")
     binding_block = _encode_map(binding) if binding else b""
-    digest = hashlib.sha256(b"sealdoc-v1-core" + b"SDOC\x01" + core + binding_block).digest()
+    sha = hashes.Hash(hashes.SHA256())
+    sha.update(b"sealdoc-v1-core" + b"SDOC\x01" + core + binding_block)
+    digest = sha.finalize()
 
     # 8.1 unwrap, 4 commitment, 5 MAC
     keys = None
@@ -163,10 +163,11 @@ def _decode(
             okm = HKDF(
                 hashes.SHA256(), 96, salt, b"sealdoc-v1-keys" + struct.pack(">H", suite)
             ).derive(dek)
-            if not hmac.compare_digest(okm[32:64], commitment):
+            if not constant_time.bytes_eq(okm[32:64], commitment):
                 continue
-            mac = hmac.new(okm[64:], digest + h[:-32], hashlib.sha256).digest()
-            if not hmac.compare_digest(mac, h[-32:]):
+            mac = hmac.HMAC(okm[64:], hashes.SHA256())
+            mac.update(digest + h[:-32])
+            if not constant_time.bytes_eq(mac.finalize(), h[-32:]):
                 raise CannotOpenError("header MAC")
             keys = okm
             break
