@@ -83,3 +83,5 @@ def demo(session: nox.Session) -> None:
         ),
     }
     session.run("python", "examples/quickstart.py", str(demo_dir), env=env)
+    # The same documents from the command line: the header needs no key.
+    session.run("sealdoc", "inspect", str(demo_dir / "vault" / "claim-88412.txt.sdoc"), env=env)
