@@ -10,10 +10,10 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import click
 
@@ -24,6 +24,7 @@ from .providers import LocalKeyring
 
 PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 KEYRING_ENV = "SEALDOC_KEYRING"
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _default_keyring() -> Path:
@@ -51,6 +52,10 @@ def _context(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--context")
         result[key] = value
     return result
+
+
+def _context_option(help_text: str) -> Callable[[_F], _F]:
+    return click.option("--context", "pairs", multiple=True, metavar="KEY=VALUE", help=help_text)
 
 
 class _Options:
@@ -177,13 +182,7 @@ def keys_list(opts: _Options) -> None:
 @cli.command("seal")
 @click.argument("source", metavar="IN")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
-@click.option(
-    "--context",
-    "pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Encryption context (stored in the clear, authenticated). Repeatable.",
-)
+@_context_option("Encryption context (stored in the clear, authenticated). Repeatable.")
 @click.option("--segment-size", type=int, default=fmt.DEFAULT_SEGMENT_SIZE, show_default=True)
 @click.pass_obj
 def seal_cmd(
@@ -205,13 +204,7 @@ def seal_cmd(
 @cli.command("open")
 @click.argument("source", metavar="IN")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
-@click.option(
-    "--context",
-    "pairs",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Pairs the document's context must hold. Repeatable.",
-)
+@_context_option("Pairs the document's context must hold. Repeatable.")
 @click.pass_obj
 def open_cmd(opts: _Options, source: str, output: str, pairs: tuple[str, ...]) -> None:
     """Open a sealed IN ('-': stdin). Nothing is written unless it all authenticates.
