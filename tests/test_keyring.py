@@ -144,7 +144,7 @@ def test_a_crash_while_saving_leaves_the_old_file(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(KeyringError, match="No space left"):
-        ring._save()
+        ring._persist(ring._keys)
     monkeypatch.undo()
     assert keyring_path.read_bytes() == before
     assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]

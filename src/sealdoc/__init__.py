@@ -5,9 +5,11 @@ name starts with ``_`` is private.
 """
 
 from . import exceptions, providers
+from ._audit import AuditEvent, add_audit_hook
 from ._envelope import inspect, open, open_stream, seal, seal_stream
-from ._format import Header, Suite, WrappedKey
+from ._format import Header, KeyRef, Suite, WrappedKey
 from ._reader import SealedReader
+from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
 from .exceptions import (
     DecryptionError,
     FormatError,
@@ -20,11 +22,13 @@ from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AuditEvent",
     "DecryptionError",
     "FormatError",
     "Header",
     "KeyProvider",
     "KeyProviderError",
+    "KeyRef",
     "KeyringError",
     "LocalKeyring",
     "MemoryKeyring",
@@ -32,11 +36,17 @@ __all__ = [
     "SealedReader",
     "Suite",
     "WrappedKey",
+    "add_audit_hook",
     "exceptions",
     "inspect",
+    "is_current",
     "open",
     "open_stream",
     "providers",
+    "rewrap",
+    "rewrap_stream",
+    "rotate",
+    "rotate_stream",
     "seal",
     "seal_stream",
 ]

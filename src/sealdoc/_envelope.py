@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 from . import _format as fmt
+from ._audit import record
 from ._buffers import build_bytes
 from ._format import Core, Header, ParsedHeader, Suite, WrappedKey
 from ._reader import SealedReader, read_header, read_into
@@ -133,8 +134,8 @@ class _Sealer:
         binding_block = fmt.encode_map(binding, what="binding") if binding else b""
         self.digest = header_digest(core_bytes, binding_block)
         ad = AssociatedData(digest=self.digest, context=context, binding=binding)
-        wrapped = [_wrap(p, self.dek, ad) for p in providers]
-        self.header = sign_header(self.keys, self.digest, core_bytes, wrapped)
+        self.wrapped = [wrap_with(p, self.dek, ad) for p in providers]
+        self.header = sign_header(self.keys, self.digest, core_bytes, self.wrapped)
 
     def cipher(self) -> SegmentCipher:
         return SegmentCipher(
@@ -174,15 +175,29 @@ def sign_header(
     return unsigned + header_mac(keys.mac_key, digest, unsigned)
 
 
-def _wrap(provider: KeyProvider, dek: bytes, ad: AssociatedData) -> WrappedKey:
+def wrap_with(provider: KeyProvider, dek: bytes, ad: AssociatedData) -> WrappedKey:
+    """One provider's wrap, checked against the format and audited."""
     try:
         wrapped = provider.wrap(dek, ad)
-    except SealdocError:
-        raise
     except Exception as exc:
+        record("wrap", "failed", kind=_kind(provider), context=ad.context, detail=str(exc))
+        if isinstance(exc, SealdocError):
+            raise
         raise KeyProviderError(f"{provider!r} failed to wrap the document key") from exc
     fmt.check_wrapped_key(wrapped)
+    record(
+        "wrap",
+        "ok",
+        kind=wrapped.kind,
+        key_id=wrapped.key_id,
+        version=wrapped.version,
+        context=ad.context,
+    )
     return wrapped
+
+
+def _kind(provider: object) -> str:
+    return str(getattr(provider, "kind", type(provider).__name__))
 
 
 def _check_context(stored: Mapping[str, str], expected: Mapping[str, str]) -> None:
@@ -205,11 +220,19 @@ def _binding_block(parsed: ParsedHeader, binding: Mapping[str, str]) -> bytes:
 class Unlocked:
     """A header whose document key has been recovered and checked."""
 
-    def __init__(self, parsed: ParsedHeader, keys: DocumentKeys, dek: bytes, digest: bytes):
+    def __init__(
+        self,
+        parsed: ParsedHeader,
+        keys: DocumentKeys,
+        dek: bytes,
+        digest: bytes,
+        binding: Mapping[str, str],
+    ) -> None:
         self.parsed = parsed
         self.keys = keys
         self.dek = dek
         self.digest = digest
+        self.binding = binding
 
     def cipher(self) -> SegmentCipher:
         core = self.parsed.core
@@ -217,6 +240,30 @@ class Unlocked:
 
     def __repr__(self) -> str:
         return "Unlocked(<secret>)"
+
+
+class _Attempts:
+    """What each provider said, for the error (``attempts``) and the audit log."""
+
+    def __init__(self, ad: AssociatedData) -> None:
+        self.ad = ad
+        self.items: list[Attempt] = []
+        self.failures: list[BaseException] = []
+
+    def add(self, provider: KeyProvider, wrapped: WrappedKey, outcome: str, reason: str) -> None:
+        self.items.append(Attempt(repr(provider), wrapped.label, reason))
+        self.audit(wrapped, outcome, reason)
+
+    def audit(self, wrapped: WrappedKey, outcome: str, detail: str = "") -> None:
+        record(
+            "unwrap",
+            outcome,
+            kind=wrapped.kind,
+            key_id=wrapped.key_id,
+            version=wrapped.version,
+            context=self.ad.context,
+            detail=detail,
+        )
 
 
 def unlock(
@@ -229,39 +276,33 @@ def unlock(
     _check_context(parsed.core.context, context)
     digest = header_digest(parsed.core_bytes, _binding_block(parsed, binding))
     ad = AssociatedData(digest=digest, context=parsed.core.context, binding=binding)
-    attempts: list[Attempt] = []
-    failures: list[BaseException] = []
+    tried = _Attempts(ad)
     for provider in providers:
         for wrapped in parsed.wrapped_keys:
             try:
                 if not provider.handles(wrapped):
                     continue
                 dek = provider.unwrap(wrapped, ad)
-            except NotMineError as exc:
-                attempts.append(Attempt(repr(provider), wrapped.label, str(exc) or "not mine"))
-                continue
-            except (FormatError, DecryptionError) as exc:
-                attempts.append(Attempt(repr(provider), wrapped.label, str(exc)))
+            except (NotMineError, FormatError, DecryptionError) as exc:
+                tried.add(provider, wrapped, "declined", str(exc) or "not mine")
                 continue
             except Exception as exc:  # a provider that is down is not tampering
-                attempts.append(Attempt(repr(provider), wrapped.label, f"provider failed: {exc}"))
-                failures.append(exc)
+                tried.add(provider, wrapped, "failed", f"provider failed: {exc}")
+                tried.failures.append(exc)
                 continue
             if not isinstance(dek, bytes) or len(dek) != fmt.DEK_LEN:
-                attempts.append(
-                    Attempt(repr(provider), wrapped.label, "provider returned a malformed key")
-                )
+                tried.add(provider, wrapped, "declined", "provider returned a malformed key")
                 continue
             keys = derive(dek, parsed.core.salt, parsed.core.suite)
             if not same(keys.commitment, parsed.core.commitment):
-                attempts.append(Attempt(repr(provider), wrapped.label, "key commitment mismatch"))
+                tried.add(provider, wrapped, "declined", "key commitment mismatch")
                 continue
             if not same(header_mac(keys.mac_key, digest, parsed.signed_part), parsed.mac):
-                attempts.append(
-                    Attempt(repr(provider), wrapped.label, "header authentication failed")
-                )
-                raise DecryptionError("the header was altered", attempts)
-            return Unlocked(parsed, keys, dek, digest)
+                tried.add(provider, wrapped, "declined", "header authentication failed")
+                raise DecryptionError("the header was altered", tried.items)
+            tried.audit(wrapped, "ok")
+            return Unlocked(parsed, keys, dek, digest, binding)
+    attempts = tried.items
     if not attempts:
         labels = ", ".join(w.label for w in parsed.wrapped_keys)
         attempts.append(
@@ -271,11 +312,11 @@ def unlock(
                 f"no provider given holds any of the document's keys ({labels})",
             )
         )
-    if failures:
+    if tried.failures:
         raise KeyProviderError(
             "no key provider could open the document and at least one of them failed",
             attempts,
-        ) from failures[0]
+        ) from tried.failures[0]
     raise DecryptionError("no key provider could unwrap the document key", attempts)
 
 
@@ -484,8 +525,18 @@ def open_stream(
     providers = providers_of(keys)
     ctx = _mapping(context, "context")
     bnd = _mapping(binding, "binding")
-    parsed = read_header(src)
-    cipher = unlock(parsed, providers, ctx, bnd).cipher()
+    return open_parsed(src, read_header(src), providers, ctx, bnd)
+
+
+def open_parsed(
+    src: ReadableStream,
+    parsed: ParsedHeader,
+    providers: Sequence[KeyProvider],
+    context: Mapping[str, str],
+    binding: Mapping[str, str],
+) -> SealedReader:
+    """open_stream for a source whose header has already been read."""
+    cipher = unlock(parsed, providers, context, binding).cipher()
     return SealedReader(src, parsed, cipher)
 
 

@@ -103,6 +103,25 @@ class WrappedKey:
         """``kind:key_id#version``, for messages and reports."""
         return f"{self.kind}:{self.key_id}#{self.version}"
 
+    @property
+    def ref(self) -> KeyRef:
+        """Which key version this was wrapped under."""
+        return KeyRef(self.kind, self.key_id, self.version)
+
+
+@attrs.frozen
+class KeyRef:
+    """One version of one key of one provider kind: public, never secret."""
+
+    kind: str
+    key_id: str
+    version: int
+
+    @property
+    def label(self) -> str:
+        """``kind:key_id#version``."""
+        return f"{self.kind}:{self.key_id}#{self.version}"
+
 
 def _context_converter(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)

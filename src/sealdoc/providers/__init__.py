@@ -3,9 +3,16 @@
 Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 """
 
-from .._format import WrappedKey
+from .._format import KeyRef, WrappedKey
 from ._base import AssociatedData, KeyProvider
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 
-__all__ = ["AssociatedData", "KeyProvider", "LocalKeyring", "MemoryKeyring", "WrappedKey"]
+__all__ = [
+    "AssociatedData",
+    "KeyProvider",
+    "KeyRef",
+    "LocalKeyring",
+    "MemoryKeyring",
+    "WrappedKey",
+]

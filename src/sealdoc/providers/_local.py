@@ -17,14 +17,16 @@ from .._atomic import write_atomic
 from ..exceptions import FormatError, KeyringError
 from ._keyring import (
     DEFAULT_KEY_ID,
+    DESTROYED,
     KEK_LEN,
+    STATES,
     KeyringBase,
     KeyVersion,
     NamedKey,
+    _now,
     check_key_id,
     new_named_key,
 )
-from ._memory import _now
 
 FORMAT_NAME = "sealdoc-keyring"
 FORMAT_VERSION = 1
@@ -129,7 +131,7 @@ class LocalKeyring(KeyringBase):
         kdf = {"name": "argon2id", "salt": _b64(salt), "opslimit": opslimit, "memlimit": memlimit}
         ring = cls._make(target, {DEFAULT_KEY_ID: new_named_key(_now())}, b"", kdf)
         ring._file_key = _kdf(secret, salt, opslimit, memlimit)
-        ring._save()
+        ring._persist(ring._keys)
         return ring
 
     @classmethod
@@ -162,10 +164,9 @@ class LocalKeyring(KeyringBase):
             raise KeyringError(f"keyring {target} holds malformed key entries") from exc
         return cls._make(target, keys, file_key, dict(kdf))
 
-    def _save(self) -> None:
-        """Re-encrypt the whole keyring under a fresh nonce and replace the file."""
-        with self._lock:
-            body = json.dumps(_encode_keys(self._keys), sort_keys=True).encode()
+    def _persist(self, keys: dict[str, NamedKey]) -> None:
+        """Re-encrypt the whole key set under a fresh nonce and replace the file atomically."""
+        body = json.dumps(_encode_keys(keys), sort_keys=True).encode()
         nonce = os.urandom(12)
         ciphertext = AESGCM(self._file_key).encrypt(nonce, body, _kdf_aad(self._kdf_params))
         outer = {
@@ -243,13 +244,14 @@ def _decode_keys(doc: Any) -> dict[str, NamedKey]:
         versions = {}
         for v, kv in named["versions"].items():
             secret = base64.b64decode(kv["secret"], validate=True)
-            if len(secret) != KEK_LEN:
-                raise ValueError("a KEK is 32 bytes")
-            versions[int(v)] = KeyVersion(
-                secret=secret, state=str(kv["state"]), created=str(kv["created"])
-            )
-        primary = int(named["primary"])
-        if primary not in versions:
+            if len(secret) != (0 if kv["state"] == DESTROYED else KEK_LEN):
+                raise ValueError("a KEK is 32 bytes, and a destroyed one none")
+            state = str(kv["state"])
+            if state not in STATES:
+                raise ValueError(f"unknown key state {state!r}")
+            versions[int(v)] = KeyVersion(secret=secret, state=state, created=str(kv["created"]))
+        primary = None if named["primary"] is None else int(named["primary"])
+        if primary is not None and primary not in versions:
             raise ValueError("primary version missing")
         keys[key_id] = NamedKey(primary=primary, versions=versions)
     if not keys:

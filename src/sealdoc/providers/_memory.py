@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from ._keyring import (
     DEFAULT_KEY_ID,
@@ -12,14 +11,11 @@ from ._keyring import (
     KeyringBase,
     KeyVersion,
     NamedKey,
+    _now,
     check_key_id,
     check_version,
     new_named_key,
 )
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class MemoryKeyring(KeyringBase):
