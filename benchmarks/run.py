@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,61 @@ def streaming(tmp: Path, quick: bool) -> dict[str, Any]:
     return results
 
 
+# -- key lifecycle: rewrap_stream vs copying, rewrap vs rotate --------------------------------
+
+
+def lifecycle(tmp: Path, quick: bool) -> dict[str, Any]:
+    import sealdoc
+
+    ring = sealdoc.MemoryKeyring()
+    doc = sealdoc.seal(os.urandom(100 * 1024), keys=ring)
+    n = 300 if quick else 3000
+    results: dict[str, Any] = {
+        "rewrap_100k_per_s": rate(lambda: sealdoc.rewrap(doc, keys=ring, to=ring), count=n),
+        "rotate_100k_per_s": rate(lambda: sealdoc.rotate(doc, keys=ring), count=n // 3),
+    }
+    results["rewrap_ratio_vs_rotate"] = results["rewrap_100k_per_s"] / results["rotate_100k_per_s"]
+    for mib in (1, 10):  # the ratio grows with size: rewrap's cost hardly does
+        big_doc = sealdoc.seal(os.urandom(mib * MIB), keys=ring)
+        count = max(10, n // (30 * mib))
+        rewrap_rate = rate(partial(sealdoc.rewrap, big_doc, keys=ring, to=ring), count=count)
+        rotate_rate = rate(partial(sealdoc.rotate, big_doc, keys=ring), count=count)
+        results[f"rewrap_ratio_vs_rotate_{mib}mib"] = rewrap_rate / rotate_rate
+    size = (64 if quick else 1024) * MIB
+    sealed = tmp / "lifecycle.sealed"
+    big = tmp / "lifecycle.plain"
+    with open(big, "wb") as fh:
+        for _ in range(size // MIB):
+            fh.write(os.urandom(MIB))
+    with open(big, "rb") as fin, open(sealed, "wb") as fout:
+        sealdoc.seal_stream(fin, fout, keys=ring)
+    out = tmp / "lifecycle.out"
+    copy_best = rewrap_best = float("inf")
+    for _ in range(1 if quick else 5):
+        for which in ("copy", "rewrap"):
+            if out.exists():
+                out.unlink()
+            os.sync()
+            start = time.perf_counter()
+            with open(sealed, "rb") as fin, open(out, "wb") as fout:
+                if which == "copy":
+                    shutil.copyfileobj(fin, fout, MIB)
+                else:
+                    sealdoc.rewrap_stream(fin, fout, keys=ring, to=ring)
+            elapsed = time.perf_counter() - start
+            if which == "copy":
+                copy_best = min(copy_best, elapsed)
+            else:
+                rewrap_best = min(rewrap_best, elapsed)
+    results["rewrap_stream_size_mib"] = size // MIB
+    results["rewrap_stream_s"] = rewrap_best
+    results["copyfileobj_s"] = copy_best
+    results["rewrap_stream_time_vs_copy"] = rewrap_best / copy_best
+    for path in (sealed, big, out):
+        path.unlink()
+    return results
+
+
 TARGETS = [
     ("1 KiB seal+open vs Tink KmsEnvelopeAead", "small", "ratio_vs_tink", 1.0),
     ("1 KiB seal+open vs AWS ESDK RawAESKeyring", "small", "ratio_vs_esdk", 50.0),
@@ -268,6 +324,8 @@ def main() -> int:
         results["memory"] = in_memory(args.quick)
         print("streaming file to file ...", flush=True)
         results["streaming"] = streaming(tmp, args.quick)
+        print("key lifecycle ...", flush=True)
+        results["lifecycle"] = lifecycle(tmp, args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=2))
     print()
@@ -277,6 +335,19 @@ def main() -> int:
         ok = value >= target
         failed += not ok
         print(f"{'PASS' if ok else 'MISS'}  {label}: {value:.2f}x (target {target}x)")
+    lc = results["lifecycle"]
+    ok = lc["rewrap_stream_time_vs_copy"] <= 1.2
+    failed += not ok
+    print(
+        f"{'PASS' if ok else 'MISS'}  rewrap_stream of {lc['rewrap_stream_size_mib']} MiB: "
+        f"{lc['rewrap_stream_time_vs_copy']:.2f}x the time of copyfileobj (target <= 1.2x)"
+    )
+    ok = lc["rewrap_ratio_vs_rotate"] >= 5
+    failed += not ok
+    print(
+        f"{'PASS' if ok else 'MISS'}  rewrap of 100 KiB: {lc['rewrap_ratio_vs_rotate']:.1f}x "
+        "the rate of rotate (target >= 5x)"
+    )
     rss = max(
         results["streaming"]["sealdoc_seal_peak_rss_mib"],
         results["streaming"]["sealdoc_open_peak_rss_mib"],

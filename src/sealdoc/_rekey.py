@@ -185,12 +185,7 @@ def rewrap(
         return bytes(sealed)
     header = sign_header(unlocked.keys, unlocked.digest, parsed.core_bytes, wrapped)
     _audit_rekey("rewrap", parsed, wrapped)
-
-    def fill(out: memoryview) -> None:
-        out[: len(header)] = header
-        out[len(header) :] = body
-
-    return build_bytes(len(header) + len(body), fill)
+    return b"".join((header, body))  # one copy of the body, no zero-fill
 
 
 def _verify_body(unlocked: Unlocked, body: memoryview) -> None:
