@@ -101,7 +101,41 @@ def test_keys_list_shows_versions_not_keys(initialised: Path) -> None:
 
 
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
-    for command in (["seal"], ["open"], ["inspect"], ["keys", "init"], []):
+    commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], []]
+    commands += [["keys", c] for c in ("init", "rotate", "add", "disable", "enable", "destroy")]
+    for command in commands:
         result = run(tmp_path, *command, "--help")
         assert result.returncode == 0
         assert b"Example" in result.stdout, command
+
+
+def test_key_lifecycle_and_rewrap_from_the_command_line(initialised: Path) -> None:
+    d = initialised
+    (d / "a.txt").write_bytes(b"policy" * 1000)
+    assert run(d, "seal", "a.txt", "-o", "a.sdoc").returncode == 0
+    rotated = run(d, "keys", "rotate")
+    assert rotated.stdout == b"key 'default': version 2 is now primary\n"
+    assert run(d, "rewrap", "a.sdoc", "-o", "b.sdoc").returncode == 0
+    header = json.loads(run(d, "inspect", "b.sdoc", "--json").stdout)
+    assert header["wrapped_keys"][0]["version"] == 2
+    a_len = json.loads(run(d, "inspect", "a.sdoc", "--json").stdout)["header_length"]
+    b_len = header["header_length"]
+    assert (d / "a.sdoc").read_bytes()[a_len:] == (d / "b.sdoc").read_bytes()[b_len:]
+    assert run(d, "keys", "disable", "1").returncode == 0
+    refused = run(d, "open", "a.sdoc", "-o", "out.txt")
+    assert refused.returncode == 1
+    assert b"key 'default' version 1 is disabled" in refused.stderr
+    assert run(d, "keys", "enable", "1").returncode == 0
+    assert run(d, "open", "a.sdoc", "-o", "out.txt").returncode == 0
+    assert run(d, "keys", "destroy", "1").returncode == 0  # not the last enabled one
+    last = run(d, "keys", "destroy", "2")
+    assert last.returncode == 1
+    assert b"confirm" in last.stderr
+    assert (
+        run(d, "keys", "list").stdout == b"default\t1\tdestroyed\ndefault\t2\tenabled (primary)\n"
+    )
+    assert run(d, "rotate", "b.sdoc", "-o", "c.sdoc").returncode == 0
+    assert run(d, "open", "c.sdoc", "-o", "c.txt").returncode == 0
+    assert (d / "c.txt").read_bytes() == b"policy" * 1000
+    assert run(d, "keys", "add", "customer-7").returncode == 0
+    assert b"customer-7\t1\tenabled (primary)" in run(d, "keys", "list").stdout

@@ -19,6 +19,7 @@ import click
 
 from . import _format as fmt
 from ._envelope import inspect, open_stream, seal_stream
+from ._rekey import rewrap_stream, rotate_stream
 from .exceptions import SealdocError
 from .providers import LocalKeyring
 
@@ -174,9 +175,141 @@ def keys_list(opts: _Options) -> None:
         ring = opts.load()
         for key_id in ring.key_ids():
             primary = ring.primary_version(key_id)
-            for version, state in ring.versions(key_id).items():
+            for version, state in ring.versions(key_id).items():  # no key material
                 mark = " (primary)" if version == primary else ""
                 click.echo(f"{key_id}\t{version}\t{state}{mark}")
+
+
+_KEY_OPTION = click.option(
+    "--key", "key_id", default="default", show_default=True, help="Which key of the keyring."
+)
+
+
+@keys.command("rotate")
+@_KEY_OPTION
+@click.pass_obj
+def keys_rotate(opts: _Options, key_id: str) -> None:
+    """Add a new version of a key and make it primary.
+
+    \b
+    Example:
+      sealdoc keys rotate --key default
+    """
+    with _errors():
+        version = opts.load().rotate(key_id)
+    click.echo(f"key {key_id!r}: version {version} is now primary")
+
+
+@keys.command("add")
+@click.argument("key_id")
+@click.pass_obj
+def keys_add(opts: _Options, key_id: str) -> None:
+    """Add a key (per customer, per tenant) at version 1.
+
+    \b
+    Example:
+      sealdoc keys add customer-1029
+    """
+    with _errors():
+        opts.load().add_key(key_id)
+    click.echo(f"added key {key_id!r} (version 1)")
+
+
+@keys.command("disable")
+@click.argument("version", type=int)
+@_KEY_OPTION
+@click.pass_obj
+def keys_disable(opts: _Options, version: int, key_id: str) -> None:
+    """Stop a version from opening anything, until it is enabled again.
+
+    \b
+    Example:
+      sealdoc keys disable 1 --key default
+    """
+    with _errors():
+        opts.load().disable(version, key_id)
+    click.echo(f"key {key_id!r} version {version} disabled")
+
+
+@keys.command("enable")
+@click.argument("version", type=int)
+@_KEY_OPTION
+@click.pass_obj
+def keys_enable(opts: _Options, version: int, key_id: str) -> None:
+    """Let a disabled version open documents again.
+
+    \b
+    Example:
+      sealdoc keys enable 1 --key default
+    """
+    with _errors():
+        opts.load().enable(version, key_id)
+    click.echo(f"key {key_id!r} version {version} enabled")
+
+
+@keys.command("destroy")
+@click.argument("version", type=int)
+@_KEY_OPTION
+@click.option(
+    "--yes-destroy-last",
+    "confirm",
+    is_flag=True,
+    help="Needed to destroy the primary or last enabled version: its documents are lost.",
+)
+@click.pass_obj
+def keys_destroy(opts: _Options, version: int, key_id: str, confirm: bool) -> None:
+    """Erase a version's key material for good (crypto-shredding).
+
+    Documents wrapped only under it become unreadable. Find them first
+    (sealdoc inspect shows each document's key versions) and rewrap them.
+
+    \b
+    Example:
+      sealdoc keys destroy 1 --key default
+    """
+    with _errors():
+        opts.load().destroy(version, key_id, confirm=confirm)
+    click.echo(f"key {key_id!r} version {version} destroyed")
+
+
+@cli.command("rewrap")
+@click.argument("source", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.pass_obj
+def rewrap_cmd(opts: _Options, source: str, output: str) -> None:
+    """Bring a sealed document's wrapped keys to the keyring's current versions.
+
+    The body is copied unchanged; nothing is written unless the header
+    authenticates.
+
+    \b
+    Example:
+      sealdoc keys rotate && sealdoc rewrap claim.pdf.sdoc -o claim.pdf.sdoc.new
+    """
+    with _errors():
+        ring = opts.load()
+        with _input(source) as src, _output(output) as dst:
+            rewrap_stream(src, dst, keys=ring)
+
+
+@cli.command("rotate")
+@click.argument("source", metavar="IN")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.pass_obj
+def rotate_cmd(opts: _Options, source: str, output: str) -> None:
+    """Re-encrypt a sealed document under a fresh document key.
+
+    For a document key that may have leaked. The output is kept only if the
+    whole document authenticated.
+
+    \b
+    Example:
+      sealdoc rotate claim.pdf.sdoc -o claim.pdf.sdoc.new
+    """
+    with _errors():
+        ring = opts.load()
+        with _input(source) as src, _output(output) as dst:
+            rotate_stream(src, dst, keys=ring)
 
 
 @cli.command("seal")
