@@ -227,26 +227,13 @@ class KeyringBase:
 
     def disable(self, version: int, key_id: str | None = None) -> None:
         """Stop a version from opening anything, until :meth:`enable`. Not the primary."""
-        name = self._name(key_id)
-        check_version(version)
-
-        def change(keys: dict[str, NamedKey]) -> None:
-            named = _named(keys, name)
-            kv = _version(named, name, version)
-            if version == named.primary:
-                raise ValueError(
-                    f"version {version} is the primary of key {name!r}: rotate first, "
-                    "so that new documents are not sealed under a disabled key"
-                )
-            if kv.state == DESTROYED:
-                raise ValueError(f"key {name!r} version {version} was destroyed")
-            _replace(keys, name, version, attrs.evolve(kv, state=DISABLED))
-
-        self._change(change)
-        record("key.disable", "ok", kind=self.kind, key_id=name, version=version)
+        self._set_state(version, key_id, DISABLED)
 
     def enable(self, version: int, key_id: str | None = None) -> None:
         """Let a disabled version open documents again."""
+        self._set_state(version, key_id, ENABLED)
+
+    def _set_state(self, version: int, key_id: str | None, state: str) -> None:
         name = self._name(key_id)
         check_version(version)
 
@@ -255,10 +242,16 @@ class KeyringBase:
             kv = _version(named, name, version)
             if kv.state == DESTROYED:
                 raise ValueError(f"key {name!r} version {version} was destroyed; it cannot return")
-            _replace(keys, name, version, attrs.evolve(kv, state=ENABLED))
+            if state == DISABLED and version == named.primary:
+                raise ValueError(
+                    f"version {version} is the primary of key {name!r}: rotate first, "
+                    "so that new documents are not sealed under a disabled key"
+                )
+            _replace(keys, name, version, attrs.evolve(kv, state=state))
 
         self._change(change)
-        record("key.enable", "ok", kind=self.kind, key_id=name, version=version)
+        operation = "key.disable" if state == DISABLED else "key.enable"
+        record(operation, "ok", kind=self.kind, key_id=name, version=version)
 
     def destroy(self, version: int, key_id: str | None = None, *, confirm: bool = False) -> None:
         """Erase a version's key material for good (crypto-shredding).
