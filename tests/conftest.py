@@ -7,6 +7,9 @@ from hypothesis import HealthCheck, settings
 
 import sealdoc
 
+# the store fixtures (a local folder, memory, S3 on moto's server)
+pytest_plugins = ["tests.stores"]
+
 settings.register_profile(
     "ci",
     deadline=None,

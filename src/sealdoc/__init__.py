@@ -10,12 +10,16 @@ from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
 from ._reader import SealedReader
 from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
+from ._vault import Vault
 from .exceptions import (
     DecryptionError,
+    DocumentNotFoundError,
     FormatError,
+    InvalidDocumentIdError,
     KeyProviderError,
     KeyringError,
     SealdocError,
+    StoreError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
@@ -24,8 +28,10 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AuditEvent",
     "DecryptionError",
+    "DocumentNotFoundError",
     "FormatError",
     "Header",
+    "InvalidDocumentIdError",
     "KeyProvider",
     "KeyProviderError",
     "KeyRef",
@@ -34,7 +40,9 @@ __all__ = [
     "MemoryKeyring",
     "SealdocError",
     "SealedReader",
+    "StoreError",
     "Suite",
+    "Vault",
     "WrappedKey",
     "add_audit_hook",
     "exceptions",

@@ -89,6 +89,7 @@ class SealedReader(io.RawIOBase):
         self._cache = b""
         self._random = _seekable(src)
         self._ct_buffer = bytearray()
+        self._owns_source = False
         self._length: int | None = None
         if self._random:
             self._base = self._src.tell()
@@ -274,6 +275,14 @@ class SealedReader(io.RawIOBase):
         if self.closed:
             raise ValueError("I/O operation on a closed sealdoc reader")
 
+    def close_source_on_close(self) -> None:
+        """Make this reader close its source too (when it opened the source itself)."""
+        self._owns_source = True
+
     def close(self) -> None:
         self._cache = b""
+        if not self.closed and self._owns_source:
+            close = getattr(self._src, "close", None)
+            if callable(close):
+                close()
         super().close()

@@ -18,9 +18,18 @@ exception it resembles, so callers can catch either::
     │   └── KeyringError
     │           a keyring file cannot be created or loaded (wrong passphrase,
     │           altered or unreadable file)
-    └── NotMineError(SealdocError, LookupError)
-            raised by a provider's ``unwrap`` when it cannot open that wrapped
-            key; sealdoc catches it and tries the next provider.
+    ├── NotMineError(SealdocError, LookupError)
+    │       raised by a provider's ``unwrap`` when it cannot open that wrapped
+    │       key; sealdoc catches it and tries the next provider.
+    ├── DocumentNotFoundError(SealdocError, FileNotFoundError)
+    │       a vault has no document with that id
+    ├── InvalidDocumentIdError(SealdocError, ValueError)
+    │       a doc id that is empty, too long, absolute, has ``..`` or empty
+    │       segments, or control characters
+    └── StoreError(SealdocError, OSError)
+            the store failed or cannot be reached (the fsspec/botocore/OS
+            error is kept as ``__cause__``); the previous version of a
+            document stays readable
 
 No message, attribute or repr of these errors holds key bytes, passphrases or
 plaintext.
@@ -35,11 +44,14 @@ import attrs
 __all__ = [
     "Attempt",
     "DecryptionError",
+    "DocumentNotFoundError",
     "FormatError",
+    "InvalidDocumentIdError",
     "KeyProviderError",
     "KeyringError",
     "NotMineError",
     "SealdocError",
+    "StoreError",
 ]
 
 
@@ -110,3 +122,15 @@ class NotMineError(SealdocError, LookupError):
     they no longer have, or a payload that fails authentication under their
     key. It is not fatal and callers of sealdoc normally never see it.
     """
+
+
+class DocumentNotFoundError(SealdocError, FileNotFoundError):
+    """A vault has no document with this id."""
+
+
+class InvalidDocumentIdError(SealdocError, ValueError):
+    """A doc id that cannot name a document safely."""
+
+
+class StoreError(SealdocError, OSError):
+    """The store failed or is unreachable; the underlying error is ``__cause__``."""

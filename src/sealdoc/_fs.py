@@ -1,0 +1,125 @@
+"""The ``sealdoc::`` fsspec protocol: sealed files for any fsspec-aware tool.
+
+``fsspec.open("sealdoc::s3://bucket/report.csv", "rb", sealdoc={"keys": ring})``
+opens and ``"wb"`` seals; pandas, pyarrow and dask reach it through
+``storage_options={"sealdoc": {"keys": ring}}``. Registered under the
+``fsspec.specs`` entry point, so nothing needs importing first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import fsspec
+from fsspec.implementations.chained import ChainedFileSystem
+
+from . import _format as fmt
+from ._envelope import Keys, _new_sealer, open_stream, providers_of
+from ._format import Suite
+from ._reader import SealedReader
+from ._storage import pending_write
+from ._writer import SealedWriter
+
+
+class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
+    """Reads and writes sealed files on another fsspec file system.
+
+    Options (under the ``sealdoc`` key of ``storage_options`` when chained):
+    ``keys`` (a provider or a sequence), ``context`` (written when sealing,
+    checked when opening), ``binding``, ``suite`` and ``segment_size``.
+    Reads are seekable and fetch only the segments they need; a file opened
+    for writing is committed only by a clean ``close()``.
+    """
+
+    protocol = "sealdoc"
+    # fsspec caches instances by a token of their arguments; two keyrings
+    # can print alike, and sharing one instance would share its keys.
+    cachable = False
+
+    def __init__(
+        self,
+        *,
+        keys: Keys,
+        target_protocol: str | None = None,
+        target_options: Mapping[str, Any] | None = None,
+        fo: str | None = None,
+        fs: Any = None,
+        context: Mapping[str, str] | None = None,
+        binding: Mapping[str, str] | None = None,
+        suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
+        segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.keys = providers_of(keys)
+        self.fs = (
+            fs
+            if fs is not None
+            else fsspec.filesystem(target_protocol or "file", **dict(target_options or {}))
+        )
+        self.context = dict(context or {})
+        self.binding = dict(binding or {})
+        self.suite = suite
+        self.segment_size = segment_size
+        self.fo = fo
+
+    def _open(
+        self,
+        path: str,
+        mode: str = "rb",
+        block_size: int | None = None,
+        autocommit: bool = True,
+        cache_options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SealedReader | SealedWriter:
+        if mode == "rb":
+            # no read-ahead cache: the reader asks for exactly the segments it needs
+            f = self.fs.open(path, "rb", cache_type="none")
+            try:
+                reader = open_stream(f, keys=self.keys, context=self.context, binding=self.binding)
+            except BaseException:
+                f.close()
+                raise
+            reader.close_source_on_close()
+            return reader
+        if mode in ("wb", "xb"):
+            if mode == "xb" and self.fs.exists(path):
+                raise FileExistsError(path)
+            sealer = _new_sealer(
+                self.keys,
+                context=self.context,
+                binding=self.binding,
+                suite=self.suite,
+                segment_size=self.segment_size,
+            )
+            pending = pending_write(self.fs, path)
+            return SealedWriter(
+                pending.file,
+                sealer.header,
+                sealer.cipher(),
+                self.segment_size,
+                commit=pending.commit,
+                discard=pending.discard,
+            )
+        raise ValueError(f"sealdoc files open in 'rb', 'wb' or 'xb' mode, not {mode!r}")
+
+    # Everything but reading and writing contents is the target's business.
+
+    def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Any:
+        return self.fs.ls(path, detail=detail, **kwargs)
+
+    def info(self, path: str, **kwargs: Any) -> Any:
+        return self.fs.info(path, **kwargs)
+
+    def exists(self, path: str, **kwargs: Any) -> bool:
+        return bool(self.fs.exists(path, **kwargs))
+
+    def rm_file(self, path: str) -> None:
+        self.fs.rm_file(path)
+
+    def makedirs(self, path: str, exist_ok: bool = False) -> None:
+        self.fs.makedirs(path, exist_ok=exist_ok)
+
+    def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
+        self.fs.mkdir(path, create_parents=create_parents, **kwargs)

@@ -1,0 +1,70 @@
+"""Writes that become visible all at once, on any fsspec backend."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from fsspec.spec import AbstractBufferedFile
+
+
+@attrs.frozen
+class PendingWrite:
+    """A file to write into, and how to publish it or throw it away."""
+
+    file: Any
+    commit: Callable[[], None]
+    discard: Callable[[], None]
+
+
+def protocols(fs: Any) -> tuple[str, ...]:
+    proto = fs.protocol
+    return tuple(proto) if isinstance(proto, tuple | list) else (proto,)
+
+
+def pending_write(fs: Any, path: str) -> PendingWrite:
+    """Open ``path`` for a write that readers see only once committed.
+
+    * local disk: fsspec's uncommitted file (a temporary file in the same
+      folder), fsynced, then renamed over the target;
+    * memory: fsspec's memory files are visible as soon as they are opened,
+      so the bytes are gathered first and stored in one step;
+    * object stores (s3fs, gcsfs, adlfs): fsspec's uncommitted buffered file;
+      the object appears when the upload completes, never partly.
+
+    sealdoc opens through ``_open`` because fsspec's ``open`` files every
+    uncommitted handle in a transaction list that is never emptied.
+    """
+    kinds = protocols(fs)
+    if "memory" in kinds:
+        buffer = io.BytesIO()
+
+        def store() -> None:
+            fs.pipe_file(path, buffer.getvalue())
+
+        return PendingWrite(buffer, store, buffer.close)
+    if "file" in kinds:
+        parent = fs._parent(path)
+        if parent:
+            fs.makedirs(parent, exist_ok=True)
+    f = fs._open(path, mode="wb", autocommit=False)
+    local = "file" in kinds
+
+    def commit() -> None:
+        if local:
+            f.flush()
+            os.fsync(f.fileno())
+        f.close()
+        f.commit()
+
+    def discard() -> None:
+        f.discard()
+        if isinstance(f, AbstractBufferedFile):
+            # s3fs's discard() aborts the upload but leaves the file open, and
+            # its close() at garbage collection then fails on the dropped buffer.
+            f.closed = True
+
+    return PendingWrite(f, commit, discard)

@@ -1,0 +1,309 @@
+"""Vault: a store of sealed documents over any fsspec URL (DESIGN.md, "Storage").
+
+sealdoc speaks no storage protocol itself: every read, write, listing and
+delete goes through fsspec. Writes are atomic through fsspec's own
+``autocommit=False`` files (a temporary file renamed on a local disk, a
+multipart upload completed on S3, a dict entry set in memory).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import unicodedata
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import fsspec
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from . import _format as fmt
+from ._envelope import (
+    Keys,
+    _mapping,
+    _new_sealer,
+    inspect,
+    open_parsed,
+    providers_of,
+    seal_stream,
+)
+from ._envelope import open as open_document
+from ._envelope import seal as seal_document
+from ._format import Header, Suite
+from ._reader import SealedReader, read_header
+from ._storage import pending_write, protocols
+from ._types import ReadableStream
+from .exceptions import (
+    DocumentNotFoundError,
+    InvalidDocumentIdError,
+    SealdocError,
+    StoreError,
+)
+
+DOC_ID_BINDING = "sealdoc:doc_id"
+SUFFIX = ".sdoc"
+MAX_DOC_ID_BYTES = 512
+_NAME_AD = b"sealdoc-vault-name-v1"
+_NAME_CHUNK = 200  # below the 255-byte file-name limit of local file systems
+NAME_KEY_LEN = 64  # AES-256-SIV
+
+
+def check_doc_id(doc_id: object) -> str:
+    """A doc id is 1-512 UTF-8 bytes of ``/``-separated, non-empty, safe segments."""
+    if not isinstance(doc_id, str):
+        raise TypeError(f"a doc id is a str, not {type(doc_id).__name__}")
+    size = len(doc_id.encode("utf-8", "surrogatepass"))
+    if not 1 <= size <= MAX_DOC_ID_BYTES:
+        raise InvalidDocumentIdError(f"a doc id is 1 to {MAX_DOC_ID_BYTES} UTF-8 bytes")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in doc_id):
+        raise InvalidDocumentIdError("a doc id cannot hold NUL, control or surrogate characters")
+    if "\\" in doc_id:
+        raise InvalidDocumentIdError("a doc id cannot hold a backslash")
+    if doc_id.startswith("/"):
+        raise InvalidDocumentIdError("a doc id cannot be an absolute path")
+    for segment in doc_id.split("/"):
+        if segment in ("", ".", ".."):
+            raise InvalidDocumentIdError("a doc id cannot have empty, '.' or '..' segments")
+        if len(segment.encode("utf-8")) > 255 - len(SUFFIX):
+            raise InvalidDocumentIdError("each '/' segment of a doc id is at most 250 bytes")
+    return doc_id
+
+
+class _OpaqueNames:
+    """Object names that say nothing about the doc id: AES-SIV of it (RFC 5297).
+
+    Deterministic, so the same id always finds the same object; decryptable
+    by the holder of the name key, so ``list()`` still returns doc ids.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, bytes) or len(key) != NAME_KEY_LEN:
+            raise ValueError(f"name_key must be {NAME_KEY_LEN} bytes (Vault.generate_name_key())")
+        self._siv = AESSIV(key)
+
+    def __repr__(self) -> str:
+        return "_OpaqueNames(<secret>)"
+
+    def encode(self, doc_id: str) -> str:
+        raw = self._siv.encrypt(doc_id.encode("utf-8"), [_NAME_AD])
+        name = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+        chunks = [name[i : i + _NAME_CHUNK] for i in range(2, len(name), _NAME_CHUNK)]
+        return "/".join([name[:2], *chunks]) + SUFFIX
+
+    def decode(self, relative: str) -> str | None:
+        if not relative.endswith(SUFFIX):
+            return None
+        name = relative[: -len(SUFFIX)].replace("/", "").upper()
+        try:
+            raw = base64.b32decode(name + "=" * (-len(name) % 8))
+            return self._siv.decrypt(raw, [_NAME_AD]).decode("utf-8")
+        except (ValueError, InvalidTag, UnicodeDecodeError):
+            return None  # not one of ours
+
+
+@contextlib.contextmanager
+def _store(what: str, doc_id: str | None = None) -> Iterator[None]:
+    """Store failures as sealdoc errors, with the cause kept."""
+    try:
+        yield
+    except SealdocError:
+        raise
+    except FileNotFoundError as exc:
+        raise DocumentNotFoundError(f"no document {doc_id!r} in the vault") from exc
+    except Exception as exc:
+        raise StoreError(f"the store failed to {what}: {type(exc).__name__}: {exc}") from exc
+
+
+class Vault:
+    """Sealed documents in any fsspec store, one per doc id.
+
+    ``url`` is any fsspec URL (``file:///srv/docs``, ``memory://docs``,
+    ``s3://bucket/prefix``...); ``storage_options`` go to fsspec. Each
+    document is sealed under its own key for ``keys`` and bound to its doc id,
+    so an object copied or moved under another id does not open. With
+    ``name_key``, object names are AES-SIV encryptions of the doc ids: a
+    listing of the store says nothing about whose documents they are.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        keys: Keys,
+        storage_options: Mapping[str, Any] | None = None,
+        name_key: bytes | None = None,
+        suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
+        segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+    ) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        self._providers = providers_of(keys)
+        self._names = _OpaqueNames(name_key) if name_key is not None else None
+        self._suite = suite
+        self._segment_size = segment_size
+        with _store(f"open {url}"):
+            self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
+        self._root = root.rstrip("/")
+        self._local = "file" in protocols(self._fs)
+        self.url = url
+
+    @staticmethod
+    def generate_name_key() -> bytes:
+        """A fresh key for opaque names. Keep it as safely as a KEK."""
+        return AESSIV.generate_key(512)
+
+    def __repr__(self) -> str:
+        opaque = ", opaque names" if self._names else ""
+        return f"Vault({self.url!r}{opaque})"
+
+    # -- paths ---------------------------------------------------------------------
+
+    def _path(self, doc_id: str) -> str:
+        doc_id = check_doc_id(doc_id)
+        name = self._names.encode(doc_id) if self._names else doc_id + SUFFIX
+        return f"{self._root}/{name}" if self._root else name
+
+    def _binding(self, doc_id: str) -> dict[str, str]:
+        return {DOC_ID_BINDING: doc_id}
+
+    # -- writing ---------------------------------------------------------------------
+
+    def put(
+        self,
+        doc_id: str,
+        data: bytes | bytearray | memoryview | ReadableStream,
+        *,
+        context: Mapping[str, str] | None = None,
+    ) -> None:
+        """Seal ``data`` and store it under ``doc_id``, replacing any previous version.
+
+        Atomic: a reader sees the old document or the new one, never a mix;
+        if anything fails (a provider, the store, a full disk), the previous
+        version stays as it was.
+        """
+        path = self._path(doc_id)
+        binding = self._binding(doc_id)
+        if isinstance(data, bytes | bytearray | memoryview):
+            sealed = seal_document(
+                data,
+                keys=self._providers,
+                context=context,
+                binding=binding,
+                suite=self._suite,
+                segment_size=self._segment_size,
+            )
+            self._write(path, doc_id, lambda f: f.write(sealed))
+            return
+        if not callable(getattr(data, "read", None)):
+            raise TypeError(
+                f"data must be bytes or a readable binary file, not {type(data).__name__}"
+            )
+        _new_sealer(
+            self._providers,
+            context=context,
+            binding=binding,
+            suite=self._suite,
+            segment_size=self._segment_size,
+        )  # argument errors before any write
+        self._write(
+            path,
+            doc_id,
+            lambda f: seal_stream(
+                data,
+                f,
+                keys=self._providers,
+                context=context,
+                binding=binding,
+                suite=self._suite,
+                segment_size=self._segment_size,
+            ),
+        )
+
+    def _write(self, path: str, doc_id: str, produce: Any) -> None:
+        with _store(f"write {doc_id!r}", doc_id):
+            pending = pending_write(self._fs, path)
+            try:
+                produce(pending.file)
+                pending.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    pending.discard()
+                raise
+
+    def delete(self, doc_id: str) -> None:
+        """Remove a document. DocumentNotFoundError if there is none."""
+        path = self._path(doc_id)
+        with _store(f"delete {doc_id!r}", doc_id):
+            if not self._fs.exists(path):
+                raise FileNotFoundError(path)
+            self._fs.rm_file(path)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
+        """The plaintext of a document; every pair in ``context`` must match."""
+        path = self._path(doc_id)
+        with _store(f"read {doc_id!r}", doc_id):
+            sealed = self._fs.cat_file(path)
+        return open_document(
+            sealed, keys=self._providers, context=context, binding=self._binding(doc_id)
+        )
+
+    def open(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> SealedReader:
+        """A seekable reader over a document; it fetches only the segments it reads.
+
+        Close it (or use it in a ``with`` block) to release the store's file.
+        """
+        path = self._path(doc_id)
+        with _store(f"read {doc_id!r}", doc_id):
+            f = self._fs._open(path, mode="rb", cache_type="none", block_size=0)
+        try:
+            with _store(f"read {doc_id!r}", doc_id):
+                parsed = read_header(f)
+            reader = open_parsed(
+                f,
+                parsed,
+                self._providers,
+                _mapping(context, "context"),
+                self._binding(doc_id),
+            )
+        except BaseException:
+            f.close()
+            raise
+        reader.close_source_on_close()
+        return reader
+
+    def inspect(self, doc_id: str) -> Header:
+        """The document's header, read without any key."""
+        path = self._path(doc_id)
+        with (
+            _store(f"read {doc_id!r}", doc_id),
+            self._fs._open(path, mode="rb", cache_type="none", block_size=0) as f,
+        ):
+            return inspect(f)
+
+    def exists(self, doc_id: str) -> bool:
+        path = self._path(doc_id)
+        with _store(f"look up {doc_id!r}", doc_id):
+            return bool(self._fs.exists(path))
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        """The doc ids in the vault (starting with ``prefix``), sorted."""
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        with _store("list the vault"):
+            found = self._fs.find(self._root) if self._fs.exists(self._root) else []
+        start = len(self._root) + 1 if self._root else 0
+        ids = []
+        for path in found:
+            relative = path[start:] if path.startswith(self._root) else path
+            if self._names is not None:
+                doc_id = self._names.decode(relative)
+            elif relative.endswith(SUFFIX):
+                doc_id = relative[: -len(SUFFIX)]
+            else:
+                doc_id = None  # not a document of this vault
+            if doc_id is not None and doc_id.startswith(prefix):
+                ids.append(doc_id)
+        yield from sorted(ids)
