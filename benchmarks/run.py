@@ -295,6 +295,140 @@ def lifecycle(tmp: Path, quick: bool) -> dict[str, Any]:
     return results
 
 
+# -- storage: the Vault against plain fsspec, and ranged reads ---------------------------------
+
+
+def _put_get_rates(
+    write: Callable[[str, bytes], object], read: Callable[[str], object], body: bytes, count: int
+) -> tuple[float, float]:
+    """Documents per second for puts (new names every round) and gets, best of two rounds."""
+    best_put = best_get = float("inf")
+    for round_ in range(2):
+        start = time.perf_counter()
+        for i in range(count):
+            write(f"r{round_}/d{i}", body)
+        best_put = min(best_put, time.perf_counter() - start)
+        start = time.perf_counter()
+        for i in range(count):
+            read(f"r{round_}/d{i}")
+        best_get = min(best_get, time.perf_counter() - start)
+    return count / best_put, count / best_get
+
+
+def storage(tmp: Path, quick: bool) -> dict[str, Any]:
+    """The Vault against plain fsspec pipe/cat of the same bytes, on a local folder."""
+    import fsspec
+
+    import sealdoc
+
+    ring = sealdoc.MemoryKeyring()
+    body = os.urandom(100 * 1024)
+    count = 1000 if quick else 10_000
+    plain = fsspec.filesystem("file")
+    root = f"{tmp}/plain"
+    plain.makedirs(f"{root}/r0", exist_ok=True)
+    plain.makedirs(f"{root}/r1", exist_ok=True)
+    put, get = _put_get_rates(
+        lambda name, data: plain.pipe_file(f"{root}/{name}", data),
+        lambda name: plain.cat_file(f"{root}/{name}"),
+        body,
+        count,
+    )
+    results: dict[str, Any] = {"documents": count, "plain_pipe_per_s": put, "plain_cat_per_s": get}
+    for durable in (False, True):
+        vault = sealdoc.Vault(f"file://{tmp}/vault-{durable}", keys=ring, durable=durable)
+        put, get = _put_get_rates(vault.put, vault.get, body, count)
+        tag = "durable" if durable else "no_fsync"
+        results[f"put_{tag}_per_s"] = put
+        results[f"get_{tag}_per_s"] = get
+        results[f"put_{tag}_ratio"] = put / results["plain_pipe_per_s"]
+        results[f"get_{tag}_ratio"] = get / results["plain_cat_per_s"]
+    results.update(ranged_read(tmp, quick))
+    return results
+
+
+def ranged_read(tmp: Path, quick: bool) -> dict[str, Any]:
+    """1 MiB from the middle of a large sealed object: bytes fetched and time."""
+    import fsspec
+    from fsspec.implementations.local import LocalFileSystem
+
+    import sealdoc
+
+    ring = sealdoc.MemoryKeyring()
+
+    # ranged read: bytes fetched through a file system that counts them
+    class CountingFile:
+        def __init__(self, f: Any, counter: list[int]) -> None:
+            self._f, self._counter = f, counter
+
+        def read(self, n: int = -1) -> bytes:
+            data: bytes = self._f.read(n)
+            self._counter[0] += len(data)
+            return data
+
+        def readinto(self, b: Any) -> int:
+            n: int = self._f.readinto(b)
+            self._counter[0] += n
+            return n
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._f, name)
+
+        def __enter__(self) -> CountingFile:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._f.close()
+
+    fetched = [0]
+
+    class CountingFS(LocalFileSystem):  # type: ignore[misc]
+        protocol = "countingfile"
+
+        @classmethod
+        def _strip_protocol(cls, path: Any) -> Any:
+            text = str(path)
+            if text.startswith("countingfile://"):
+                text = text[len("countingfile://") :]
+            return LocalFileSystem._strip_protocol(text)
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            return CountingFile(super()._open(path, mode, **kwargs), fetched)
+
+    fsspec.register_implementation("countingfile", CountingFS, clobber=True)
+    size = (64 if quick else 1024) * MIB
+    big = tmp / "big.plain"
+    with open(big, "wb") as fh:
+        for _ in range(size // MIB):
+            fh.write(os.urandom(MIB))
+    writer = sealdoc.Vault(f"file://{tmp}/ranged", keys=ring)
+    with open(big, "rb") as source:
+        writer.put("big", source)
+    counted = sealdoc.Vault(f"countingfile://{tmp}/ranged", keys=ring)
+    offset = size // 2 + 12_345  # not on a segment boundary: the worst case
+
+    def ranged() -> None:
+        fetched[0] = 0
+        with counted.open("big") as reader:
+            reader.seek(offset)
+            reader.read(MIB)
+
+    t_ranged = best_time(ranged, repeats=5)
+    ranged_bytes = fetched[0]
+    t_whole = best_time(lambda: counted.get("big"), repeats=2)
+    with open(tmp / "ranged" / "big.sdoc", "rb") as sealed_file:
+        stored = sealdoc.inspect(sealed_file)
+    header, segment = stored.header_length, stored.segment_size
+    return {
+        "ranged_object_mib": size // MIB,
+        "ranged_bytes_fetched": ranged_bytes,
+        "ranged_allowed_bytes": MIB + 2 * (segment + 16) + header,
+        "ranged_s": t_ranged,
+        "whole_get_s": t_whole,
+        "ranged_time_fraction": t_ranged / t_whole,
+    }
+
+
 TARGETS = [
     ("1 KiB seal+open vs Tink KmsEnvelopeAead", "small", "ratio_vs_tink", 1.0),
     ("1 KiB seal+open vs AWS ESDK RawAESKeyring", "small", "ratio_vs_esdk", 50.0),
@@ -326,6 +460,8 @@ def main() -> int:
         results["streaming"] = streaming(tmp, args.quick)
         print("key lifecycle ...", flush=True)
         results["lifecycle"] = lifecycle(tmp, args.quick)
+        print("storage ...", flush=True)
+        results["storage"] = storage(tmp, args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=2))
     print()
@@ -347,6 +483,29 @@ def main() -> int:
     print(
         f"{'PASS' if ok else 'MISS'}  rewrap of 100 KiB: {lc['rewrap_ratio_vs_rotate']:.1f}x "
         "the rate of rotate (target >= 5x)"
+    )
+    st = results["storage"]
+    for op in ("put", "get"):
+        for tag, label in (("no_fsync", "no fsync, as plain fsspec"), ("durable", "fsynced")):
+            value = st[f"{op}_{tag}_ratio"]
+            ok = value >= 0.7
+            failed += not ok and tag == "no_fsync"
+            mark = "PASS" if ok else ("MISS" if tag == "no_fsync" else "NOTE")
+            print(
+                f"{mark}  Vault {op} of {st['documents']} x 100 KiB ({label}): "
+                f"{value:.2f}x plain fsspec (target 0.7x)"
+            )
+    ok = st["ranged_bytes_fetched"] <= st["ranged_allowed_bytes"]
+    failed += not ok
+    print(
+        f"{'PASS' if ok else 'MISS'}  1 MiB from the middle of {st['ranged_object_mib']} MiB: "
+        f"{st['ranged_bytes_fetched']} bytes fetched (allowed {st['ranged_allowed_bytes']})"
+    )
+    ok = st["ranged_time_fraction"] < 0.05
+    failed += not ok
+    print(
+        f"{'PASS' if ok else 'MISS'}  ... in {100 * st['ranged_time_fraction']:.2f}% of the time "
+        "of reading the whole object (target < 5%)"
     )
     rss = max(
         results["streaming"]["sealdoc_seal_peak_rss_mib"],

@@ -124,17 +124,28 @@ def test_random_access_reads_only_the_segments_it_needs(ring: MemoryKeyring) -> 
     sealed = sealdoc.seal(data, keys=ring, segment_size=SEG)
     src = CountingReader(sealed)
     reader = sealdoc.open_stream(src, keys=ring)
-    header_and_last = src.bytes_read
+    header = src.bytes_read
+    assert header == sealdoc.inspect(sealed).header_length
     reader.seek(500 * SEG + 10)
     assert reader.read(100) == data[500 * SEG + 10 : 500 * SEG + 110]
-    assert src.bytes_read - header_and_last == SEG + 16
+    assert src.bytes_read - header == SEG + 16  # one segment, nothing else
+    assert reader.length == len(data)  # authenticates the last segment
+    assert src.bytes_read - header == 2 * (SEG + 16)
 
 
-def test_truncation_at_a_segment_boundary_is_caught_when_opening(ring: MemoryKeyring) -> None:
+def test_truncation_at_a_segment_boundary_is_caught(ring: MemoryKeyring) -> None:
     sealed = sealdoc.seal(payload(4 * SEG), keys=ring, segment_size=SEG)
     truncated = sealed[: len(sealed) - (SEG + 16)]
-    with pytest.raises(DecryptionError):
-        sealdoc.open_stream(io.BytesIO(truncated), keys=ring)
+    for ask in (
+        lambda r: r.length,
+        lambda r: r.seek(-1, os.SEEK_END),
+        lambda r: r.read(),
+        lambda r: (r.seek(2 * SEG), r.read(SEG)),
+    ):
+        reader = sealdoc.open_stream(io.BytesIO(truncated), keys=ring)
+        assert reader.read(SEG) == payload(SEG)  # the middle is authentic
+        with pytest.raises(DecryptionError):
+            ask(reader)
     reader = sealdoc.open_stream(OneWay(truncated), keys=ring)
     first = reader.read(SEG)
     assert first == payload(SEG)  # earlier segments are authentic and released
@@ -146,7 +157,9 @@ def test_extension_is_caught(ring: MemoryKeyring) -> None:
     sealed = sealdoc.seal(payload(2 * SEG), keys=ring, segment_size=SEG)
     extended = sealed + os.urandom(SEG + 16)
     with pytest.raises(DecryptionError):
-        sealdoc.open_stream(io.BytesIO(extended), keys=ring)
+        sealdoc.open_stream(io.BytesIO(extended), keys=ring).read()
+    with pytest.raises(DecryptionError):
+        _ = sealdoc.open_stream(io.BytesIO(extended), keys=ring).length
     with pytest.raises(DecryptionError):
         sealdoc.open_stream(OneWay(extended), keys=ring).read()
 

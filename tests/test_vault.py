@@ -165,8 +165,8 @@ def test_not_sealed_and_truncated_objects(store: Store, ring: MemoryKeyring) -> 
     fs.pipe_file(path, sealed[:-10])
     with pytest.raises(DecryptionError):
         v.get("doc")
-    with pytest.raises(DecryptionError):
-        v.open("doc")
+    with v.open("doc") as reader, pytest.raises(DecryptionError):
+        reader.read()
 
 
 def test_a_failed_put_leaves_the_previous_version(store: Store, ring: MemoryKeyring) -> None:
@@ -260,3 +260,11 @@ def test_sealdoc_documents_are_also_plain_sealed_files(store: Store, ring: Memor
     with pytest.raises(DecryptionError):
         sealdoc.open(raw, keys=ring)  # the doc id binding is required
     assert sealdoc.open(raw, keys=ring, binding={"sealdoc:doc_id": "x"}) == b"payload"
+
+
+def test_a_vault_without_fsync_behaves_the_same(store: Store, ring: MemoryKeyring) -> None:
+    v = vault(store, ring, durable=False)
+    v.put("doc", io.BytesIO(b"streamed"))
+    v.put("doc", b"replaced")
+    assert v.get("doc") == b"replaced"
+    assert list(v.list()) == ["doc"]

@@ -516,9 +516,9 @@ def open_stream(
 
     Seekable when ``src`` is: ``seek()`` then reads and authenticates only
     the segments it needs. No byte is returned before its segment has been
-    authenticated; truncation and extension are detected (at open time for
-    a seekable source, at the end for an unseekable one). ``src`` is not
-    closed with the reader.
+    authenticated; truncation and extension are detected when the end is
+    read (or, on a seekable source, when the length is asked for). ``src``
+    is not closed with the reader.
     """
     if not hasattr(src, "read"):
         raise TypeError(f"src must be a readable binary file object, not {type(src).__name__}")

@@ -73,10 +73,11 @@ class SealedReader(io.RawIOBase):
     """Reads the plaintext of one sealed document.
 
     Every byte handed out comes from a segment that has been authenticated
-    as a whole. On a seekable source the body length, and so the plaintext
-    length, is checked when the reader is made, by authenticating the last
-    segment (so truncation and extension fail at once, and ``seek`` from the
-    end is trustworthy); on an unseekable one, when the last segment is read.
+    as a whole, for its position. Truncation and extension are caught when
+    the end is read; on a seekable source also as soon as the length is
+    needed (``length``, ``seek`` from the end), which authenticates the last
+    segment first. A read from the middle fetches only the segments it
+    covers.
     """
 
     def __init__(self, src: ReadableStream, parsed: ParsedHeader, cipher: SegmentCipher) -> None:
@@ -94,9 +95,10 @@ class SealedReader(io.RawIOBase):
         if self._random:
             self._base = self._src.tell()
             end = self._src.seek(0, os.SEEK_END)
+            # From the size; trusted once the last segment has authenticated.
             self._length = plaintext_length(end - self._base, self._size)
             self._count = segment_count(self._length, self._size)
-            self._load(self._count - 1)  # authenticates the length
+            self._length_checked = False
         else:
             self._next = 0  # next segment the sequential reader will read
             self._lookahead = b""
@@ -119,8 +121,18 @@ class SealedReader(io.RawIOBase):
 
     @property
     def length(self) -> int | None:
-        """The plaintext length: known up front when the source is seekable."""
+        """The plaintext length, authenticated; None until known on an unseekable source."""
+        if self._random:
+            self._check_length()
         return self._length
+
+    def _check_length(self) -> None:
+        """Authenticate the last segment, and with it the length."""
+        if not self._length_checked:
+            index, cache = self._cache_index, self._cache
+            self._load(self._count - 1)
+            if index >= 0:  # keep the segment being read in the cache
+                self._cache_index, self._cache = index, cache
 
     def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
         self._check_open()
@@ -132,6 +144,7 @@ class SealedReader(io.RawIOBase):
         elif whence == os.SEEK_CUR:
             target = self._pos + offset
         elif whence == os.SEEK_END:
+            self._check_length()
             target = self._length + offset
         else:
             raise ValueError(f"invalid whence {whence}")
@@ -171,6 +184,8 @@ class SealedReader(io.RawIOBase):
             return super().read(size) or b""
         assert self._length is not None
         want = max(0, min(size, self._length - self._pos))
+        if want == 0 and size > 0:
+            self._check_length()  # end of file is only reported once authenticated
 
         def fill(out: memoryview) -> None:
             got = self.readinto(out)
@@ -182,7 +197,9 @@ class SealedReader(io.RawIOBase):
     def readall(self) -> bytes:
         self._check_open()
         if self._random:
-            return self.read(max(0, (self._length or 0) - self._pos))
+            data = self.read(max(0, (self._length or 0) - self._pos))
+            self._check_length()  # reading to the end authenticates the end
+            return data
         parts: list[bytes] = []
         while True:
             chunk = self.read(1024 * 1024)
@@ -227,6 +244,7 @@ class SealedReader(io.RawIOBase):
             return self._cache
         if self._random:
             if index >= self._count:
+                self._check_length()  # end of file is only reported once authenticated
                 return None
             self._load(index)
             return self._cache
@@ -246,6 +264,8 @@ class SealedReader(io.RawIOBase):
             raise DecryptionError("the source changed length while being read")
         self._cache = self._cipher.open(index, last, data)
         self._cache_index = index
+        if last:
+            self._length_checked = True
 
     def _sequential(self, index: int) -> bytes | None:
         if index != self._next:

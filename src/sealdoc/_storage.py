@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -25,11 +27,11 @@ def protocols(fs: Any) -> tuple[str, ...]:
     return tuple(proto) if isinstance(proto, tuple | list) else (proto,)
 
 
-def pending_write(fs: Any, path: str) -> PendingWrite:
+def pending_write(fs: Any, path: str, *, fsync: bool = True) -> PendingWrite:
     """Open ``path`` for a write that readers see only once committed.
 
-    * local disk: fsspec's uncommitted file (a temporary file in the same
-      folder), fsynced, then renamed over the target;
+    * local disk: a temporary file in the same folder, fsynced (unless
+      ``fsync=False``), then renamed over the target;
     * memory: fsspec's memory files are visible as soon as they are opened,
       so the bytes are gathered first and stored in one step;
     * object stores (s3fs, gcsfs, adlfs): fsspec's uncommitted buffered file;
@@ -47,16 +49,10 @@ def pending_write(fs: Any, path: str) -> PendingWrite:
 
         return PendingWrite(buffer, store, buffer.close)
     if "file" in kinds:
-        parent = fs._parent(path)
-        if parent:
-            fs.makedirs(parent, exist_ok=True)
+        return _local_pending_write(fs, path, fsync=fsync)
     f = fs._open(path, mode="wb", autocommit=False)
-    local = "file" in kinds
 
     def commit() -> None:
-        if local:
-            f.flush()
-            os.fsync(f.fileno())
         f.close()
         f.commit()
 
@@ -66,5 +62,34 @@ def pending_write(fs: Any, path: str) -> PendingWrite:
             # s3fs's discard() aborts the upload but leaves the file open, and
             # its close() at garbage collection then fails on the dropped buffer.
             f.closed = True
+
+    return PendingWrite(f, commit, discard)
+
+
+def _local_pending_write(fs: Any, path: str, *, fsync: bool) -> PendingWrite:
+    """A temporary file beside the target, fsynced, then renamed over it.
+
+    Not fsspec's own uncommitted local file: that one lives in the system
+    temporary folder, and moving it onto another file system is a copy that
+    a reader can catch half done. A hidden name in the same folder makes the
+    final ``mv`` a rename, which is atomic.
+    """
+    parent, _, name = path.rpartition("/")
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    temp = f"{parent}/.{name}.{secrets.token_hex(8)}.partial"
+    f = fs.open(temp, "wb")
+
+    def commit() -> None:
+        f.flush()
+        if fsync:
+            os.fsync(f.fileno())
+        f.close()
+        fs.mv(temp, path)
+
+    def discard() -> None:
+        f.close()
+        with contextlib.suppress(FileNotFoundError):
+            fs.rm_file(temp)
 
     return PendingWrite(f, commit, discard)

@@ -124,6 +124,9 @@ class Vault:
     so an object copied or moved under another id does not open. With
     ``name_key``, object names are AES-SIV encryptions of the doc ids: a
     listing of the store says nothing about whose documents they are.
+    On a local disk each write is fsynced before it is renamed into place;
+    ``durable=False`` skips that (as plain fsspec writes do), for bulk loads
+    that can be redone after a crash.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class Vault:
         name_key: bytes | None = None,
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+        durable: bool = True,
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
@@ -142,6 +146,7 @@ class Vault:
         self._names = _OpaqueNames(name_key) if name_key is not None else None
         self._suite = suite
         self._segment_size = segment_size
+        self._durable = durable
         with _store(f"open {url}"):
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
@@ -222,7 +227,7 @@ class Vault:
 
     def _write(self, path: str, doc_id: str, produce: Any) -> None:
         with _store(f"write {doc_id!r}", doc_id):
-            pending = pending_write(self._fs, path)
+            pending = pending_write(self._fs, path, fsync=self._durable)
             try:
                 produce(pending.file)
                 pending.commit()
