@@ -304,6 +304,7 @@ def _put_get_rates(
     """Documents per second for puts (new names every round) and gets, best of two rounds."""
     best_put = best_get = float("inf")
     for round_ in range(2):
+        os.sync()  # earlier phases' writeback must not land on this round
         start = time.perf_counter()
         for i in range(count):
             write(f"r{round_}/d{i}", body)

@@ -268,3 +268,44 @@ def test_a_vault_without_fsync_behaves_the_same(store: Store, ring: MemoryKeyrin
     v.put("doc", b"replaced")
     assert v.get("doc") == b"replaced"
     assert list(v.list()) == ["doc"]
+
+
+CRASHING_WRITER = """
+import sys, time, sealdoc
+ring = sealdoc.MemoryKeyring._from_secret(bytes(32))
+vault = sealdoc.Vault(sys.argv[1], keys=ring)
+
+class Slow:
+    sent = 0
+    def read(self, n=-1):
+        if self.sent == 1 << 20:
+            print("writing", flush=True)  # a megabyte is in; now wait for the kill
+            time.sleep(60)
+        self.sent += 65536
+        return bytes(65536)
+
+vault.put("doc", Slow())
+"""
+
+
+def test_a_killed_writer_leaves_the_previous_version(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    ring = MemoryKeyring._from_secret(bytes(32))
+    url = f"file://{tmp_path}/vault"
+    Vault(url, keys=ring).put("doc", b"version 1")
+    with subprocess.Popen(
+        [sys.executable, "-c", CRASHING_WRITER, url], stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "writing\n"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    v = Vault(url, keys=ring)
+    assert v.get("doc") == b"version 1"
+    assert list(v.list()) == ["doc"]
+    leftovers = [p.name for p in (tmp_path / "vault").iterdir() if p.name != "doc.sdoc"]
+    assert len(leftovers) == 1  # the killed writer's hidden temp file, never listed
+    assert leftovers[0].startswith(".doc.sdoc.")
