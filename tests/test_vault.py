@@ -309,3 +309,15 @@ def test_a_killed_writer_leaves_the_previous_version(tmp_path: Any) -> None:
     leftovers = [p.name for p in (tmp_path / "vault").iterdir() if p.name != "doc.sdoc"]
     assert len(leftovers) == 1  # the killed writer's hidden temp file, never listed
     assert leftovers[0].startswith(".doc.sdoc.")
+
+
+def test_a_put_wraps_the_document_key_once(store: Store, ring: MemoryKeyring) -> None:
+    events: list[sealdoc.AuditEvent] = []
+    remove = sealdoc.add_audit_hook(events.append)
+    try:
+        v = vault(store, ring)
+        v.put("bytes", b"x")
+        v.put("stream", io.BytesIO(b"y" * 100_000))
+    finally:
+        remove()
+    assert [e.operation for e in events] == ["wrap", "wrap"]

@@ -467,8 +467,13 @@ def seal_stream(
     sealer = _new_sealer(
         keys, context=context, binding=binding, suite=suite, segment_size=segment_size
     )
+    return write_sealed(sealer, src, dst)
+
+
+def write_sealed(sealer: _Sealer, src: ReadableStream, dst: WritableStream) -> int:
+    """The body of seal_stream, for a document whose header is already made."""
     cipher = sealer.cipher()
-    size = segment_size
+    size = sealer.core.segment_size
     per_chunk = max(1, _STREAM_CHUNK // size)
     chunk = size * per_chunk
     current, upcoming = bytearray(chunk), bytearray(chunk)

@@ -26,7 +26,7 @@ from ._envelope import (
     inspect,
     open_parsed,
     providers_of,
-    seal_stream,
+    write_sealed,
 )
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
@@ -204,26 +204,15 @@ class Vault:
             raise TypeError(
                 f"data must be bytes or a readable binary file, not {type(data).__name__}"
             )
-        _new_sealer(
+        # Wrapped (and the arguments checked) before anything is written.
+        sealer = _new_sealer(
             self._providers,
             context=context,
             binding=binding,
             suite=self._suite,
             segment_size=self._segment_size,
-        )  # argument errors before any write
-        self._write(
-            path,
-            doc_id,
-            lambda f: seal_stream(
-                data,
-                f,
-                keys=self._providers,
-                context=context,
-                binding=binding,
-                suite=self._suite,
-                segment_size=self._segment_size,
-            ),
         )
+        self._write(path, doc_id, lambda f: write_sealed(sealer, data, f))
 
     def _write(self, path: str, doc_id: str, produce: Any) -> None:
         with _store(f"write {doc_id!r}", doc_id):
