@@ -10,6 +10,7 @@ from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
 from ._reader import SealedReader
 from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
+from ._uri import key_from_uri
 from ._vault import Vault
 from .exceptions import (
     DecryptionError,
@@ -18,6 +19,7 @@ from .exceptions import (
     InvalidDocumentIdError,
     KeyProviderError,
     KeyringError,
+    KeyUriError,
     SealdocError,
     StoreError,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "KeyProvider",
     "KeyProviderError",
     "KeyRef",
+    "KeyUriError",
     "KeyringError",
     "LocalKeyring",
     "MemoryKeyring",
@@ -48,6 +51,7 @@ __all__ = [
     "exceptions",
     "inspect",
     "is_current",
+    "key_from_uri",
     "open",
     "open_stream",
     "providers",

@@ -15,10 +15,11 @@ import fsspec
 from fsspec.implementations.chained import ChainedFileSystem
 
 from . import _format as fmt
-from ._envelope import Keys, _new_sealer, open_stream, providers_of
+from ._envelope import _new_sealer, open_stream, providers_of
 from ._format import Suite
 from ._reader import SealedReader
 from ._storage import pending_write
+from ._uri import KeysOrUris, resolve_keys
 from ._writer import SealedWriter
 
 
@@ -26,7 +27,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
     """Reads and writes sealed files on another fsspec file system.
 
     Options (under the ``sealdoc`` key of ``storage_options`` when chained):
-    ``keys`` (a provider or a sequence), ``context`` (written when sealing,
+    ``keys`` (a provider, a key URI, or a sequence of them), ``context`` (written when sealing,
     checked when opening), ``binding``, ``suite`` and ``segment_size``.
     Reads are seekable and fetch only the segments they need; a file opened
     for writing is committed only by a clean ``close()``.
@@ -40,7 +41,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        keys: Keys,
+        keys: KeysOrUris,
         target_protocol: str | None = None,
         target_options: Mapping[str, Any] | None = None,
         fo: str | None = None,
@@ -52,7 +53,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.keys = providers_of(keys)
+        self.keys = providers_of(resolve_keys(keys))
         self.fs = (
             fs
             if fs is not None

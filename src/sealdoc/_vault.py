@@ -20,7 +20,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
 from ._envelope import (
-    Keys,
     _mapping,
     _new_sealer,
     inspect,
@@ -34,6 +33,7 @@ from ._format import Header, Suite
 from ._reader import SealedReader, read_header
 from ._storage import pending_write, protocols
 from ._types import ReadableStream
+from ._uri import KeysOrUris, resolve_keys
 from .exceptions import (
     DocumentNotFoundError,
     InvalidDocumentIdError,
@@ -119,7 +119,8 @@ class Vault:
     """Sealed documents in any fsspec store, one per doc id.
 
     ``url`` is any fsspec URL (``file:///srv/docs``, ``memory://docs``,
-    ``s3://bucket/prefix``...); ``storage_options`` go to fsspec. Each
+    ``s3://bucket/prefix``...); ``storage_options`` go to fsspec. ``keys``
+    is a provider, a key URI, or a sequence of them. Each
     document is sealed under its own key for ``keys`` and bound to its doc id,
     so an object copied or moved under another id does not open. With
     ``name_key``, object names are AES-SIV encryptions of the doc ids: a
@@ -133,7 +134,7 @@ class Vault:
         self,
         url: str,
         *,
-        keys: Keys,
+        keys: KeysOrUris,
         storage_options: Mapping[str, Any] | None = None,
         name_key: bytes | None = None,
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
@@ -142,7 +143,7 @@ class Vault:
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
-        self._providers = providers_of(keys)
+        self._providers = providers_of(resolve_keys(keys))
         self._names = _OpaqueNames(name_key) if name_key is not None else None
         self._suite = suite
         self._segment_size = segment_size

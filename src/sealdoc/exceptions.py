@@ -23,6 +23,9 @@ exception it resembles, so callers can catch either::
     │       key; sealdoc catches it and tries the next provider.
     ├── DocumentNotFoundError(SealdocError, FileNotFoundError)
     │       a vault has no document with that id
+    ├── KeyUriError(SealdocError, ValueError)
+    │       a key URI that names no installed provider, or is malformed; the
+    │       message says which extra or package to install
     ├── InvalidDocumentIdError(SealdocError, ValueError)
     │       a doc id that is empty, too long, absolute, has ``..`` or empty
     │       segments, or control characters
@@ -48,6 +51,7 @@ __all__ = [
     "FormatError",
     "InvalidDocumentIdError",
     "KeyProviderError",
+    "KeyUriError",
     "KeyringError",
     "NotMineError",
     "SealdocError",
@@ -134,3 +138,7 @@ class InvalidDocumentIdError(SealdocError, ValueError):
 
 class StoreError(SealdocError, OSError):
     """The store failed or is unreachable; the underlying error is ``__cause__``."""
+
+
+class KeyUriError(SealdocError, ValueError):
+    """A key URI that cannot be resolved; the message says what to install."""

@@ -8,13 +8,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import nacl.pwhash
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._atomic import write_atomic
-from ..exceptions import FormatError, KeyringError
+from ..exceptions import FormatError, KeyringError, KeyUriError
 from ._keyring import (
     DEFAULT_KEY_ID,
     DESTROYED,
@@ -257,3 +258,29 @@ def _decode_keys(doc: Any) -> dict[str, NamedKey]:
     if not keys:
         raise ValueError("empty keyring")
     return keys
+
+
+def from_uri(
+    uri: str,
+    *,
+    passphrase: str | bytes | None = None,
+    passphrase_env: str = "SEALDOC_PASSPHRASE",  # noqa: S107 - a variable's name, not a secret
+) -> LocalKeyring:
+    """``local:///path/to/keyring.json#key-id``: the entry point for the ``local`` scheme.
+
+    The passphrase never travels in the URI (URIs end up in logs and shell
+    histories): it comes from ``passphrase`` or the environment variable
+    ``passphrase_env``.
+    """
+    parts = urlsplit(uri)
+    if parts.scheme != "local" or parts.netloc or not parts.path:
+        raise KeyUriError("a local key URI is local:///absolute/path/to/keyring.json[#key-id]")
+    if parts.query:
+        raise KeyUriError("a local key URI takes no query: pass the passphrase as a parameter")
+    secret = passphrase if passphrase is not None else os.environ.get(passphrase_env)
+    if not secret:
+        raise KeyUriError(
+            f"no passphrase for {parts.path}: pass passphrase= or set {passphrase_env}"
+        )
+    ring = LocalKeyring.load(unquote(parts.path), passphrase=secret)
+    return ring.key(unquote(parts.fragment)) if parts.fragment else ring
