@@ -44,7 +44,7 @@ class Store:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
+def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     for name, value in {
@@ -86,6 +86,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Store:
         return Store("file", f"file://{tmp_path}/vault", {})
     if request.param == "memory":
         return Store("memory", f"memory://t{uuid.uuid4().hex}/vault", {})
-    endpoint = request.getfixturevalue("s3_endpoint")
+    endpoint = request.getfixturevalue("moto_endpoint")
     bucket = new_bucket(endpoint)
     return Store("s3", f"s3://{bucket}/vault", s3_options(endpoint))

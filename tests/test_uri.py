@@ -49,7 +49,6 @@ def test_local_uri_with_the_passphrase_in_the_environment(
         ("local:///ring.json?passphrase=x", "takes no query"),
         ("not a uri", "not a key URI"),
         ("gcp-kms://projects/p/keys/k", "no key provider for the scheme 'gcp-kms'"),
-        ("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/abc", r"pip install 'sealdoc\[aws\]'"),
         ("pkcs11:token=docs;object=kek?pin-value=1234", r"pip install 'sealdoc\[pkcs11\]'"),
     ],
 )
@@ -58,6 +57,12 @@ def test_bad_uris_say_what_to_do(uri: str, message: str) -> None:
         sealdoc.key_from_uri(uri, passphrase=PASS)
     assert "1234" not in str(info.value)  # query parameters are never echoed
     assert isinstance(info.value, ValueError)
+
+
+def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if 'sealdoc[aws]' were not installed
+    with pytest.raises(KeyUriError, match=r"pip install 'sealdoc\[aws\]'"):
+        sealdoc.key_from_uri("aws-kms://arn:aws:kms:eu-west-1:111122223333:key/abc")
 
 
 def test_a_wrong_passphrase_is_a_keyring_error(keyring_file: Path) -> None:

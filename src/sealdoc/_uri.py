@@ -65,10 +65,10 @@ def key_from_uri(uri: str, **options: Any) -> KeyProvider:
         )
     try:
         factory = found[0].load()
+        provider = factory(uri, **options)
     except ImportError as exc:
         hint = f": pip install 'sealdoc[{_EXTRAS[scheme]}]'" if scheme in _EXTRAS else ""
         raise KeyUriError(f"the {scheme} key provider cannot be imported{hint} ({exc})") from exc
-    provider = factory(uri, **options)
     if not all(callable(getattr(provider, m, None)) for m in ("wrap", "unwrap", "handles")):
         raise KeyUriError(
             f"the {scheme} entry point returned {type(provider).__name__}, not a key provider"

@@ -4,12 +4,15 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 """
 
 from .._format import KeyRef, WrappedKey
+from ._aws_kms import AwsKms, DekCache
 from ._base import AssociatedData, KeyProvider
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 
 __all__ = [
     "AssociatedData",
+    "AwsKms",
+    "DekCache",
     "KeyProvider",
     "KeyRef",
     "LocalKeyring",
