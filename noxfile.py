@@ -22,7 +22,8 @@ BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-provide
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite (vectors, second decoder, properties, CLI)."""
+    """The whole test suite (vectors, second decoder, properties, CLI, S3, KMS, HSM)."""
+    session.run("bash", "scripts/system-packages.sh", external=True)
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 import sealdoc
 
 # the store fixtures (a local folder, memory, S3 on moto's server)
-pytest_plugins = ["tests.stores"]
+pytest_plugins = ["tests.stores", "tests.hsm"]
 
 settings.register_profile(
     "ci",

@@ -8,6 +8,7 @@ from ._aws_kms import AwsKms, DekCache
 from ._base import AssociatedData, KeyProvider
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
+from ._pkcs11 import Pkcs11
 
 __all__ = [
     "AssociatedData",
@@ -17,5 +18,6 @@ __all__ = [
     "KeyRef",
     "LocalKeyring",
     "MemoryKeyring",
+    "Pkcs11",
     "WrappedKey",
 ]
