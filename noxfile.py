@@ -18,6 +18,8 @@ nox.options.error_on_missing_interpreters = True
 ROOT = Path(__file__).parent
 LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
 BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers"]
+# for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
+BENCH_PROVIDERS = ["python-pkcs11", "s3fs==2026.9.0", "boto3==1.43.117", "moto[server]>=5.1"]
 
 
 @nox.session
@@ -67,7 +69,8 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- --quick`` runs smaller sizes.
     """
-    session.install("-e", ".", *BENCH_PEERS)
+    session.run("bash", "scripts/system-packages.sh", external=True)
+    session.install("-e", ".", *BENCH_PEERS, *BENCH_PROVIDERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
