@@ -12,7 +12,7 @@ import base64
 import contextlib
 import unicodedata
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 from cryptography.exceptions import InvalidTag
@@ -30,6 +30,9 @@ from ._envelope import (
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, Suite
+
+if TYPE_CHECKING:
+    from ._bulk import BulkReport
 from ._reader import SealedReader, read_header
 from ._storage import pending_write, protocols
 from ._types import ReadableStream
@@ -225,6 +228,52 @@ class Vault:
                 with contextlib.suppress(Exception):
                     pending.discard()
                 raise
+
+    def _read_sealed(self, doc_id: str) -> bytes:
+        """The stored bytes of a document, unopened."""
+        path = self._path(doc_id)
+        with _store(f"read {doc_id!r}", doc_id):
+            data: bytes = self._fs.cat_file(path)
+        return data
+
+    def _write_sealed(self, doc_id: str, sealed: bytes) -> None:
+        """Replace a document's stored bytes atomically."""
+        self._write(self._path(doc_id), doc_id, lambda f: f.write(sealed))
+
+    # -- bulk ----------------------------------------------------------------------------
+
+    def inventory(self, prefix: str = "") -> dict[str, int]:
+        """Documents per wrapped key (``kind:key_id#version``), from headers alone.
+
+        Shows that a key version is no longer used before it is destroyed.
+        """
+        from ._bulk import inventory  # noqa: PLC0415 - _bulk builds on this module
+
+        return inventory(self, prefix)
+
+    def rewrap_all(self, **options: Any) -> BulkReport:
+        """Rewrap every document under ``prefix`` (see :func:`_bulk.run_bulk` options).
+
+        ``prefix``, ``to`` (default: the vault's keys at their current
+        versions), ``select`` (a predicate on the Header), ``workers``,
+        ``dry_run``, ``checkpoint`` (a file that makes a rerun resume),
+        ``retries``, ``verify``. Documents already current are skipped from
+        their header alone. Returns a BulkReport.
+        """
+        from ._bulk import run_bulk  # noqa: PLC0415
+
+        return run_bulk(self, "rewrap", **options)
+
+    def rotate_all(self, **options: Any) -> BulkReport:
+        """Rotate (fresh document key, body re-encrypted) every selected document.
+
+        Same options as :meth:`rewrap_all`. Every selected document is
+        rotated: use ``checkpoint`` to make a rerun resume rather than rotate
+        twice.
+        """
+        from ._bulk import run_bulk  # noqa: PLC0415
+
+        return run_bulk(self, "rotate", **options)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document. DocumentNotFoundError if there is none."""

@@ -1,0 +1,255 @@
+"""Bulk rewrap and rotate over a Vault: concurrent, idempotent, resumable, with a report.
+
+A document already at the target keys is skipped from its header alone; a
+checkpoint file records finished doc ids so that a rerun after a crash
+(even SIGKILL) does not read them again; every rewritten document is opened
+again before it counts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+from ._envelope import inspect
+from ._format import Header
+from ._rekey import is_current, rewrap, rotate
+from .exceptions import KeyProviderError, SealdocError, StoreError
+
+if TYPE_CHECKING:
+    from ._vault import Vault
+    from .providers._base import KeyProvider
+
+Select = Callable[[Header], bool]
+_TRANSIENT = (StoreError, KeyProviderError)
+
+
+@attrs.frozen
+class Failure:
+    """A document the job could not rewrite, and why (no secret in it)."""
+
+    doc_id: str
+    error: str
+
+
+@attrs.frozen
+class BulkReport:
+    """What a bulk job did. ``to_json()`` gives it for an operator or an auditor."""
+
+    operation: str
+    dry_run: bool
+    scanned: int
+    rewritten: int
+    skipped: int
+    resumed: int
+    failed: tuple[Failure, ...]
+    before: dict[str, int] = attrs.field(hash=False)
+    after: dict[str, int] = attrs.field(hash=False)
+    duration_s: float
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.scanned / self.duration_s if self.duration_s > 0 else 0.0
+
+    def to_json(self) -> str:
+        data = attrs.asdict(self)
+        data["docs_per_second"] = round(self.docs_per_second, 1)
+        return json.dumps(data, indent=2, sort_keys=True)
+
+
+class _Checkpoint:
+    """Finished doc ids, one per line, appended and fsynced in batches."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self._path = Path(path) if path is not None else None
+        self._lock = threading.Lock()
+        self._pending: list[str] = []
+        self.done: set[str] = set()
+        if self._path is not None and self._path.exists():
+            # A line cut short by a crash has no newline: it does not count.
+            for line in self._path.read_text("utf-8").splitlines(keepends=True):
+                if line.endswith("\n"):
+                    self.done.add(json.loads(line))
+
+    def add(self, doc_id: str) -> None:
+        if self._path is None:
+            return
+        with self._lock:
+            self._pending.append(doc_id)
+            if len(self._pending) >= 64:
+                self._flush()
+
+    def _flush(self) -> None:
+        assert self._path is not None
+        if not self._pending:
+            return
+        with open(self._path, "a", encoding="utf-8") as fh:
+            fh.write("".join(json.dumps(d) + "\n" for d in self._pending))
+            fh.flush()
+            os.fsync(fh.fileno())
+        self._pending.clear()
+
+    def close(self) -> None:
+        if self._path is not None:
+            with self._lock:
+                self._flush()
+
+
+def inventory(vault: Vault, prefix: str = "") -> dict[str, int]:
+    """Documents per wrapped key (``kind:key_id#version``), from headers alone."""
+    counts: Counter[str] = Counter()
+    for doc_id in vault.list(prefix):
+        for wrapped in vault.inspect(doc_id).wrapped_keys:
+            counts[wrapped.label] += 1
+    return dict(sorted(counts.items()))
+
+
+def run_bulk(
+    vault: Vault,
+    operation: str,
+    *,
+    prefix: str = "",
+    to: KeyProvider | Sequence[KeyProvider] | None = None,
+    select: Select | None = None,
+    workers: int = 8,
+    dry_run: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+    retries: int = 3,
+    backoff: float = 0.2,
+    verify: bool = True,
+) -> BulkReport:
+    if operation not in ("rewrap", "rotate"):
+        raise ValueError("operation is 'rewrap' or 'rotate'")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    started = time.monotonic()
+    targets = _as_list(to) if to is not None else list(vault._providers)
+    marks = _Checkpoint(checkpoint)
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    counts = Counter[str]()
+    failures: list[Failure] = []
+    lock = threading.Lock()
+
+    def one(doc_id: str) -> None:
+        if doc_id in marks.done:
+            with lock:
+                counts["resumed"] += 1
+            return
+        wrote: list[list[str]] = []  # set once an attempt has written the document
+        try:
+            outcome, old, new = _with_retries(
+                lambda: _process(
+                    vault,
+                    operation,
+                    doc_id,
+                    targets=targets,
+                    to=to,
+                    select=select,
+                    dry_run=dry_run,
+                    verify=verify,
+                    wrote=wrote,
+                ),
+                retries,
+                backoff,
+            )
+        except SealdocError as exc:
+            with lock:
+                failures.append(Failure(doc_id, f"{type(exc).__name__}: {exc}"))
+            return
+        if outcome == "current" and wrote:
+            # an earlier attempt wrote it and only its check failed: this job rewrote it
+            outcome, old = "rewritten", wrote[0]
+        with lock:
+            counts[outcome] += 1
+            before.update(old)
+            after.update(new)
+        if outcome != "selected-out" and not dry_run:
+            marks.add(doc_id)
+
+    ids = list(vault.list(prefix))
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(one, ids))
+    finally:
+        marks.close()
+    return BulkReport(
+        operation=operation,
+        dry_run=dry_run,
+        scanned=len(ids),
+        rewritten=counts["rewritten"],
+        skipped=counts["current"] + counts["selected-out"],
+        resumed=counts["resumed"],
+        failed=tuple(sorted(failures, key=lambda f: f.doc_id)),
+        before=dict(sorted(before.items())),
+        after=dict(sorted(after.items())),
+        duration_s=time.monotonic() - started,
+    )
+
+
+def _as_list(to: KeyProvider | Sequence[KeyProvider]) -> list[KeyProvider]:
+    if isinstance(to, Sequence) and not isinstance(to, str | bytes):
+        return list(to)
+    return [to]
+
+
+def _with_retries(
+    work: Callable[[], tuple[str, Iterable[str], Iterable[str]]], retries: int, backoff: float
+) -> tuple[str, Iterable[str], Iterable[str]]:
+    for attempt in range(retries + 1):
+        try:
+            return work()
+        except _TRANSIENT:  # noqa: PERF203 - retrying is the point of this loop
+            if attempt == retries:
+                raise
+            time.sleep(backoff * (2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _process(
+    vault: Vault,
+    operation: str,
+    doc_id: str,
+    *,
+    targets: list[KeyProvider],
+    to: KeyProvider | Sequence[KeyProvider] | None,
+    select: Select | None,
+    dry_run: bool,
+    verify: bool,
+    wrote: list[list[str]],
+) -> tuple[str, list[str], list[str]]:
+    header = vault.inspect(doc_id)
+    labels = [w.label for w in header.wrapped_keys]
+    if select is not None and not select(header):
+        return "selected-out", labels, labels
+    if (
+        operation == "rewrap"
+        and is_current(header, keys=targets)
+        and (to is None or len(header.wrapped_keys) == len(targets))
+    ):
+        return "current", labels, labels
+    if dry_run:
+        return "rewritten", labels, labels
+    sealed = vault._read_sealed(doc_id)
+    binding = vault._binding(doc_id)
+    if operation == "rewrap":
+        new = rewrap(sealed, keys=vault._providers, to=to, binding=binding)
+    else:
+        new = rotate(sealed, keys=vault._providers, to=to, binding=binding)
+    vault._write_sealed(doc_id, new)
+    wrote.append(labels)
+    if verify:  # the new object must open before it counts
+        vault.get(doc_id)
+    return "rewritten", labels, [w.label for w in inspect(new).wrapped_keys]
+
+
+__all__ = ["BulkReport", "Failure", "inventory", "run_bulk"]

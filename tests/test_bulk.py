@@ -1,0 +1,207 @@
+"""Bulk rewrap and rotate over a Vault: reports, idempotence, faults, SIGKILL and resume."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sealdoc
+from sealdoc import KeyProviderError, LocalKeyring, MemoryKeyring, Vault
+from sealdoc.providers import AssociatedData, WrappedKey
+
+from .stores import Store
+
+
+def filled(store: Store, ring: Any, count: int, **kwargs: Any) -> Vault:
+    vault = Vault(store.url, keys=ring, storage_options=store.storage_options, **kwargs)
+    for i in range(count):
+        vault.put(f"docs/{i:04}", b"statement %d" % i, context={"tenant": "ab"[i % 2]})
+    return vault
+
+
+def body(vault: Vault, doc_id: str) -> bytes:
+    sealed = vault._read_sealed(doc_id)
+    return sealed[sealdoc.inspect(sealed).header_length :]
+
+
+def adds_up(report: sealdoc._bulk.BulkReport) -> None:
+    assert report.rewritten + report.skipped + report.resumed + len(report.failed) == report.scanned
+
+
+def test_rewrap_all_brings_a_store_up_to_date(store: Store, ring: MemoryKeyring) -> None:
+    vault = filled(store, ring, 30)
+    bodies = {d: body(vault, d) for d in vault.list()}
+    assert vault.inventory() == {"memory:default#1": 30}
+    ring.rotate()
+    report = vault.rewrap_all(workers=4)
+    adds_up(report)
+    assert (report.rewritten, report.skipped, report.failed) == (30, 0, ())
+    assert report.before == {"memory:default#1": 30}
+    assert report.after == {"memory:default#2": 30}
+    assert vault.inventory() == {"memory:default#2": 30}
+    assert {d: body(vault, d) for d in vault.list()} == bodies  # bodies untouched
+    json.loads(report.to_json())
+    again = vault.rewrap_all()
+    assert (again.rewritten, again.skipped) == (0, 30)  # idempotent, from headers alone
+    ring.destroy(1)
+    assert vault.get("docs/0007") == b"statement 7"
+
+
+def test_dry_run_and_select(store: Store, ring: MemoryKeyring) -> None:
+    vault = filled(store, ring, 10)
+    ring.rotate()
+    dry = vault.rewrap_all(dry_run=True)
+    assert dry.rewritten == 10
+    assert vault.inventory() == {"memory:default#1": 10}
+    only_a = vault.rewrap_all(select=lambda h: h.context.get("tenant") == "a")
+    assert (only_a.rewritten, only_a.skipped) == (5, 5)
+    assert vault.inventory() == {"memory:default#1": 5, "memory:default#2": 5}
+
+
+def test_move_a_store_to_another_key_and_rotate_with_resume(
+    store: Store, ring: MemoryKeyring, tmp_path: Path
+) -> None:
+    vault = filled(store, ring, 12)
+    escrow = MemoryKeyring(key_id="escrow")
+    moved = vault.rewrap_all(to=[ring, escrow])
+    assert moved.rewritten == 12
+    assert vault.inventory() == {"memory:default#1": 12, "memory:escrow#1": 12}
+    checkpoint = tmp_path / "rotate.checkpoint"
+    first = vault.rotate_all(checkpoint=checkpoint, to=[ring, escrow])
+    assert first.rewritten == 12
+    second = vault.rotate_all(checkpoint=checkpoint, to=[ring, escrow])
+    assert (second.rewritten, second.resumed) == (0, 12)  # not rotated twice
+    escrow_only = Vault(store.url, keys=escrow, storage_options=store.storage_options)
+    assert escrow_only.get("docs/0003") == b"statement 3"
+
+
+class Flaky:
+    """A provider whose service fails one call in ten, like a throttled KMS."""
+
+    kind = "memory"
+
+    def __init__(self, inner: MemoryKeyring, rate: float, seed: int) -> None:
+        self._inner, self._rate = inner, rate
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.failures = 0
+
+    def _maybe_fail(self) -> None:
+        with self._lock:
+            fail = self._random.random() < self._rate
+            self.failures += fail
+        if fail:
+            raise KeyProviderError("the key service is throttling (simulated)")
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        self._maybe_fail()
+        return self._inner.wrap(dek, ad)
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        self._maybe_fail()
+        return self._inner.unwrap(wrapped, ad)
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return self._inner.handles(wrapped)
+
+    def current_key(self) -> sealdoc.KeyRef:
+        return self._inner.current_key()
+
+
+def test_transient_provider_faults_are_retried(store: Store, ring: MemoryKeyring) -> None:
+    filled(store, ring, 40)
+    ring.rotate()
+    flaky = Flaky(ring, 0.10, seed=7)
+    vault = Vault(store.url, keys=flaky, storage_options=store.storage_options)
+    report = vault.rewrap_all(retries=5, backoff=0.001)
+    adds_up(report)
+    assert flaky.failures > 0
+    assert (report.rewritten, report.failed) == (40, ())
+    assert vault.inventory() == {"memory:default#2": 40}
+
+
+def test_faults_without_retries_are_reported_and_damage_nothing(
+    store: Store, ring: MemoryKeyring
+) -> None:
+    filled(store, ring, 40)
+    ring.rotate()
+    vault = Vault(store.url, keys=Flaky(ring, 0.10, seed=3), storage_options=store.storage_options)
+    report = vault.rewrap_all(retries=0)
+    adds_up(report)
+    assert report.failed
+    assert all("throttling" in f.error for f in report.failed)
+    steady = Vault(store.url, keys=ring, storage_options=store.storage_options)
+    for doc_id in steady.list():
+        assert steady.get(doc_id).startswith(b"statement ")
+    assert sum(steady.inventory().values()) == 40
+    assert steady.rewrap_all().failed == ()  # a rerun finishes the job
+
+
+KILLED_JOB = """
+import sys, sealdoc
+url, keyring, checkpoint, options = sys.argv[1], sys.argv[2], sys.argv[3], eval(sys.argv[4])
+ring = sealdoc.LocalKeyring.load(keyring, passphrase="bulk pass phrase")
+vault = sealdoc.Vault(url, keys=ring, storage_options=options)
+print("started", flush=True)
+vault.rewrap_all(workers=4, checkpoint=checkpoint)
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("kind", ["file", "s3"])
+def test_sigkill_mid_rewrap_then_resume(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from .stores import new_bucket, s3_options
+
+    if kind == "file":
+        store, count = Store("file", f"file://{tmp_path}/vault", {}), 1000
+    else:
+        endpoint = request.getfixturevalue("moto_endpoint")
+        store = Store("s3", f"s3://{new_bucket(endpoint)}/vault", s3_options(endpoint))
+        count = 200  # moto's server takes about 100-170 small PUTs a second here
+    keyring = tmp_path / "ring.json"
+    ring = LocalKeyring.create(keyring, passphrase="bulk pass phrase", opslimit=1, memlimit=8 << 20)
+    vault = filled(store, ring, count)
+    ring.rotate()
+    checkpoint = tmp_path / "job.checkpoint"
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_JOB,
+            store.url,
+            str(keyring),
+            str(checkpoint),
+            repr(store.storage_options),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "started\n"
+        time.sleep(random.uniform(0.05, 0.6))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    done_before = len(checkpoint.read_text().splitlines()) if checkpoint.exists() else 0
+    mid = LocalKeyring.load(keyring, passphrase="bulk pass phrase")
+    resumed = Vault(store.url, keys=mid, storage_options=store.storage_options)
+    report = resumed.rewrap_all(workers=4, checkpoint=checkpoint)
+    adds_up(report)
+    assert report.failed == ()
+    assert report.resumed >= done_before - 1  # a line cut short by the kill is not counted
+    assert resumed.inventory() == {"local:default#2": count}  # none left under the old version
+    for doc_id in list(resumed.list())[:: max(1, count // 50)]:
+        assert resumed.get(doc_id).startswith(b"statement ")
+    mid.destroy(1)
+    assert resumed.get("docs/0001") == b"statement 1"
+    del vault
