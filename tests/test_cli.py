@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import sealdoc
+
 PASS = "correct horse battery staple"
 
 
@@ -101,7 +103,7 @@ def test_keys_list_shows_versions_not_keys(initialised: Path) -> None:
 
 
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
-    commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], []]
+    commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], ["inventory"], []]
     commands += [["keys", c] for c in ("init", "rotate", "add", "disable", "enable", "destroy")]
     for command in commands:
         result = run(tmp_path, *command, "--help")
@@ -139,3 +141,33 @@ def test_key_lifecycle_and_rewrap_from_the_command_line(initialised: Path) -> No
     assert (d / "c.txt").read_bytes() == b"policy" * 1000
     assert run(d, "keys", "add", "customer-7").returncode == 0
     assert b"customer-7\t1\tenabled (primary)" in run(d, "keys", "list").stdout
+
+
+def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
+    d = initialised
+    ring = sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS)
+    url = f"file://{d}/store"
+    vault = sealdoc.Vault(url, keys=ring)
+    for i in range(12):
+        vault.put(f"acme/{i:02}", b"statement %d" % i)
+    inventory = run(d, "inventory", url, "--json", passphrase=None)
+    assert json.loads(inventory.stdout) == {"local:default#1": 12}
+    assert run(d, "keys", "rotate").returncode == 0
+    dry = run(d, "rewrap", url, "--dry-run", "--json")
+    assert json.loads(dry.stdout)["rewritten"] == 12
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#1": 12}
+    done = run(d, "rewrap", url, "--workers", "3", "--resume", str(d / "ck"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["rewritten"], report["failed"]) == (12, [])
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#2": 12}
+    again = run(d, "rewrap", url)
+    assert b"0 rewritten, 12 skipped" in again.stdout
+    (d / "store" / "acme" / "junk.sdoc").write_bytes(b"not a sealed document")
+    failing = run(d, "rotate", url)
+    assert failing.returncode == 1
+    assert b"failed: acme/junk: FormatError" in failing.stderr
+    assert b"12 rewritten" in failing.stdout
+    usage = run(d, "rewrap", "no-such-file.sdoc")
+    assert usage.returncode == 2
+    assert b"not a store URL" in usage.stderr

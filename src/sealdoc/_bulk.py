@@ -126,7 +126,9 @@ def run_bulk(
     retries: int = 3,
     backoff: float = 0.2,
     verify: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BulkReport:
+    """Run one bulk job; ``progress(done, total)`` is called as documents finish."""
     if operation not in ("rewrap", "rotate"):
         raise ValueError("operation is 'rewrap' or 'rotate'")
     if workers < 1:
@@ -176,10 +178,22 @@ def run_bulk(
         if outcome != "selected-out" and not dry_run:
             marks.add(doc_id)
 
+    finished = [0]
+
+    def tracked(doc_id: str) -> None:
+        try:
+            one(doc_id)
+        finally:
+            if progress is not None:
+                with lock:
+                    finished[0] += 1
+                    done = finished[0]
+                progress(done, len(ids))
+
     ids = list(vault.list(prefix))
     try:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(one, ids))
+            list(pool.map(tracked, ids))
     finally:
         marks.close()
     return BulkReport(

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,9 @@ import click
 from . import _format as fmt
 from ._envelope import inspect, open_stream, seal_stream
 from ._rekey import rewrap_stream, rotate_stream
-from .exceptions import SealdocError
+from ._uri import key_from_uri
+from ._vault import Vault
+from .exceptions import KeyProviderError, SealdocError
 from .providers import LocalKeyring
 
 PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
@@ -272,44 +275,225 @@ def keys_destroy(opts: _Options, version: int, key_id: str, confirm: bool) -> No
     click.echo(f"key {key_id!r} version {version} destroyed")
 
 
-@cli.command("rewrap")
-@click.argument("source", metavar="IN")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
-@click.pass_obj
-def rewrap_cmd(opts: _Options, source: str, output: str) -> None:
-    """Bring a sealed document's wrapped keys to the keyring's current versions.
+def _bulk_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options the store-wide rewrap and rotate share."""
+    for decorator in reversed(
+        [
+            click.option(
+                "-o",
+                "--output",
+                metavar="OUT",
+                help="File mode: write the one document here ('-': stdout).",
+            ),
+            click.option(
+                "--key",
+                "key_uris",
+                multiple=True,
+                metavar="URI",
+                help="Key URI to open with (repeatable); default: the local keyring.",
+            ),
+            click.option(
+                "--to",
+                "to_uris",
+                multiple=True,
+                metavar="URI",
+                help="Key URI to wrap for instead (repeatable).",
+            ),
+            click.option("--prefix", default="", help="Only doc ids starting with this."),
+            click.option(
+                "--workers",
+                type=click.IntRange(1, 256),
+                default=8,
+                show_default=True,
+                envvar="SEALDOC_WORKERS",
+            ),
+            click.option("--dry-run", is_flag=True, help="Count what would change; write nothing."),
+            click.option(
+                "--resume",
+                "checkpoint",
+                metavar="FILE",
+                type=click.Path(dir_okay=False),
+                help="Checkpoint file: a rerun with it skips finished documents.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+            click.pass_obj,
+        ]
+    ):
+        command = decorator(command)  # type: ignore[operator]
+    return command
 
-    The body is copied unchanged; nothing is written unless the header
-    authenticates.
+
+def _keys(opts: _Options, uris: tuple[str, ...]) -> Any:
+    return [key_from_uri(u) for u in uris] if uris else opts.load()
+
+
+def _store_job(
+    opts: _Options,
+    operation: str,
+    *,
+    target: str,
+    output: str | None,
+    key_uris: tuple[str, ...],
+    to_uris: tuple[str, ...],
+    prefix: str,
+    workers: int,
+    dry_run: bool,
+    checkpoint: str | None,
+    as_json: bool,
+) -> None:
+    if output is not None:  # one file
+        with _errors():
+            keys = _keys(opts, key_uris)
+            to = [key_from_uri(u) for u in to_uris] or None
+            verb = rewrap_stream if operation == "rewrap" else rotate_stream
+            with _input(target) as src, _output(output) as dst:
+                verb(src, dst, keys=keys, to=to)
+        return
+    if "://" not in target:
+        raise click.UsageError(f"{target!r} is not a store URL; for one file, give -o OUT")
+    with _errors():
+        vault = Vault(target, keys=_keys(opts, key_uris))
+        to = [key_from_uri(u) for u in to_uris] or None
+        job = vault.rewrap_all if operation == "rewrap" else vault.rotate_all
+        with _Progress(operation) as progress:
+            report = job(
+                prefix=prefix,
+                to=to,
+                workers=workers,
+                dry_run=dry_run,
+                checkpoint=checkpoint,
+                progress=progress,
+            )
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(
+            f"{operation}: {report.scanned} scanned, {report.rewritten} rewritten, "
+            f"{report.skipped} skipped, {report.resumed} resumed, {len(report.failed)} failed "
+            f"in {report.duration_s:.1f} s ({report.docs_per_second:.0f} documents/s)"
+            + (" [dry run]" if dry_run else "")
+        )
+        for failure in report.failed:
+            click.echo(f"failed: {failure.doc_id}: {failure.error}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+class _Progress:
+    """A progress bar on a terminal; a log line every few seconds otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar: Any = None
+        self._last = 0.0
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def __call__(self, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            if self._bar is None:
+                self._bar = click.progressbar(
+                    length=total,
+                    label=self._label,
+                    file=sys.stderr,
+                    show_eta=True,
+                    show_percent=True,
+                )
+                self._bar.__enter__()
+            self._bar.update(1)
+        elif time.monotonic() - self._last > 5 or done == total:
+            self._last = time.monotonic()
+            click.echo(f"{self._label}: {done}/{total} documents", err=True)
+
+
+@cli.command("rewrap")
+@click.argument("target", metavar="STORE_URL|IN")
+@_bulk_options
+def rewrap_cmd(opts: _Options, target: str, output: str | None, **job: Any) -> None:
+    """Bring wrapped keys to the current key versions: a whole store, or one file with -o.
+
+    The bodies are not touched. Documents already current are skipped from
+    their headers; with --resume, a rerun after a crash skips finished ones.
+    Exit 0: all done; 1: some documents failed (listed); 2: usage error.
 
     \b
-    Example:
-      sealdoc keys rotate && sealdoc rewrap claim.pdf.sdoc -o claim.pdf.sdoc.new
+    Examples:
+      sealdoc keys rotate
+      sealdoc rewrap file:///srv/docs --workers 16 --resume rewrap.checkpoint
+      sealdoc rewrap s3://bank-docs/statements --key aws-kms://alias/docs?region=eu-west-1 --json
+      sealdoc rewrap claim.pdf.sdoc -o claim.pdf.sdoc.new
     """
-    with _errors():
-        ring = opts.load()
-        with _input(source) as src, _output(output) as dst:
-            rewrap_stream(src, dst, keys=ring)
+    _store_job(opts, "rewrap", target=target, output=output, **job)
 
 
 @cli.command("rotate")
-@click.argument("source", metavar="IN")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
-@click.pass_obj
-def rotate_cmd(opts: _Options, source: str, output: str) -> None:
-    """Re-encrypt a sealed document under a fresh document key.
+@click.argument("target", metavar="STORE_URL|IN")
+@_bulk_options
+def rotate_cmd(opts: _Options, target: str, output: str | None, **job: Any) -> None:
+    """Re-encrypt under fresh document keys: a whole store, or one file with -o.
 
-    For a document key that may have leaked. The output is kept only if the
-    whole document authenticated.
+    For document keys that may have leaked. Use --resume so that a rerun
+    does not rotate a document twice. Exit 0: all done; 1: some failed; 2: usage.
+
+    \b
+    Examples:
+      sealdoc rotate file:///srv/docs --prefix acme/ --resume rotate.checkpoint
+      sealdoc rotate claim.pdf.sdoc -o claim.pdf.sdoc.new
+    """
+    _store_job(opts, "rotate", target=target, output=output, **job)
+
+
+@cli.command("inventory")
+@click.argument("store_url")
+@click.option("--prefix", default="", help="Only doc ids starting with this.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--key",
+    "key_uris",
+    multiple=True,
+    metavar="URI",
+    help="Key URI (only to list opaque names; headers need no key).",
+)
+@click.pass_obj
+def inventory_cmd(
+    opts: _Options, store_url: str, prefix: str, as_json: bool, key_uris: tuple[str, ...]
+) -> None:
+    """Count documents per wrapped key version, from headers alone (no key is used).
+
+    Shows that a key version protects nothing before you destroy it.
 
     \b
     Example:
-      sealdoc rotate claim.pdf.sdoc -o claim.pdf.sdoc.new
+      sealdoc inventory s3://bank-docs/statements --json
     """
     with _errors():
-        ring = opts.load()
-        with _input(source) as src, _output(output) as dst:
-            rotate_stream(src, dst, keys=ring)
+        keys = [key_from_uri(u) for u in key_uris] or [_NoKeys()]
+        counts = Vault(store_url, keys=keys).inventory(prefix)
+    if as_json:
+        click.echo(json.dumps(counts, indent=2, sort_keys=True))
+        return
+    for label, count in counts.items():
+        click.echo(f"{label}\t{count}")
+
+
+class _NoKeys:
+    """Stands in for keys where only headers are read: it opens nothing."""
+
+    kind = "none"
+
+    def wrap(self, dek: bytes, ad: object) -> Any:
+        raise KeyProviderError("no key was given")
+
+    def unwrap(self, wrapped: object, ad: object) -> bytes:
+        raise KeyProviderError("no key was given")
+
+    def handles(self, wrapped: object) -> bool:
+        return False
 
 
 @cli.command("seal")
