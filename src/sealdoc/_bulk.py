@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -127,12 +127,71 @@ def run_bulk(
     backoff: float = 0.2,
     verify: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
+    batch_size: int = 200,
+    ids: Sequence[str] | None = None,
 ) -> BulkReport:
-    """Run one bulk job; ``progress(done, total)`` is called as documents finish."""
+    """Run one bulk job; ``progress(done, total)`` is called as documents finish.
+
+    With a dask.distributed ``client``, documents go to the cluster in
+    batches of ``batch_size`` (one task per batch, never per document).
+    """
     if operation not in ("rewrap", "rotate"):
         raise ValueError("operation is 'rewrap' or 'rotate'")
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
+    if workers < 1 or batch_size < 1:
+        raise ValueError("workers and batch_size must be at least 1")
+    if client is not None:
+        return _run_on_dask(
+            vault,
+            operation,
+            client=client,
+            batch_size=batch_size,
+            prefix=prefix,
+            to=to,
+            select=select,
+            workers=workers,
+            dry_run=dry_run,
+            checkpoint=checkpoint,
+            retries=retries,
+            backoff=backoff,
+            verify=verify,
+            progress=progress,
+        )
+    report, _ = _run_here(
+        vault,
+        operation,
+        prefix=prefix,
+        to=to,
+        select=select,
+        workers=workers,
+        dry_run=dry_run,
+        checkpoint=checkpoint,
+        retries=retries,
+        backoff=backoff,
+        verify=verify,
+        progress=progress,
+        ids=ids,
+    )
+    return report
+
+
+def _run_here(
+    vault: Vault,
+    operation: str,
+    *,
+    prefix: str,
+    to: KeyProvider | Sequence[KeyProvider] | None,
+    select: Select | None,
+    workers: int,
+    dry_run: bool,
+    checkpoint: str | os.PathLike[str] | None,
+    retries: int,
+    backoff: float,
+    verify: bool,
+    progress: Callable[[int, int], None] | None,
+    ids: Sequence[str] | None,
+) -> tuple[BulkReport, list[str]]:
+    """The job in this process: a thread pool over the documents. Also returns the ids done."""
     started = time.monotonic()
     targets = _as_list(to) if to is not None else list(vault._providers)
     marks = _Checkpoint(checkpoint)
@@ -140,6 +199,7 @@ def run_bulk(
     after: Counter[str] = Counter()
     counts = Counter[str]()
     failures: list[Failure] = []
+    finished_ids: list[str] = []
     lock = threading.Lock()
 
     def one(doc_id: str) -> None:
@@ -177,6 +237,8 @@ def run_bulk(
             after.update(new)
         if outcome != "selected-out" and not dry_run:
             marks.add(doc_id)
+            with lock:
+                finished_ids.append(doc_id)
 
     finished = [0]
 
@@ -188,22 +250,125 @@ def run_bulk(
                 with lock:
                     finished[0] += 1
                     done = finished[0]
-                progress(done, len(ids))
+                progress(done, len(doc_ids))
 
-    ids = list(vault.list(prefix))
+    doc_ids = list(vault.list(prefix)) if ids is None else list(ids)
     try:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(tracked, ids))
+            list(pool.map(tracked, doc_ids))
     finally:
         marks.close()
     return BulkReport(
         operation=operation,
         dry_run=dry_run,
-        scanned=len(ids),
+        scanned=len(doc_ids),
         rewritten=counts["rewritten"],
         skipped=counts["current"] + counts["selected-out"],
         resumed=counts["resumed"],
         failed=tuple(sorted(failures, key=lambda f: f.doc_id)),
+        before=dict(sorted(before.items())),
+        after=dict(sorted(after.items())),
+        duration_s=time.monotonic() - started,
+    ), finished_ids
+
+
+# -- Dask ---------------------------------------------------------------------------------
+
+
+def _dask_batch(
+    spec: dict[str, Any], operation: str, ids: list[str], options: dict[str, Any]
+) -> tuple[BulkReport, list[str]]:
+    """One task on a Dask worker: rebuild the vault from its spec, run the batch."""
+    from ._uri import key_from_uri  # noqa: PLC0415
+    from ._vault import Vault  # noqa: PLC0415
+
+    vault = Vault(
+        spec["url"],
+        keys=spec["keys"],
+        storage_options=spec["storage_options"],
+        name_key=spec["name_key"],
+        suite=spec["suite"],
+        segment_size=spec["segment_size"],
+        durable=spec["durable"],
+    )
+    to = options.pop("to_uris")
+    targets = [key_from_uri(u) for u in to] if to else None
+    return _run_here(
+        vault, operation, to=targets, prefix="", checkpoint=None, progress=None, ids=ids, **options
+    )
+
+
+def _run_on_dask(
+    vault: Vault,
+    operation: str,
+    *,
+    client: Any,
+    batch_size: int,
+    prefix: str,
+    to: Any,
+    select: Select | None,
+    workers: int,
+    dry_run: bool,
+    checkpoint: str | os.PathLike[str] | None,
+    retries: int,
+    backoff: float,
+    verify: bool,
+    progress: Callable[[int, int], None] | None,
+) -> BulkReport:
+    from distributed import as_completed  # noqa: PLC0415 - the optional extra 'dask'
+
+    if vault.key_uris is None:
+        raise ValueError(
+            "a Dask job rebuilds the vault on each worker: give the Vault its keys as key URIs "
+            "(passphrases and PINs from the workers' environment), not provider objects"
+        )
+    to_uris = list(to) if isinstance(to, list | tuple) else ([to] if to is not None else [])
+    if any(not isinstance(u, str) for u in to_uris):
+        raise ValueError("with a Dask client, to= takes key URIs")
+    started = time.monotonic()
+    marks = _Checkpoint(checkpoint)
+    every = list(vault.list(prefix))
+    todo = [d for d in every if d not in marks.done]
+    spec = vault.spec()
+    options = {
+        "select": select,
+        "workers": workers,
+        "dry_run": dry_run,
+        "retries": retries,
+        "backoff": backoff,
+        "verify": verify,
+        "to_uris": to_uris,
+    }
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    futures = [
+        client.submit(_dask_batch, spec, operation, b, dict(options), pure=False) for b in batches
+    ]
+    reports: list[BulkReport] = []
+    done = 0
+    try:
+        for future in as_completed(futures):
+            report, finished = future.result()
+            reports.append(report)
+            for doc_id in finished:
+                marks.add(doc_id)
+            done += report.scanned
+            if progress is not None:
+                progress(done, len(todo))
+    finally:
+        marks.close()
+    before: Counter[str] = Counter()
+    after: Counter[str] = Counter()
+    for r in reports:
+        before.update(r.before)
+        after.update(r.after)
+    return BulkReport(
+        operation=operation,
+        dry_run=dry_run,
+        scanned=len(every),
+        rewritten=sum(r.rewritten for r in reports),
+        skipped=sum(r.skipped for r in reports),
+        resumed=len(every) - len(todo),
+        failed=tuple(sorted((f for r in reports for f in r.failed), key=lambda f: f.doc_id)),
         before=dict(sorted(before.items())),
         after=dict(sorted(after.items())),
         duration_s=time.monotonic() - started,

@@ -316,6 +316,19 @@ def _bulk_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 help="Checkpoint file: a rerun with it skips finished documents.",
             ),
             click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+            click.option(
+                "--dask",
+                "dask_address",
+                metavar="ADDRESS",
+                help="Run on a dask.distributed cluster (its scheduler's address).",
+            ),
+            click.option(
+                "--batch-size",
+                type=click.IntRange(1, 100_000),
+                default=200,
+                show_default=True,
+                help="Documents per Dask task.",
+            ),
             click.pass_obj,
         ]
     ):
@@ -340,6 +353,8 @@ def _store_job(
     dry_run: bool,
     checkpoint: str | None,
     as_json: bool,
+    dask_address: str | None,
+    batch_size: int,
 ) -> None:
     if output is not None:  # one file
         with _errors():
@@ -352,18 +367,35 @@ def _store_job(
     if "://" not in target:
         raise click.UsageError(f"{target!r} is not a store URL; for one file, give -o OUT")
     with _errors():
-        vault = Vault(target, keys=_keys(opts, key_uris))
-        to = [key_from_uri(u) for u in to_uris] or None
+        cluster: dict[str, Any] = {}
+        store_keys: Any
+        targets: Any
+        if dask_address:
+            # workers open the store themselves: keys travel as URIs, secrets stay in their env
+            from distributed import Client  # noqa: PLC0415 - the optional extra 'dask'
+
+            store_keys = list(key_uris) or [f"local://{opts.keyring.resolve()}"]
+            targets = list(to_uris) or None
+            cluster = {"client": Client(dask_address), "batch_size": batch_size}
+        else:
+            store_keys = _keys(opts, key_uris)
+            targets = [key_from_uri(u) for u in to_uris] or None
+        vault = Vault(target, keys=store_keys)
         job = vault.rewrap_all if operation == "rewrap" else vault.rotate_all
-        with _Progress(operation) as progress:
-            report = job(
-                prefix=prefix,
-                to=to,
-                workers=workers,
-                dry_run=dry_run,
-                checkpoint=checkpoint,
-                progress=progress,
-            )
+        try:
+            with _Progress(operation) as progress:
+                report = job(
+                    prefix=prefix,
+                    to=targets,
+                    workers=workers,
+                    dry_run=dry_run,
+                    checkpoint=checkpoint,
+                    progress=progress,
+                    **cluster,
+                )
+        finally:
+            if cluster:
+                cluster["client"].close()
     if as_json:
         click.echo(report.to_json())
     else:

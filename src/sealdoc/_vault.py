@@ -147,6 +147,15 @@ class Vault:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
         self._providers = providers_of(resolve_keys(keys))
+        # kept to rebuild this vault elsewhere (a Dask worker): key URIs only
+        uris = [keys] if isinstance(keys, str) else keys
+        self.key_uris: list[str] | None = (
+            list(uris)
+            if isinstance(uris, list | tuple) and all(isinstance(k, str) for k in uris)
+            else None
+        )
+        self._storage_options = dict(storage_options or {})
+        self._name_key = name_key
         self._names = _OpaqueNames(name_key) if name_key is not None else None
         self._suite = suite
         self._segment_size = segment_size
@@ -156,6 +165,22 @@ class Vault:
         self._root = root.rstrip("/")
         self._local = "file" in protocols(self._fs)
         self.url = url
+
+    def spec(self) -> dict[str, Any]:
+        """What a worker needs to open this vault again (key URIs, not keys).
+
+        With opaque names it includes the name key: use TLS between Dask's
+        client, scheduler and workers.
+        """
+        return {
+            "url": self.url,
+            "keys": self.key_uris,
+            "storage_options": self._storage_options,
+            "name_key": self._name_key,
+            "suite": self._suite,
+            "segment_size": self._segment_size,
+            "durable": self._durable,
+        }
 
     @staticmethod
     def generate_name_key() -> bytes:
