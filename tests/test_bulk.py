@@ -192,7 +192,8 @@ def test_sigkill_mid_rewrap_then_resume(
         time.sleep(random.uniform(0.05, 0.6))
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
-    done_before = len(checkpoint.read_text().splitlines()) if checkpoint.exists() else 0
+    lines = checkpoint.read_text().splitlines() if checkpoint.exists() else []
+    done_before = max(0, len(lines) - 1)  # the first line names the job
     mid = LocalKeyring.load(keyring, passphrase="bulk pass phrase")
     resumed = Vault(store.url, keys=mid, storage_options=store.storage_options)
     report = resumed.rewrap_all(workers=4, checkpoint=checkpoint)
@@ -205,3 +206,35 @@ def test_sigkill_mid_rewrap_then_resume(
     mid.destroy(1)
     assert resumed.get("docs/0001") == b"statement 1"
     del vault
+
+
+def test_a_checkpoint_from_another_job_is_refused(
+    store: Store, ring: MemoryKeyring, tmp_path: Path
+) -> None:
+    vault = filled(store, ring, 6)
+    checkpoint = tmp_path / "job.checkpoint"
+    vault.rotate_all(checkpoint=checkpoint)
+    with pytest.raises(ValueError, match="checkpoint of another job"):
+        vault.rewrap_all(checkpoint=checkpoint)  # another operation
+    with pytest.raises(ValueError, match="checkpoint of another job"):
+        vault.rotate_all(checkpoint=checkpoint, prefix="docs/000")  # another prefix
+    junk = tmp_path / "junk"
+    junk.write_text("hello\n")
+    with pytest.raises(ValueError, match="not a sealdoc checkpoint"):
+        vault.rotate_all(checkpoint=junk)
+    assert vault.rotate_all(checkpoint=checkpoint).resumed == 6
+
+
+def test_keys_that_open_nothing_and_empty_selections_are_reported(
+    store: Store, ring: MemoryKeyring
+) -> None:
+    filled(store, ring, 5)
+    stranger = Vault(store.url, keys=MemoryKeyring(), storage_options=store.storage_options)
+    report = stranger.rewrap_all(to=MemoryKeyring(key_id="x"))
+    adds_up(report)
+    assert len(report.failed) == 5
+    assert all("DecryptionError" in f.error for f in report.failed)
+    none = Vault(store.url, keys=ring, storage_options=store.storage_options).rewrap_all(
+        select=lambda h: False
+    )
+    assert (none.rewritten, none.skipped) == (0, 5)

@@ -67,18 +67,43 @@ class BulkReport:
 
 
 class _Checkpoint:
-    """Finished doc ids, one per line, appended and fsynced in batches."""
+    """Finished doc ids, one per line after a line naming the job, fsynced in batches.
 
-    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+    A checkpoint left by another job (another operation, store or prefix) is
+    refused: resuming from it would skip documents this job never touched.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, job: dict[str, str]) -> None:
         self._path = Path(path) if path is not None else None
+        self._job = job
         self._lock = threading.Lock()
         self._pending: list[str] = []
+        self._started = False
         self.done: set[str] = set()
         if self._path is not None and self._path.exists():
-            # A line cut short by a crash has no newline: it does not count.
-            for line in self._path.read_text("utf-8").splitlines(keepends=True):
-                if line.endswith("\n"):
-                    self.done.add(json.loads(line))
+            self._load(self._path)
+
+    def _load(self, path: Path) -> None:
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        if not lines:
+            return
+        try:
+            head = json.loads(lines[0])
+        except ValueError:
+            head = None
+        if not isinstance(head, dict) or head.get("sealdoc_checkpoint") != 1:
+            raise ValueError(f"{path} is not a sealdoc checkpoint")
+        if head.get("job") != self._job:
+            theirs = head.get("job", {})
+            raise ValueError(
+                f"{path} is the checkpoint of another job ({theirs.get('operation')} of "
+                f"{theirs.get('url')} under {theirs.get('prefix')!r}); use a new file for this one"
+            )
+        self._started = True
+        # A line cut short by a crash has no newline: it does not count.
+        for line in lines[1:]:
+            if line.endswith("\n"):
+                self.done.add(json.loads(line))
 
     def add(self, doc_id: str) -> None:
         if self._path is None:
@@ -93,6 +118,10 @@ class _Checkpoint:
         if not self._pending:
             return
         with open(self._path, "a", encoding="utf-8") as fh:
+            if not self._started:
+                head = {"sealdoc_checkpoint": 1, "job": self._job}
+                fh.write(json.dumps(head, sort_keys=True) + "\n")
+                self._started = True
             fh.write("".join(json.dumps(d) + "\n" for d in self._pending))
             fh.flush()
             os.fsync(fh.fileno())
@@ -194,7 +223,7 @@ def _run_here(
     """The job in this process: a thread pool over the documents. Also returns the ids done."""
     started = time.monotonic()
     targets = _as_list(to) if to is not None else list(vault._providers)
-    marks = _Checkpoint(checkpoint)
+    marks = _Checkpoint(checkpoint, _job(vault, operation, prefix))
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
     counts = Counter[str]()
@@ -326,7 +355,7 @@ def _run_on_dask(
     if any(not isinstance(u, str) for u in to_uris):
         raise ValueError("with a Dask client, to= takes key URIs")
     started = time.monotonic()
-    marks = _Checkpoint(checkpoint)
+    marks = _Checkpoint(checkpoint, _job(vault, operation, prefix))
     every = list(vault.list(prefix))
     todo = [d for d in every if d not in marks.done]
     spec = vault.spec()
@@ -373,6 +402,10 @@ def _run_on_dask(
         after=dict(sorted(after.items())),
         duration_s=time.monotonic() - started,
     )
+
+
+def _job(vault: Vault, operation: str, prefix: str) -> dict[str, str]:
+    return {"operation": operation, "url": vault.url, "prefix": prefix}
 
 
 def _as_list(to: KeyProvider | Sequence[KeyProvider]) -> list[KeyProvider]:
