@@ -19,7 +19,13 @@ ROOT = Path(__file__).parent
 LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
 BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers"]
 # for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
-BENCH_PROVIDERS = ["python-pkcs11", "s3fs==2026.9.0", "boto3==1.43.117", "moto[server]>=5.1"]
+BENCH_PROVIDERS = [
+    "python-pkcs11",
+    "s3fs==2026.9.0",
+    "boto3==1.43.117",
+    "moto[server]>=5.1",
+    "dask[distributed]",
+]
 
 
 @nox.session

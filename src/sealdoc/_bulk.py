@@ -460,7 +460,13 @@ def _process(
     vault._write_sealed(doc_id, new)
     wrote.append(labels)
     if verify:  # the new object must open before it counts
-        vault.get(doc_id)
+        if operation == "rewrap":
+            # the body is byte for byte the old one: reading the new header back
+            # from the store and authenticating it proves what changed
+            with vault.open(doc_id):
+                pass
+        else:
+            vault.get(doc_id)
     return "rewritten", labels, [w.label for w in inspect(new).wrapped_keys]
 
 
