@@ -161,6 +161,15 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     report = json.loads(done.stdout)
     assert (report["rewritten"], report["failed"]) == (12, [])
     assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#2": 12}
+    # the inventory proves version 1 unused: destroying it loses nothing
+    assert run(d, "keys", "destroy", "1").returncode == 0
+    assert run(d, "open", "store/acme/03.sdoc", "-o", "-").returncode == 1  # bound to its doc id
+    assert (
+        sealdoc.Vault(url, keys=sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS)).get(
+            "acme/03"
+        )
+        == b"statement 3"
+    )
     again = run(d, "rewrap", url)
     assert b"0 rewritten, 12 skipped" in again.stdout
     (d / "store" / "acme" / "junk.sdoc").write_bytes(b"not a sealed document")
@@ -171,3 +180,30 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     usage = run(d, "rewrap", "no-such-file.sdoc")
     assert usage.returncode == 2
     assert b"not a store URL" in usage.stderr
+
+
+def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
+    d = initialised
+    ring = sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS)
+    url = f"file://{d}/store"
+    vault = sealdoc.Vault(url, keys=ring)
+    for i in range(4):
+        vault.put(f"x/{i}", b"doc")
+    run(d, "keys", "rotate")
+    keyring = d / "ring.json"
+    (d / "sealdoc.toml").write_text(
+        f'keyring = "{keyring}"\n\n[rewrap]\nworkers = 2\ndry-run = true\njson = true\n'
+    )
+
+    dry = run(d, "--config", "sealdoc.toml", "rewrap", url)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["dry_run"] is True
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#1": 4}
+    bad = run(d, "--config", "missing.toml", "rewrap", url)
+    assert bad.returncode == 2
+
+
+def test_a_store_with_no_documents_is_said_so(initialised: Path) -> None:
+    result = run(initialised, "rewrap", f"file://{initialised}/no-such-store")
+    assert result.returncode == 0
+    assert b"no documents under" in result.stderr

@@ -116,7 +116,54 @@ def _output(path: str) -> Iterator[BinaryIO]:
         raise
 
 
+# Config-file names (as on the command line) for options whose Python name differs.
+_CONFIG_NAMES = {
+    "key": "key_uris",
+    "to": "to_uris",
+    "resume": "checkpoint",
+    "json": "as_json",
+    "dask": "dask_address",
+}
+
+
+def _config_section(table: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in table.items():
+        key = name.replace("-", "_")
+        out[_CONFIG_NAMES.get(key, key)] = (
+            _config_section(value) if isinstance(value, dict) else value
+        )
+    return out
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, path: Path | None) -> None:
+    """Defaults from a TOML file: top-level keys for global options, [rewrap] etc. per command.
+
+    The command line and the environment variables still win over the file.
+    """
+    if path is None:
+        return
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415 - only when a config file is given
+    else:  # pragma: no cover
+        import tomli as tomllib  # noqa: PLC0415
+    try:
+        table = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc}", param_hint="--config") from exc
+    ctx.default_map = {**(ctx.default_map or {}), **_config_section(table)}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="SEALDOC_CONFIG",
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help="TOML file of defaults: keyring, passphrase-env; [rewrap], [rotate]... sections.",
+)
 @click.option(
     "--keyring",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -407,6 +454,12 @@ def _store_job(
         )
         for failure in report.failed:
             click.echo(f"failed: {failure.doc_id}: {failure.error}", err=True)
+    if report.scanned == 0:
+        click.echo(
+            f"sealdoc: no documents under {target!r}{f' with prefix {prefix!r}' if prefix else ''}"
+            " (check the URL, the prefix and the store's credentials)",
+            err=True,
+        )
     if report.failed:
         raise SystemExit(1)
 
