@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -498,13 +499,10 @@ def hsm(tmp: Path, quick: bool) -> dict[str, Any]:
     }
 
 
-def kms_cache(quick: bool) -> dict[str, Any]:
-    """Seal 1,000 documents and open each twice through moto's KMS, cache off and on."""
-    import boto3
+@contextmanager
+def _moto() -> Iterator[str]:
+    """moto's server on 127.0.0.1 with fake credentials; yields its endpoint."""
     from moto.server import ThreadedMotoServer
-
-    import sealdoc
-    from sealdoc.providers import AwsKms, DekCache
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ[name] = "bench"
@@ -513,7 +511,19 @@ def kms_cache(quick: bool) -> dict[str, Any]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def kms_cache(quick: bool) -> dict[str, Any]:
+    """Seal 1,000 documents and open each twice through moto's KMS, cache off and on."""
+    import boto3
+
+    import sealdoc
+    from sealdoc.providers import AwsKms, DekCache
+
+    with _moto() as endpoint:
         arn = boto3.client("kms", endpoint_url=endpoint).create_key()["KeyMetadata"]["Arn"]
         n = 100 if quick else 1000
         results: dict[str, Any] = {"documents": n}
@@ -527,8 +537,6 @@ def kms_cache(quick: bool) -> dict[str, Any]:
             results[f"cache_{label}_kms_calls"] = kms.calls
             results[f"cache_{label}_s"] = time.perf_counter() - start
         return results
-    finally:
-        server.stop()
 
 
 # -- bulk rotation: against cp -r, workers on S3, Dask against the local engine ---------------
@@ -575,19 +583,11 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
 def _bulk_s3(ring: Any, body: bytes, quick: bool) -> dict[str, Any]:
     """Workers on moto's S3: the store's latency is what concurrency hides."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
     import sealdoc
 
     results: dict[str, Any] = {}
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ[name] = "bench"
-    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
+    with _moto() as endpoint:
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="bench-bulk")
         options = {"key": "bench", "secret": "bench", "endpoint_url": endpoint}
         s3_count = 60 if quick else 300
@@ -602,8 +602,6 @@ def _bulk_s3(ring: Any, body: bytes, quick: bool) -> dict[str, Any]:
         results["s3_workers_32_vs_1"] = (
             results["s3_workers_32_per_s"] / results["s3_workers_1_per_s"]
         )
-    finally:
-        server.stop()
     return results
 
 
