@@ -271,3 +271,19 @@ def test_a_store_that_fails_transiently(
     steady = Vault(store.url, keys=ring)
     assert steady.inventory() == {"memory:default#2": 40}
     assert steady.get("docs/0011") == b"statement 11"
+
+
+def test_a_document_rotate_must_not_change_is_reported_and_the_job_goes_on(
+    store: Store, ring: MemoryKeyring
+) -> None:
+    vault = filled(store, ring, 6)
+    escrow = MemoryKeyring(key_id="escrow")
+    sealed = sealdoc.seal(b"escrowed", keys=[ring, escrow], binding={"sealdoc:doc_id": "docs/0002"})
+    vault._write_sealed("docs/0002", sealed)
+    report = vault.rotate_all()  # the vault's keys cannot re-create the escrow wrap
+    adds_up(report)
+    assert report.rewritten == 5
+    [failure] = report.failed
+    assert failure.doc_id == "docs/0002"
+    assert "would lose the wrapped key memory:escrow#1" in failure.error
+    assert vault.get("docs/0002") == b"escrowed"  # untouched

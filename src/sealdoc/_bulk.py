@@ -169,38 +169,21 @@ def run_bulk(
         raise ValueError("operation is 'rewrap' or 'rotate'")
     if workers < 1 or batch_size < 1:
         raise ValueError("workers and batch_size must be at least 1")
+    job: dict[str, Any] = {
+        "prefix": prefix,
+        "to": to,
+        "select": select,
+        "workers": workers,
+        "dry_run": dry_run,
+        "checkpoint": checkpoint,
+        "retries": retries,
+        "backoff": backoff,
+        "verify": verify,
+        "progress": progress,
+    }
     if client is not None:
-        return _run_on_dask(
-            vault,
-            operation,
-            client=client,
-            batch_size=batch_size,
-            prefix=prefix,
-            to=to,
-            select=select,
-            workers=workers,
-            dry_run=dry_run,
-            checkpoint=checkpoint,
-            retries=retries,
-            backoff=backoff,
-            verify=verify,
-            progress=progress,
-        )
-    report, _ = _run_here(
-        vault,
-        operation,
-        prefix=prefix,
-        to=to,
-        select=select,
-        workers=workers,
-        dry_run=dry_run,
-        checkpoint=checkpoint,
-        retries=retries,
-        backoff=backoff,
-        verify=verify,
-        progress=progress,
-        ids=ids,
-    )
+        return _run_on_dask(vault, operation, client=client, batch_size=batch_size, **job)
+    report, _ = _run_here(vault, operation, ids=ids, **job)
     return report
 
 
@@ -253,7 +236,9 @@ def _run_here(
                 retries,
                 backoff,
             )
-        except SealdocError as exc:
+        except (SealdocError, ValueError) as exc:
+            # ValueError: a document this job must not change as asked (rotate
+            # refusing to drop a wrapped key it cannot re-create); the others go on
             with lock:
                 failures.append(Failure(doc_id, f"{type(exc).__name__}: {exc}"))
             return

@@ -106,6 +106,7 @@ class AwsKms:
                 config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
             )
         self._client = client
+        self._calls_lock = threading.Lock()
         self.calls = 0
         """KMS requests made (Encrypt, Decrypt, DescribeKey), for cost tracking."""
 
@@ -164,7 +165,8 @@ class AwsKms:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - extra 'aws'
 
         method = getattr(self._client, _SNAKE[operation])
-        self.calls += 1
+        with self._calls_lock:  # the provider is shared by threads
+            self.calls += 1
         try:
             return method(**kwargs)
         except ClientError as exc:
