@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# System packages the test suite needs: SoftHSM2 (a real PKCS#11 token).
-# Installs them when missing; says clearly when it cannot.
+# System packages the test suite needs, installed when missing:
+#   softhsm2      a real PKCS#11 token (tests/hsm.py)
+#   chromium      a real browser for the self-decrypting HTML attachment
+#   qpdf, poppler-utils   independent checks of the password-protected PDF export
+# Says clearly what to run when this user cannot install them.
 set -euo pipefail
-if command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
+missing=()
+{ command -v softhsm2-util >/dev/null 2>&1 && [ -e /usr/lib/softhsm/libsofthsm2.so ]; } || missing+=(softhsm2)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 if [ "$(id -u)" != "0" ]; then
-    echo "sealdoc tests need SoftHSM2 and this user cannot install it:" >&2
-    echo "    sudo apt-get install -y softhsm2" >&2
+    echo "sealdoc's tests need these system packages and this user cannot install them:" >&2
+    echo "    sudo apt-get install -y ${missing[*]}" >&2
     exit 1
 fi
-echo "installing softhsm2 (the PKCS#11 tests run against a real SoftHSM2 token)"
+echo "installing ${missing[*]} (the tests use the real components, never stand-ins)"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq softhsm2 >/dev/null
+apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 import sealdoc
 
 # the store fixtures (a local folder, memory, S3 on moto's server)
-pytest_plugins = ["tests.stores", "tests.hsm"]
+pytest_plugins = ["tests.stores", "tests.hsm", "tests.browser"]
 
 settings.register_profile(
     "ci",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sealdoc import LocalKeyring, MemoryKeyring
-from sealdoc.providers import KeyProvider
+from sealdoc.providers import KeyProvider, Password, X25519Identity
 from sealdoc.testing import KeyProviderTests
 
 
@@ -53,6 +53,36 @@ class TestLocalKeyring(KeyProviderTests):
 
     def make_foreign_provider(self) -> KeyProvider:
         return self._ring("other.json")
+
+
+class TestPassword(KeyProviderTests):
+    # Argon2id at the lowest cost an opener accepts (19 MiB, 2 passes): the
+    # suite runs hundreds of KDFs, and the behaviour does not depend on cost.
+    rounds = 3
+
+    def make_provider(self) -> KeyProvider:
+        return Password("conformance password one", memory_kib=19 * 1024, iterations=2)
+
+    def make_foreign_provider(self) -> KeyProvider:
+        return Password("conformance password two", memory_kib=19 * 1024, iterations=2)
+
+
+class TestBrowserPassword(KeyProviderTests):
+    rounds = 3
+
+    def make_provider(self) -> KeyProvider:
+        return Password("conformance password one", kdf="pbkdf2-sha256")
+
+    def make_foreign_provider(self) -> KeyProvider:
+        return Password("conformance password two", kdf="pbkdf2-sha256")
+
+
+class TestX25519Identity(KeyProviderTests):
+    def make_provider(self) -> KeyProvider:
+        return X25519Identity.generate()
+
+    def make_foreign_provider(self) -> KeyProvider:
+        return X25519Identity.generate()
 
 
 def test_the_suite_fails_a_provider_that_ignores_associated_data() -> None:

@@ -6,8 +6,12 @@ name starts with ``_`` is private.
 
 from . import exceptions, providers
 from ._audit import AuditEvent, add_audit_hook
+from ._deliver import deliver
 from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
+from ._html import export_html, sealed_from_html
+from ._passwords import check_password, generate_password, password_problems
+from ._pdf import export_pdf
 from ._reader import SealedReader
 from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
 from ._uri import key_from_uri
@@ -22,6 +26,7 @@ from .exceptions import (
     KeyUriError,
     SealdocError,
     StoreError,
+    WeakPasswordError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
@@ -46,14 +51,21 @@ __all__ = [
     "StoreError",
     "Suite",
     "Vault",
+    "WeakPasswordError",
     "WrappedKey",
     "add_audit_hook",
+    "check_password",
+    "deliver",
     "exceptions",
+    "export_html",
+    "export_pdf",
+    "generate_password",
     "inspect",
     "is_current",
     "key_from_uri",
     "open",
     "open_stream",
+    "password_problems",
     "providers",
     "rewrap",
     "rewrap_stream",
@@ -61,4 +73,5 @@ __all__ = [
     "rotate_stream",
     "seal",
     "seal_stream",
+    "sealed_from_html",
 ]

@@ -6,6 +6,7 @@ stderr); 2 usage error.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -20,15 +21,19 @@ import click
 
 from . import _format as fmt
 from ._envelope import inspect, open_stream, seal_stream
+from ._html import export_html, sealed_from_html
+from ._passwords import check_password
+from ._pdf import export_pdf
 from ._rekey import rewrap_stream, rotate_stream
 from ._uri import key_from_uri
 from ._vault import Vault
 from .exceptions import KeyProviderError, SealdocError
-from .providers import LocalKeyring
+from .providers import LocalKeyring, Password, X25519Identity, X25519Recipient
 
 PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 KEYRING_ENV = "SEALDOC_KEYRING"
 _F = TypeVar("_F", bound=Callable[..., Any])
+_MAX_HTML_PAGE = 128 * 1024 * 1024
 
 
 def _default_keyring() -> Path:
@@ -603,25 +608,246 @@ def seal_cmd(
             seal_stream(src, dst, keys=ring, context=context, segment_size=segment_size)
 
 
+def _env_secret(var: str, what: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        raise click.UsageError(f"{what}: the environment variable {var} is not set or empty")
+    return value
+
+
+def _recipient_keys(
+    password_env: str | None, identities: tuple[str, ...], identity_passphrase_env: str | None
+) -> list[Any]:
+    """What a customer opens with: a password, device identities, or both."""
+    found: list[Any] = []
+    if password_env:
+        found.append(Password(_env_secret(password_env, "--password-env")))
+    passphrase = (
+        _env_secret(identity_passphrase_env, "--identity-passphrase-env")
+        if identity_passphrase_env
+        else None
+    )
+    found.extend(X25519Identity.load(path, passphrase=passphrase) for path in identities)
+    return found
+
+
+@contextmanager
+def _sealed_input(path: str) -> Iterator[BinaryIO]:
+    """IN as a sealed stream; a self-decrypting HTML page gives the document inside."""
+    with _input(path) as src:
+        start = src.peek(64)[:64] if hasattr(src, "peek") else b""
+        page = start.lstrip().lower().startswith((b"<!doctype", b"<html"))
+        if start[:4] == fmt.MAGIC or not page:
+            yield src
+            return
+        yield io.BytesIO(sealed_from_html(src.read(_MAX_HTML_PAGE)))
+
+
 @cli.command("open")
 @click.argument("source", metavar="IN")
 @click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
 @_context_option("Pairs the document's context must hold. Repeatable.")
+@click.option(
+    "--binding",
+    "binding_pairs",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="The binding the document was sealed with (e.g. sealdoc:doc_id=...). Repeatable.",
+)
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Open with the password in this environment variable (a delivered copy).",
+)
+@click.option(
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
+)
+@click.option(
+    "--identity-passphrase-env",
+    metavar="VAR",
+    help="Environment variable holding the identity files' passphrase, if they have one.",
+)
 @click.pass_obj
-def open_cmd(opts: _Options, source: str, output: str, pairs: tuple[str, ...]) -> None:
+def open_cmd(
+    opts: _Options,
+    *,
+    source: str,
+    output: str,
+    pairs: tuple[str, ...],
+    binding_pairs: tuple[str, ...],
+    password_env: str | None,
+    identities: tuple[str, ...],
+    identity_passphrase_env: str | None,
+) -> None:
     """Open a sealed IN ('-': stdin). Nothing is written unless it all authenticates.
+
+    With --password-env or --identity, IN is a delivered copy (a sealed file
+    or a self-decrypting .html page) and the keyring is not used.
+
+    \b
+    Examples:
+      sealdoc open claim.pdf.sdoc -o claim.pdf --context tenant=acme
+      STATEMENT_PW=... sealdoc open statement.html --password-env STATEMENT_PW -o statement.pdf
+      sealdoc open statement.sdoc --identity ~/.config/sealdoc/device.key -o statement.pdf
+    """
+    context = _context(pairs)
+    binding = _context(binding_pairs)
+    with _errors():
+        keys = _recipient_keys(password_env, identities, identity_passphrase_env)
+        ring = keys or opts.load()
+        with _sealed_input(source) as src, _output(output) as dst:
+            reader = open_stream(src, keys=ring, context=context, binding=binding)
+            while chunk := reader.read(1024 * 1024):
+                dst.write(chunk)
+
+
+@cli.command("deliver")
+@click.argument("store_url")
+@click.argument("doc_id")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["sealed", "pdf", "html"]),
+    default="sealed",
+    show_default=True,
+    help="sealed: a sealdoc file; pdf: an AES-256 password PDF; html: a self-decrypting page.",
+)
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Environment variable holding the customer's password (never on the command line).",
+)
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="X25519_PUBLIC_KEY",
+    help="A device's recipient string (x25519:...), for the sealed format. Repeatable.",
+)
+@click.option(
+    "--key",
+    "key_uris",
+    multiple=True,
+    metavar="URI",
+    help="Key URI that opens the stored document (repeatable); default: the local keyring.",
+)
+@click.option("--filename", help="html: the name the customer downloads (default: from DOC_ID).")
+@click.option(
+    "--share-key",
+    is_flag=True,
+    help="sealed: rewrap instead of re-encrypting (cheaper; the copy shares the stored key).",
+)
+@click.option(
+    "--weak-password-ok",
+    is_flag=True,
+    help="Skip the password strength check (for passwords you did not choose).",
+)
+@click.pass_obj
+def deliver_cmd(
+    opts: _Options,
+    *,
+    store_url: str,
+    doc_id: str,
+    output: str,
+    out_format: str,
+    password_env: str | None,
+    recipients: tuple[str, ...],
+    key_uris: tuple[str, ...],
+    filename: str | None,
+    share_key: bool,
+    weak_password_ok: bool,
+) -> None:
+    """A transit copy of DOC_ID from the vault at STORE_URL, for the customer only.
+
+    No wrap under your own keys remains in it. The password is checked for
+    strength first (see docs/delivery.md); --weak-password-ok skips that.
+
+    \b
+    Examples:
+      sealdoc deliver s3://bank-docs C-1029/2026-11 --password-env PW --format html -o s.html
+      sealdoc deliver ./vault C-1029/2026-11 --recipient x25519:Ab3... -o statement.sdoc
+    """
+    if out_format != "sealed" and recipients:
+        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
+    if out_format != "sealed" and share_key:
+        raise click.UsageError("--share-key is for --format sealed")
+    if not password_env and not recipients:
+        raise click.UsageError("give --password-env VAR, or --recipient for --format sealed")
+    if out_format != "sealed" and not password_env:
+        raise click.UsageError(f"--format {out_format} needs --password-env")
+    password = _env_secret(password_env, "--password-env") if password_env else None
+    with _errors():
+        if password is not None and not weak_password_ok:
+            check_password(password)
+        vault = Vault(store_url, keys=_keys(opts, key_uris))
+        if out_format == "sealed":
+            to: list[Any] = [Password(password)] if password is not None else []
+            to.extend(X25519Recipient(r) for r in recipients)
+            data = vault.deliver(doc_id, to=to, fresh_key=not share_key)
+        elif out_format == "pdf":
+            assert password is not None
+            data = export_pdf(vault.get(doc_id), password=password)
+        else:
+            assert password is not None
+            name = filename or doc_id.rsplit("/", 1)[-1]
+            data = export_html(vault.get(doc_id), password=password, filename=name)
+        with _output(output) as dst:
+            dst.write(data)
+    if output != "-":
+        click.echo(f"delivered {doc_id} as {out_format} to {output}", err=True)
+
+
+@cli.group()
+def identity() -> None:
+    """Device keys (X25519) that receive delivered documents."""
+
+
+@identity.command("new")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option(
+    "--passphrase-env",
+    "identity_passphrase_env",
+    metavar="VAR",
+    help="Protect the file with the passphrase in this environment variable.",
+)
+def identity_new(path: str, identity_passphrase_env: str | None) -> None:
+    """Make a device identity in FILE (0600) and print its recipient string.
 
     \b
     Example:
-      sealdoc open claim.pdf.sdoc -o claim.pdf --context tenant=acme
+      sealdoc identity new ~/.config/sealdoc/device.key
     """
-    context = _context(pairs)
+    if Path(path).exists():
+        raise click.UsageError(f"{path} exists: an identity is never overwritten")
+    passphrase = (
+        _env_secret(identity_passphrase_env, "--passphrase-env")
+        if identity_passphrase_env
+        else None
+    )
     with _errors():
-        ring = opts.load()
-        with _input(source) as src, _output(output) as dst:
-            reader = open_stream(src, keys=ring, context=context)
-            while chunk := reader.read(1024 * 1024):
-                dst.write(chunk)
+        made = X25519Identity.generate()
+        made.save(path, passphrase=passphrase)
+    click.echo(made.recipient)
+
+
+@identity.command("recipient")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, exists=True))
+@click.option("--passphrase-env", "identity_passphrase_env", metavar="VAR")
+def identity_recipient(path: str, identity_passphrase_env: str | None) -> None:
+    """Print the recipient string (public key) of the identity in FILE."""
+    passphrase = (
+        _env_secret(identity_passphrase_env, "--passphrase-env")
+        if identity_passphrase_env
+        else None
+    )
+    with _errors():
+        click.echo(X25519Identity.load(path, passphrase=passphrase).recipient)
 
 
 @cli.command("inspect")

@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
+from ._deliver import deliver
 from ._envelope import (
     _mapping,
     _new_sealer,
@@ -342,6 +343,30 @@ class Vault:
             raise
         reader.close_source_on_close()
         return reader
+
+    def deliver(
+        self,
+        doc_id: str,
+        *,
+        to: Any,
+        fresh_key: bool = True,
+        context: Mapping[str, str] | None = None,
+    ) -> bytes:
+        """A transit copy of a document for the recipients in ``to`` only.
+
+        See :func:`sealdoc.deliver`. With ``fresh_key=True`` (the default) the
+        copy no longer carries the doc-id binding; with ``fresh_key=False`` it
+        does, and its recipient opens it with
+        ``binding={"sealdoc:doc_id": doc_id}``.
+        """
+        return deliver(
+            self._read_sealed(doc_id),
+            keys=self._providers,
+            to=to,
+            fresh_key=fresh_key,
+            context=context,
+            binding=self._binding(doc_id),
+        )
 
     def inspect(self, doc_id: str) -> Header:
         """The document's header, read without any key."""

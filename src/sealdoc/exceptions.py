@@ -29,6 +29,9 @@ exception it resembles, so callers can catch either::
     ├── InvalidDocumentIdError(SealdocError, ValueError)
     │       a doc id that is empty, too long, absolute, has ``..`` or empty
     │       segments, or control characters
+    ├── WeakPasswordError(SealdocError, ValueError)
+    │       ``check_password`` refused a delivery password; ``reasons`` says
+    │       why (never the password itself)
     └── StoreError(SealdocError, OSError)
             the store failed or cannot be reached (the fsspec/botocore/OS
             error is kept as ``__cause__``); the previous version of a
@@ -56,6 +59,7 @@ __all__ = [
     "NotMineError",
     "SealdocError",
     "StoreError",
+    "WeakPasswordError",
 ]
 
 
@@ -142,3 +146,14 @@ class StoreError(SealdocError, OSError):
 
 class KeyUriError(SealdocError, ValueError):
     """A key URI that cannot be resolved; the message says what to install."""
+
+
+class WeakPasswordError(SealdocError, ValueError):
+    """A password too weak to protect a delivered document; ``reasons`` says why.
+
+    Neither the message nor ``reasons`` holds the password.
+    """
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons: tuple[str, ...] = tuple(reasons)
+        super().__init__("the password is too weak: " + "; ".join(self.reasons))

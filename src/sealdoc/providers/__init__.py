@@ -8,16 +8,22 @@ from ._aws_kms import AwsKms, DekCache
 from ._base import AssociatedData, KeyProvider
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
+from ._password import KdfLimits, Password
 from ._pkcs11 import Pkcs11
+from ._x25519 import X25519Identity, X25519Recipient
 
 __all__ = [
     "AssociatedData",
     "AwsKms",
     "DekCache",
+    "KdfLimits",
     "KeyProvider",
     "KeyRef",
     "LocalKeyring",
     "MemoryKeyring",
+    "Password",
     "Pkcs11",
     "WrappedKey",
+    "X25519Identity",
+    "X25519Recipient",
 ]

@@ -1,0 +1,68 @@
+"""deliver: a transit copy of a document, for its recipients only (docs/delivery.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ._audit import record
+from ._envelope import Keys, _parse_bytes, providers_of
+from ._envelope import open as open_document
+from ._envelope import seal as seal_document
+from ._rekey import rewrap
+from ._types import BytesLike
+
+
+def deliver(
+    sealed: BytesLike,
+    *,
+    keys: Keys,
+    to: Keys,
+    fresh_key: bool = True,
+    context: Mapping[str, str] | None = None,
+    binding: Mapping[str, str] | None = None,
+) -> bytes:
+    """A copy of ``sealed`` that only the recipients in ``to`` can open.
+
+    ``keys`` opens the document (the institution's keys); ``to`` is who
+    receives it: :class:`~sealdoc.providers.Password`,
+    :class:`~sealdoc.providers.X25519Recipient`, or any provider. No wrap
+    under ``keys`` remains in the copy.
+
+    With ``fresh_key=True`` (the default) the body is re-encrypted under a new
+    document key, so a recipient's password, once cracked, tells nothing
+    about the stored copy's key; the copy keeps the context and drops the
+    binding (a vault's doc id), which the recipient could not supply. With
+    ``fresh_key=False`` it is a rewrap: cheaper, but the copy shares the
+    stored document's key and body, and a bound document stays bound (its
+    recipient must pass the same ``binding=`` to open it).
+    """
+    recipients = providers_of(to)
+    openers = providers_of(keys)
+    if any(r is k for r in recipients for k in openers):
+        raise ValueError(
+            "a recipient in to= is also in keys=: a delivered copy is for its recipients "
+            "only (use rewrap to keep a copy under your own keys)"
+        )
+    parsed, _ = _parse_bytes(sealed)
+    if fresh_key:
+        plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
+        result = seal_document(
+            plaintext,
+            keys=recipients,
+            context=parsed.core.context,
+            suite=parsed.core.suite,
+            segment_size=parsed.core.segment_size,
+        )
+    else:
+        result = rewrap(
+            sealed, keys=openers, to=recipients, context=context, binding=binding, verify=True
+        )
+    record(
+        "deliver",
+        "ok",
+        context=parsed.core.context,
+        detail=("fresh key" if fresh_key else "rewrap")
+        + " for "
+        + ", ".join(sorted({getattr(r, "kind", type(r).__name__) for r in recipients})),
+    )
+    return result

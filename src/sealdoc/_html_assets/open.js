@@ -1,0 +1,288 @@
+// sealdoc self-decrypting page: a decoder of format v1 (docs/format.md) written
+// against WebCrypto alone. It opens a document sealed with suite 1 (AES-256-GCM),
+// no binding, and a password wrap using PBKDF2-HMAC-SHA256 (format.md 8.2).
+// It makes no network request; the page's Content-Security-Policy forbids any.
+(() => {
+  "use strict";
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  const te = new TextEncoder();
+  const td = new TextDecoder("utf-8", { fatal: true });
+  const $ = (id) => document.getElementById(id);
+  const MIN_PBKDF2 = 600000;
+  const MAX_PBKDF2 = 10000000;
+
+  class Altered extends Error {}
+  class WrongPassword extends Error {}
+
+  function say(message, kind) {
+    const status = $("status");
+    status.textContent = message;
+    status.dataset.kind = kind;
+  }
+
+  function concat(...parts) {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  const u16 = (n) => new Uint8Array([(n >>> 8) & 255, n & 255]);
+  const u32 = (n) => new Uint8Array([(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+
+  function fromBase64(text) {
+    const raw = atob(text.replace(/\s+/g, ""));
+    const out = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  class Reader {
+    constructor(bytes, at, end) {
+      this.bytes = bytes;
+      this.at = at;
+      this.end = end;
+      this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    need(n) {
+      if (this.at + n > this.end) throw new Altered("truncated header");
+    }
+    u8() {
+      this.need(1);
+      return this.bytes[this.at++];
+    }
+    u16() {
+      this.need(2);
+      const v = this.view.getUint16(this.at);
+      this.at += 2;
+      return v;
+    }
+    u32() {
+      this.need(4);
+      const v = this.view.getUint32(this.at);
+      this.at += 4;
+      return v;
+    }
+    take(n) {
+      this.need(n);
+      const v = this.bytes.subarray(this.at, this.at + n);
+      this.at += n;
+      return v;
+    }
+  }
+
+  // format.md 3.1-3.3
+  function parse(doc) {
+    if (doc.length < 9 || doc[0] !== 0x53 || doc[1] !== 0x44 || doc[2] !== 0x4f || doc[3] !== 0x43) {
+      throw new Altered("not a sealed document");
+    }
+    if (doc[4] !== 1) throw new Altered("unsupported format version");
+    const head = new Reader(doc, 5, 9);
+    const headerLen = head.u32();
+    if (headerLen < 134 || headerLen > 262144 || headerLen > doc.length) {
+      throw new Altered("impossible header length");
+    }
+    const r = new Reader(doc, 9, headerLen - 32);
+    const suite = r.u16();
+    const flags = r.u8();
+    const segmentSize = r.u32();
+    if (suite !== 1) throw new Altered("a cipher suite this page cannot open");
+    if (flags !== 0) throw new Altered("a bound document: this page cannot supply the binding");
+    if (segmentSize < 64 || segmentSize > 16777216) throw new Altered("impossible segment size");
+    const salt = r.take(32);
+    const prefix = r.take(7);
+    const commitment = r.take(32);
+    const count = r.u16();
+    if (count > 64) throw new Altered("too many context entries");
+    const context = new Map();
+    for (let i = 0; i < count; i++) {
+      const key = td.decode(r.take(r.u16()));
+      context.set(key, td.decode(r.take(r.u16())));
+    }
+    const core = doc.subarray(9, r.at);
+    const keyCount = r.u8();
+    if (keyCount < 1 || keyCount > 32) throw new Altered("impossible key count");
+    const wrapped = [];
+    for (let i = 0; i < keyCount; i++) {
+      const kind = r.take(r.u8());
+      const keyId = r.take(r.u16());
+      const version = r.u32();
+      const payload = r.take(r.u16());
+      wrapped.push({ kind: td.decode(kind), kindBytes: kind, keyId, version, payload });
+    }
+    if (r.at !== headerLen - 32) throw new Altered("malformed header");
+    return {
+      suite,
+      segmentSize,
+      salt,
+      prefix,
+      commitment,
+      context,
+      core,
+      wrapped,
+      prelude: doc.subarray(0, 5),
+      signed: doc.subarray(0, headerLen - 32),
+      mac: doc.subarray(headerLen - 32, headerLen),
+      body: doc.subarray(headerLen),
+    };
+  }
+
+  async function sha256(data) {
+    return new Uint8Array(await subtle.digest("SHA-256", data));
+  }
+
+  // format.md 8.2, KDF 2: PBKDF2-HMAC-SHA256 then AES-256-GCM
+  async function unwrap(h, digest, password) {
+    const secret = te.encode(password.normalize("NFC"));
+    const base = await subtle.importKey("raw", secret, "PBKDF2", false, ["deriveBits"]);
+    let usable = 0;
+    for (const w of h.wrapped) {
+      const p = w.payload;
+      if (w.kind !== "password" || w.version !== 1 || p.length !== 81 || p[0] !== 2) continue;
+      const iterations = new DataView(p.buffer, p.byteOffset, 5).getUint32(1);
+      if (iterations < MIN_PBKDF2 || iterations > MAX_PBKDF2) continue;
+      usable++;
+      const params = p.subarray(0, 5);
+      const salt = p.subarray(5, 21);
+      const iv = p.subarray(21, 33);
+      const sealed = p.subarray(33);
+      const bits = await subtle.deriveBits(
+        { name: "PBKDF2", hash: "SHA-256", salt, iterations },
+        base,
+        256,
+      );
+      const kek = await subtle.importKey("raw", bits, "AES-GCM", false, ["decrypt"]);
+      const aad = concat(
+        te.encode("sealdoc-v1-wrap"),
+        new Uint8Array([w.kindBytes.length]),
+        w.kindBytes,
+        u16(w.keyId.length),
+        w.keyId,
+        u32(w.version),
+        digest,
+        params,
+      );
+      try {
+        const dek = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, kek, sealed);
+        return new Uint8Array(dek);
+      } catch (e) {
+        // not this wrap: a wrong password, or an altered wrap; try the next
+      }
+    }
+    if (!usable) throw new Altered("no password wrap this page can use");
+    throw new WrongPassword();
+  }
+
+  // format.md 4, 5 and 7
+  async function openDocument(doc, password) {
+    const h = parse(doc);
+    const digest = await sha256(concat(te.encode("sealdoc-v1-core"), h.prelude, h.core));
+    const dek = await unwrap(h, digest, password);
+    const ikm = await subtle.importKey("raw", dek, "HKDF", false, ["deriveBits"]);
+    const okm = new Uint8Array(
+      await subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt: h.salt, info: concat(te.encode("sealdoc-v1-keys"), u16(h.suite)) },
+        ikm,
+        768,
+      ),
+    );
+    let diff = 0;
+    for (let i = 0; i < 32; i++) diff |= okm[32 + i] ^ h.commitment[i];
+    if (diff !== 0) throw new Altered("key commitment mismatch");
+    const macKey = await subtle.importKey("raw", okm.subarray(64, 96), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    if (!(await subtle.verify("HMAC", macKey, h.mac, concat(digest, h.signed)))) {
+      throw new Altered("header authentication failed");
+    }
+    const key = await subtle.importKey("raw", okm.subarray(0, 32), "AES-GCM", false, ["decrypt"]);
+    const size = h.segmentSize;
+    const full = size + 16;
+    const total = h.body.length;
+    const n = Math.max(1, Math.ceil(total / full));
+    const last = total - (n - 1) * full;
+    if (total === 0 || last < (n === 1 ? 16 : 17)) throw new Altered("truncated or extended body");
+    const out = new Uint8Array(total - 16 * n);
+    for (let i = 0; i < n; i++) {
+      const iv = concat(h.prefix, u32(i), new Uint8Array([i === n - 1 ? 1 : 0]));
+      const segment = h.body.subarray(i * full, Math.min(total, (i + 1) * full));
+      let plain;
+      try {
+        plain = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: digest }, key, segment);
+      } catch (e) {
+        throw new Altered("segment " + i + " failed authentication");
+      }
+      out.set(new Uint8Array(plain), i * size);
+    }
+    return { data: out, context: h.context };
+  }
+
+  function show(opened) {
+    const type = opened.context.get("sealdoc:media_type") || "application/octet-stream";
+    const name = opened.context.get("sealdoc:filename") || "document";
+    const blob = new Blob([opened.data], { type });
+    const url = URL.createObjectURL(blob);
+    const link = $("download");
+    link.href = url;
+    link.download = name;
+    link.textContent = "Download " + name;
+    if (/^text\/(plain|csv)$/.test(type)) {
+      const text = $("text");
+      text.textContent = new TextDecoder("utf-8").decode(opened.data);
+      text.hidden = false;
+    } else if (/^image\/(png|jpeg|gif|webp)$/.test(type)) {
+      const image = $("image");
+      image.src = url;
+      image.hidden = false;
+    } else if (type === "application/pdf") {
+      const frame = $("frame");
+      frame.src = url;
+      frame.hidden = false;
+    }
+    $("unlock").hidden = true;
+    $("document").hidden = false;
+    say("Opened. It was decrypted on this device; nothing was sent anywhere.", "ok");
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const button = $("open");
+    const password = $("password").value;
+    if (!password) {
+      say("Enter the password you were given.", "error");
+      return;
+    }
+    button.disabled = true;
+    say("Opening…", "busy");
+    try {
+      const doc = fromBase64($("sealed").textContent);
+      show(await openDocument(doc, password));
+    } catch (e) {
+      if (e instanceof WrongPassword) {
+        say(
+          "Wrong password: the document did not open. Check the password and try again. " +
+            "If you are sure it is right, the file may have been altered: ask the sender for a new copy.",
+          "error",
+        );
+        $("password").select();
+      } else {
+        say(
+          "This file was altered or damaged and cannot be opened safely. " +
+            "Ask the sender for a new copy. (" + (e && e.message ? e.message : "unreadable") + ")",
+          "error",
+        );
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  if (!subtle) {
+    say("This browser cannot decrypt the document (no WebCrypto). Open the file in a current browser.", "error");
+    return;
+  }
+  $("unlock").addEventListener("submit", submit);
+  say("", "idle");
+})();

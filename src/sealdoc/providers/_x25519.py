@@ -1,0 +1,242 @@
+"""Device recipients: a document key wrapped for an X25519 public key (format.md 8.3).
+
+The wrap is HPKE (RFC 9180) in base mode, single shot, with
+DHKEM(X25519, HKDF-SHA256), HKDF-SHA256 and AES-256-GCM, and the format's
+wrap associated data as HPKE ``info``. It is the standard construction that
+mobile platforms ship (Apple CryptoKit's HPKE, Tink on Android), so an app
+holding a device key can open a document without sealdoc. A sealed box
+(libsodium ``crypto_box_seal``) cannot carry associated data, so it could
+not bind the wrap to its document.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+
+from .._atomic import write_atomic
+from .._format import DEK_LEN, MAGIC, KeyRef, WrappedKey
+from ..exceptions import FormatError, NotMineError
+from ._base import AssociatedData
+from ._keyring import check_key_id, wrap_ad
+
+KIND = "x25519"
+VERSION = 1
+RECIPIENT_PREFIX = "x25519:"
+_IDENTITY_PREFIX = "SEALDOC-X25519-IDENTITY:"
+_SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
+_ENC_LEN = 32
+_PAYLOAD_LEN = _ENC_LEN + DEK_LEN + 16
+_RAW = serialization.Encoding.Raw
+_RAW_PUBLIC = serialization.PublicFormat.Raw
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str, what: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{what} is not base64url") from None
+    if len(raw) != 32:
+        raise ValueError(f"{what} must decode to 32 bytes")
+    return raw
+
+
+def _public_bytes(key: x25519.X25519PublicKey) -> bytes:
+    return key.public_bytes(_RAW, _RAW_PUBLIC)
+
+
+class X25519Recipient:
+    """A device's public key: seals for the device, opens nothing.
+
+    ``public_key`` is the recipient string (``x25519:`` and 43 base64url
+    characters, what :attr:`X25519Identity.recipient` gives), the 32 raw
+    bytes, or a PyNaCl ``PublicKey``. ``label`` goes in the wrapped key's
+    public key id (default ``device``); it should not name the customer.
+    """
+
+    kind = KIND
+
+    def __init__(self, public_key: str | bytes | object, *, label: str = "device") -> None:
+        self._public = x25519.X25519PublicKey.from_public_bytes(_raw_public(public_key))
+        self._label = check_key_id(label)
+
+    @property
+    def recipient(self) -> str:
+        """The recipient string: safe to publish, to print, to store."""
+        return RECIPIENT_PREFIX + _b64(_public_bytes(self._public))
+
+    def __repr__(self) -> str:
+        return f"X25519Recipient({self.recipient!r}, label={self._label!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, X25519Recipient) and other.recipient == self.recipient
+
+    def __hash__(self) -> int:
+        return hash(self.recipient)
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        if len(dek) != DEK_LEN:
+            raise ValueError(f"a document key is {DEK_LEN} bytes")
+        info = wrap_ad(KIND, self._label, VERSION, ad.digest)
+        payload = _SUITE.encrypt(dek, self._public, info=info)
+        return WrappedKey(KIND, self._label, VERSION, payload)
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return False  # a public key opens nothing
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        raise NotMineError("a recipient holds only a public key; open with its X25519Identity")
+
+    def current_key(self) -> KeyRef:
+        return KeyRef(KIND, self._label, VERSION)
+
+
+class X25519Identity:
+    """A device's private key: opens what was sealed for its recipient, and seals too.
+
+    Make one with :meth:`generate`; keep it with :meth:`save` (a 0600 file,
+    optionally sealed under a passphrase) and :meth:`load`, or in the
+    platform's key store through :meth:`private_bytes` and
+    :meth:`from_private_bytes`. Give :attr:`recipient` to whoever seals for
+    this device.
+    """
+
+    kind = KIND
+
+    def __init__(self, private_key: x25519.X25519PrivateKey, *, label: str = "device") -> None:
+        self._private = private_key
+        self._public = private_key.public_key()
+        self._label = check_key_id(label)
+
+    @classmethod
+    def generate(cls, *, label: str = "device") -> X25519Identity:
+        return cls(x25519.X25519PrivateKey.generate(), label=label)
+
+    @classmethod
+    def from_private_bytes(cls, raw: bytes, *, label: str = "device") -> X25519Identity:
+        """From 32 raw private-key bytes (as PyNaCl's ``bytes(PrivateKey)`` gives)."""
+        if not isinstance(raw, bytes) or len(raw) != 32:
+            raise ValueError("an X25519 private key is 32 bytes")
+        return cls(x25519.X25519PrivateKey.from_private_bytes(raw), label=label)
+
+    def private_bytes(self) -> bytes:
+        """The 32 raw private-key bytes, for a platform key store. Handle with care."""
+        return self._private.private_bytes(
+            _RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+
+    @property
+    def recipient(self) -> str:
+        return RECIPIENT_PREFIX + _b64(_public_bytes(self._public))
+
+    def to_recipient(self) -> X25519Recipient:
+        return X25519Recipient(self.recipient, label=self._label)
+
+    def __repr__(self) -> str:
+        return f"X25519Identity(<private>, recipient={self.recipient!r})"
+
+    # -- files ----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str], *, passphrase: str | None = None) -> None:
+        """Write this identity to ``path`` (mode 0600, atomically).
+
+        With ``passphrase``, the file is a sealed document holding the key,
+        wrapped under the passphrase (Argon2id, :class:`Password`); without,
+        a text file in the clear, like an SSH or age key.
+        """
+        raw = self.private_bytes()
+        if passphrase is not None:
+            from .._envelope import seal  # noqa: PLC0415 - the envelope imports providers
+            from ._password import Password  # noqa: PLC0415
+
+            data = seal(
+                raw, keys=Password(passphrase), context={"sealdoc:content": "x25519-identity"}
+            )
+        else:
+            data = (
+                "# sealdoc X25519 identity: a device's private key. Keep it secret.\n"
+                f"# recipient: {self.recipient}\n"
+                f"{_IDENTITY_PREFIX}{_b64(raw)}\n"
+            ).encode("ascii")
+        write_atomic(Path(path), data)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        label: str = "device",
+    ) -> X25519Identity:
+        """Read an identity written by :meth:`save`."""
+        data = Path(path).read_bytes()
+        if data.startswith(MAGIC):
+            if passphrase is None:
+                raise ValueError(f"{os.fspath(path)} is protected: give passphrase=")
+            from .._envelope import open as open_document  # noqa: PLC0415
+            from ._password import Password  # noqa: PLC0415
+
+            raw = open_document(
+                data,
+                keys=Password(passphrase),
+                context={"sealdoc:content": "x25519-identity"},
+            )
+            return cls.from_private_bytes(raw, label=label)
+        for line in data.decode("ascii", "replace").splitlines():
+            if line.startswith(_IDENTITY_PREFIX):
+                raw = _unb64(line[len(_IDENTITY_PREFIX) :].strip(), "the identity")
+                return cls.from_private_bytes(raw, label=label)
+        raise FormatError(f"{os.fspath(path)} is not a sealdoc X25519 identity file")
+
+    # -- the provider protocol --------------------------------------------------------
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        return self.to_recipient().wrap(dek, ad)
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        # The key id is a label, not the public key (a stolen copy should not
+        # say which device it is for), so an identity tries every X25519 wrap.
+        return wrapped.kind == KIND
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        if wrapped.kind != KIND:
+            raise NotMineError(f"a {wrapped.kind} key, not an X25519 one")
+        if wrapped.version != VERSION:
+            raise NotMineError(f"refused: unknown X25519 wrap version {wrapped.version}")
+        if len(wrapped.payload) != _PAYLOAD_LEN:
+            raise NotMineError("refused: an X25519 wrap has the wrong length")
+        info = wrap_ad(KIND, wrapped.key_id, wrapped.version, ad.digest)
+        try:
+            return _SUITE.decrypt(wrapped.payload, self._private, info=info)
+        except (InvalidTag, ValueError):
+            raise NotMineError("sealed for another device, or altered") from None
+
+    def current_key(self) -> KeyRef:
+        return KeyRef(KIND, self._label, VERSION)
+
+
+def _raw_public(value: object) -> bytes:
+    if isinstance(value, str):
+        if not value.startswith(RECIPIENT_PREFIX):
+            raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r}")
+        return _unb64(value[len(RECIPIENT_PREFIX) :], "the recipient")
+    raw = value if isinstance(value, bytes) else bytes(value)  # type: ignore[call-overload]
+    if len(raw) != 32:
+        raise ValueError("an X25519 public key is 32 bytes")
+    return raw
+
+
+def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient:
+    """The ``x25519:`` key-URI scheme: a recipient string names a device."""
+    return X25519Recipient(uri)

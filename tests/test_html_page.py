@@ -1,0 +1,253 @@
+"""The self-decrypting HTML attachment, opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import sealdoc
+from sealdoc.providers import KdfLimits, Password
+
+PW = "plum-orbit-kettle-91"
+STATEMENT = b"ACME BANK\nStatement 2026-11\nBalance: 1,204.17 EUR\n"
+ALLOWED = ("file://", "blob:", "data:", "about:")
+
+
+class Page:
+    """One browser tab on one attachment, recording every request it makes."""
+
+    def __init__(self, chromium: Any, path: Path) -> None:
+        self.context = chromium.new_context(accept_downloads=True)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(path.as_uri())
+
+    def submit(self, password: str) -> tuple[str, str]:
+        """Type the password and open; the status kind and message when done."""
+        self.page.fill("#password", password)
+        self.page.click("#open")
+        self.page.wait_for_selector(
+            '#status[data-kind="ok"], #status[data-kind="error"]', timeout=30_000
+        )
+        return (
+            self.page.get_attribute("#status", "data-kind") or "",
+            self.page.text_content("#status") or "",
+        )
+
+    def download(self) -> bytes:
+        with self.page.expect_download() as info:
+            self.page.click("#download")
+        return Path(info.value.path()).read_bytes()
+
+    def outside_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(ALLOWED)]
+
+
+@pytest.fixture
+def tab(chromium: Any) -> Iterator[Any]:
+    pages: list[Page] = []
+
+    def make(path: Path) -> Page:
+        pages.append(Page(chromium, path))
+        return pages[-1]
+
+    yield make
+    for p in pages:
+        p.context.close()
+
+
+def write(tmp_path: Path, data: bytes, name: str = "statement.txt", **options: Any) -> Path:
+    page = sealdoc.export_html(data, password=PW, filename=name, **options)
+    path = tmp_path / (name + ".html")
+    path.write_bytes(page)
+    return path
+
+
+def replace_document(path: Path, change: Any) -> None:
+    """Rewrite the sealed document inside a page (an attacker's edit)."""
+    text = path.read_text()
+    found = re.search(r'(id="sealed">\s*)([A-Za-z0-9+/=\s]+)(</script>)', text)
+    assert found is not None
+    sealed = bytearray(base64.b64decode("".join(found.group(2).split())))
+    changed = change(sealed)
+    encoded = base64.b64encode(bytes(changed)).decode()
+    path.write_text(text[: found.start(2)] + encoded + "\n" + text[found.end(2) :])
+
+
+def test_the_right_password_shows_the_document(tmp_path: Path, tab: Any) -> None:
+    page = tab(write(tmp_path, STATEMENT))
+    assert page.submit(PW) == (
+        "ok",
+        "Opened. It was decrypted on this device; nothing was sent anywhere.",
+    )
+    assert page.page.text_content("#text") == STATEMENT.decode()
+    assert page.page.is_visible("#text")
+    assert page.page.get_attribute("#download", "download") == "statement.txt"
+    assert page.download() == STATEMENT
+    assert page.outside_requests() == []
+
+
+def test_a_wrong_password_says_so_and_the_right_one_still_opens(tmp_path: Path, tab: Any) -> None:
+    page = tab(write(tmp_path, STATEMENT))
+    kind, message = page.submit("plum-orbit-kettle-19")
+    assert kind == "error"
+    assert message.startswith("Wrong password")
+    assert not page.page.is_visible("#text")
+    assert page.submit(PW)[0] == "ok"
+    assert page.outside_requests() == []
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["last body byte", "first body byte", "context byte", "header mac", "truncated", "extended"],
+)
+def test_an_altered_file_is_reported_as_altered(tmp_path: Path, tab: Any, where: str) -> None:
+    path = write(tmp_path, STATEMENT)
+    header_len = sealdoc.inspect(sealdoc.sealed_from_html(path.read_bytes())).header_length
+
+    def change(sealed: bytearray) -> bytearray:
+        if where == "truncated":
+            return sealed[:-20]
+        if where == "extended":
+            return sealed + bytes(17)
+        index = {
+            "last body byte": len(sealed) - 1,
+            "first body byte": header_len,
+            "context byte": sealed.index(b"statement.txt"),
+            "header mac": header_len - 1,
+        }[where]
+        sealed[index] ^= 0x01
+        return sealed
+
+    replace_document(path, change)
+    page = tab(path)
+    kind, message = page.submit(PW)
+    assert kind == "error"
+    if where == "context byte":
+        # The password wrap is bound to the header's core: an edit there fails
+        # exactly as a wrong password does, and the message says both.
+        assert message.startswith("Wrong password")
+        assert "the file may have been altered" in message
+    else:
+        assert message.startswith("This file was altered or damaged")
+    assert not page.page.is_visible("#text")
+    assert page.page.text_content("#text") == ""  # no byte of it was shown
+
+
+def test_a_large_binary_document_downloads_intact(tmp_path: Path, tab: Any) -> None:
+    data = os.urandom(700_000)  # three 256 KiB segments
+    page = tab(write(tmp_path, data, name="scan.bin"))
+    assert page.submit(PW)[0] == "ok"
+    assert not page.page.is_visible("#text")  # not shown inline: download only
+    assert page.download() == data
+    assert page.outside_requests() == []
+
+
+def test_a_pdf_is_shown_inline(tmp_path: Path, tab: Any) -> None:
+    pdf = b"%PDF-1.4\n% a tiny stand-in body is enough for the page's choice\n%%EOF\n"
+    page = tab(write(tmp_path, pdf, name="statement.pdf"))
+    assert page.submit(PW)[0] == "ok"
+    src = page.page.get_attribute("#frame", "src") or ""
+    assert src.startswith("blob:")
+    assert page.page.is_visible("#frame")
+    assert page.download() == pdf
+
+
+def test_a_page_with_a_cheap_kdf_is_refused(tmp_path: Path, tab: Any) -> None:
+    """A crafted attachment with 1,000 PBKDF2 iterations: the page will not use it."""
+    lax = KdfLimits(pbkdf2_min_iterations=1000)
+    cheap = Password(PW, kdf="pbkdf2-sha256", iterations=1000, limits=lax)
+    path = write(tmp_path, STATEMENT)
+    crafted = sealdoc.seal(
+        STATEMENT,
+        keys=cheap,
+        context={"sealdoc:filename": "statement.txt", "sealdoc:media_type": "text/plain"},
+    )
+    replace_document(path, lambda _: bytearray(crafted))
+    kind, message = tab(path).submit(PW)
+    assert kind == "error"
+    assert "no password wrap this page can use" in message
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_request_can_leave_the_page(tmp_path: Path, tab: Any) -> None:
+    """The page's Content-Security-Policy blocks even requests injected into it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        page = tab(write(tmp_path, STATEMENT))
+        assert page.submit(PW)[0] == "ok"
+        assert page.outside_requests() == []  # the page itself asks for nothing
+        outcome = page.page.evaluate(
+            """async (url) => {
+                const tries = [];
+                try { await fetch(url + "/fetch"); tries.push("fetch sent"); }
+                catch (e) { tries.push("fetch blocked"); }
+                const img = document.createElement("img");
+                img.src = url + "/img";
+                document.body.append(img);
+                navigator.sendBeacon && navigator.sendBeacon(url + "/beacon", "x");
+                await new Promise((r) => setTimeout(r, 500));
+                return tries;
+            }""",
+            url,
+        )
+        assert outcome == ["fetch blocked"]
+        # Chromium announces the injected image, then its CSP stops it: nothing arrives.
+        assert _Counter.hits == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_python_opens_the_page_too(tmp_path: Path) -> None:
+    path = write(tmp_path, STATEMENT)
+    sealed = sealdoc.sealed_from_html(path.read_bytes())
+    header = sealdoc.inspect(sealed)
+    assert header.context == {
+        "sealdoc:filename": "statement.txt",
+        "sealdoc:media_type": "text/plain",
+    }
+    assert [w.kind for w in header.wrapped_keys] == ["password"]
+    assert sealdoc.open(sealed, keys=Password(PW)) == STATEMENT
+    with pytest.raises(sealdoc.FormatError, match="not a sealdoc HTML attachment"):
+        sealdoc.sealed_from_html(b"<!DOCTYPE html><p>hello</p>")
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"filename": "../etc/passwd"}, "path separator"),
+        ({"filename": ""}, "1 to 255"),
+        ({"filename": "x.txt", "media_type": "Text/HTML; charset=x"}, "not a media type"),
+        ({"filename": "x.txt", "iterations": 1000}, "outside"),
+    ],
+)
+def test_export_refuses_bad_options(options: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        sealdoc.export_html(STATEMENT, password=PW, **options)
