@@ -17,7 +17,7 @@ nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
 LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
-BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers"]
+BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers", "pyrage"]
 # for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
 BENCH_PROVIDERS = [
     "python-pkcs11",
@@ -53,17 +53,19 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Run every example in docs/, README.md and examples/."""
+    """Run every example in docs/, README.md, the docstrings and examples/."""
     session.install("-e", ".[test]")
     session.run(
         "pytest",
         "-p",
         "no:cacheprovider",
         "--doctest-glob=*.md",
+        "--doctest-modules",
         "-o",
         "testpaths=",
         "docs",
         "README.md",
+        "src/sealdoc",
     )
     for example in sorted((ROOT / "examples").glob("*.py")):
         session.run("python", str(example), env={"SEALDOC_EXAMPLE_TMP": session.create_tmp()})

@@ -644,6 +644,81 @@ TARGETS = [
 ]
 
 
+# -- delivery: a 200 KiB statement for a password, beside pyrage (age) ------------------
+
+
+def delivery(quick: bool) -> dict[str, Any]:
+    """deliver() of a 200 KiB statement with a password, KDF included; pyrage alongside."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyrage
+    from nacl.pwhash import argon2id
+
+    import sealdoc
+    from sealdoc.providers import Password, X25519Identity
+
+    body = os.urandom(200 * 1024)
+    ring = sealdoc.MemoryKeyring()
+    stored = sealdoc.seal(body, keys=ring, context={"tenant": "acme"})
+    password = "plum-orbit-kettle-91"
+    repeats = 3 if quick else 7
+    count = 8 if quick else 40
+
+    def deliver_default() -> bytes:
+        return sealdoc.deliver(stored, keys=ring, to=Password(password))
+
+    def deliver_age_memory() -> bytes:
+        # Argon2id at 512 MiB, one pass: the memory age's scrypt (N=2^19, r=8) uses.
+        return sealdoc.deliver(
+            stored, keys=ring, to=Password(password, memory_kib=512 * 1024, iterations=1)
+        )
+
+    def kdf_only() -> bytes:
+        return bytes(
+            argon2id.kdf(32, password.encode(), os.urandom(16), opslimit=3, memlimit=64 * MIB)
+        )
+
+    def age() -> bytes:
+        return bytes(pyrage.passphrase.encrypt(body, password))
+
+    device = X25519Identity.generate().to_recipient()
+    results: dict[str, Any] = {"document_kib": 200}
+    results["deliver_s"] = best_time(deliver_default, repeats=repeats)
+    results["kdf_s"] = best_time(kdf_only, repeats=repeats)
+    results["deliver_age_memory_s"] = best_time(deliver_age_memory, repeats=max(2, repeats // 2))
+    results["pyrage_s"] = best_time(age, repeats=max(2, repeats // 2))
+    results["deliver_ratio_vs_pyrage"] = results["pyrage_s"] / results["deliver_s"]
+    results["deliver_age_memory_ratio_vs_pyrage"] = (
+        results["pyrage_s"] / results["deliver_age_memory_s"]
+    )
+    results["deliver_rewrap_s"] = best_time(
+        lambda: sealdoc.deliver(stored, keys=ring, to=Password(password), fresh_key=False),
+        repeats=repeats,
+    )
+    results["deliver_device_s"] = best_time(
+        lambda: sealdoc.deliver(stored, keys=ring, to=device), repeats=repeats
+    )
+    # The same open and seal with no KDF (a device wrap) is the rest of the work.
+    results["kdf_share"] = 1 - results["deliver_device_s"] / results["deliver_s"]
+    results["export_html_s"] = best_time(
+        lambda: sealdoc.export_html(body, password=password, filename="statement.bin"),
+        repeats=repeats,
+    )
+    # Deliveries per second on every core: PyNaCl and OpenSSL release the GIL.
+    workers = os.cpu_count() or 1
+
+    def many(fn: Callable[[], object], n: int) -> float:
+        with ThreadPoolExecutor(workers) as pool:
+            start = time.perf_counter()
+            list(pool.map(lambda _: fn(), range(n)))
+            return n / (time.perf_counter() - start)
+
+    results["workers"] = workers
+    results["deliveries_per_s"] = many(deliver_default, count)
+    results["pyrage_per_s"] = many(age, max(4, count // 8))
+    return results
+
+
 def _report(results: dict[str, Any]) -> None:
     """Print the figures and each target's PASS or MISS."""
     print(json.dumps(results, indent=2))
@@ -720,6 +795,17 @@ def _report(results: dict[str, Any]) -> None:
         f"INFO  Dask LocalCluster (2 workers) vs the local engine: {b['dask_vs_local']:.2f}x "
         f"({b['dask_2_workers_per_s']:.0f} vs {b['local_engine_per_s']:.0f} documents/s)"
     )
+    d = results["delivery"]
+    print(
+        "INFO  deliver 200 KiB for a password (Argon2id 64 MiB x 3): "
+        f"{1000 * d['deliver_s']:.0f} ms per document, {100 * d['kdf_share']:.1f}% of it the "
+        f"KDF; {d['deliveries_per_s']:.1f} deliveries/s on {d['workers']} cores"
+    )
+    print(
+        f"INFO  pyrage passphrase (scrypt 2^19) {1000 * d['pyrage_s']:.0f} ms, "
+        f"{d['pyrage_per_s']:.2f}/s: sealdoc {d['deliver_ratio_vs_pyrage']:.1f}x its rate "
+        f"({d['deliver_age_memory_ratio_vs_pyrage']:.1f}x with Argon2id at age's 512 MiB)"
+    )
     rss = max(
         results["streaming"]["sealdoc_seal_peak_rss_mib"],
         results["streaming"]["sealdoc_open_peak_rss_mib"],
@@ -732,7 +818,13 @@ def _report(results: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="sealdoc benchmarks against peers")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
+    parser.add_argument(
+        "--only", choices=["delivery"], help="run one section and print its figures only"
+    )
     args = parser.parse_args()
+    if args.only == "delivery":
+        print(json.dumps(delivery(args.quick), indent=2))
+        return 0
     results: dict[str, Any] = {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
@@ -759,6 +851,8 @@ def main() -> int:
         bulk_dir = tmp / "bulk"
         bulk_dir.mkdir()
         results["bulk"] = bulk(bulk_dir, args.quick)
+        print("delivery ...", flush=True)
+        results["delivery"] = delivery(args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)
