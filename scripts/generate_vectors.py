@@ -21,12 +21,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes, hmac, serialization
+from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
 from sealdoc import Suite
 from sealdoc import _format as fmt
 from sealdoc._envelope import _seal, sign_header
 from sealdoc._schedule import derive, header_digest
 from sealdoc._stream import SegmentCipher, segment_count
-from sealdoc.providers import AssociatedData, MemoryKeyring
+from sealdoc.providers import AssociatedData, KdfLimits, MemoryKeyring, Password, WrappedKey
+from sealdoc.providers._keyring import wrap_ad
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors"
 SEG = 64  # small segments keep multi-segment vectors small
@@ -58,13 +64,94 @@ def key_entry(name: str, key_id: str = "default", version: int = 1) -> dict[str,
     return {"kind": "memory", "key_id": key_id, "version": version, "kek": kek(name).hex()}
 
 
+PASSWORD = "vector password, caf\u00e9"  # noqa: S105 - a test vector; the accent exercises NFC
+# The cheapest Argon2id an opener accepts (format.md 8.2): vectors stay fast.
+ARGON2_MEMORY_KIB, ARGON2_ITERATIONS = 19 * 1024, 2
+
+
+def password(label: str, **options: Any) -> Password:
+    options.setdefault("memory_kib", ARGON2_MEMORY_KIB)
+    options.setdefault("iterations", ARGON2_ITERATIONS)
+    return Password(PASSWORD, _randbytes=Drbg("password " + label), **options)
+
+
+def password_entry(secret: str = PASSWORD) -> dict[str, Any]:
+    return {"kind": "password", "key_id": "password", "version": 1, "password": secret}
+
+
+def x25519_private(name: str) -> bytes:
+    return hashlib.sha256(b"sealdoc test X25519 " + name.encode()).digest()
+
+
+def x25519_entry(name: str) -> dict[str, Any]:
+    return {
+        "kind": "x25519",
+        "key_id": "device",
+        "version": 1,
+        "private_key": x25519_private(name).hex(),
+    }
+
+
+class FixedHpkeRecipient:
+    """An ``x25519`` wrap (format.md 8.3) with a fixed ephemeral key, for vectors.
+
+    RFC 9180 written out (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+    AES-256-GCM, base mode, single shot): sealdoc opens it with
+    ``cryptography``'s HPKE, which shows the spec's wrap is plain RFC 9180.
+    """
+
+    kind = "x25519"
+
+    def __init__(self, recipient: str, ephemeral: str) -> None:
+        self.public = x25519.X25519PrivateKey.from_private_bytes(
+            x25519_private(recipient)
+        ).public_key()
+        self.ephemeral = x25519.X25519PrivateKey.from_private_bytes(x25519_private(ephemeral))
+
+    @staticmethod
+    def _extract(suite_id: bytes, label: bytes, ikm: bytes, salt: bytes = b"") -> bytes:
+        mac = hmac.HMAC(salt or bytes(32), hashes.SHA256())
+        mac.update(b"HPKE-v1" + suite_id + label + ikm)
+        return mac.finalize()
+
+    @staticmethod
+    def _expand(prk: bytes, suite_id: bytes, label: bytes, info: bytes, length: int) -> bytes:
+        labeled = length.to_bytes(2, "big") + b"HPKE-v1" + suite_id + label + info
+        return HKDFExpand(hashes.SHA256(), length, labeled).derive(prk)
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        raw = serialization.Encoding.Raw
+        enc = self.ephemeral.public_key().public_bytes(raw, serialization.PublicFormat.Raw)
+        pk_r = self.public.public_bytes(raw, serialization.PublicFormat.Raw)
+        kem = b"KEM" + (0x0020).to_bytes(2, "big")
+        eae_prk = self._extract(kem, b"eae_prk", self.ephemeral.exchange(self.public))
+        shared = self._expand(eae_prk, kem, b"shared_secret", enc + pk_r, 32)
+        suite = b"HPKE" + bytes.fromhex("002000010002")
+        info = wrap_ad("x25519", "device", 1, ad.digest)
+        context = (
+            b"\x00"
+            + self._extract(suite, b"psk_id_hash", b"")
+            + self._extract(suite, b"info_hash", info)
+        )
+        secret = self._extract(suite, b"secret", b"", salt=shared)
+        key = self._expand(secret, suite, b"key", context, 32)
+        nonce = self._expand(secret, suite, b"base_nonce", context, 12)
+        return WrappedKey("x25519", "device", 1, enc + AESGCM(key).encrypt(nonce, dek, b""))
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return False
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        raise NotImplementedError
+
+
 def plaintext(n: int) -> bytes:
     return hashlib.shake_256(b"sealdoc test plaintext").digest(n)
 
 
 def seal_fixed(
     data: bytes,
-    keys: list[MemoryKeyring],
+    keys: list[Any],
     *,
     label: str,
     context: Mapping[str, str] | None = None,
@@ -206,6 +293,28 @@ def build() -> list[dict[str, Any]]:
         segment_size=fmt.DEFAULT_SEGMENT_SIZE,
     )
 
+    success(
+        "password_argon2id",
+        "a password wrap, Argon2id (8.2, kdf 1); the password is given in NFD",
+        plaintext(100),
+        keys=[password("argon2id")],
+        opener=[password_entry("vector password, cafe\u0301")],
+    )
+    success(
+        "password_pbkdf2",
+        "a password wrap, PBKDF2-HMAC-SHA256 at 600,000 iterations (8.2, kdf 2)",
+        plaintext(100),
+        keys=[password("pbkdf2", kdf="pbkdf2-sha256", iterations=600_000, memory_kib=0)],
+        opener=[password_entry()],
+    )
+    success(
+        "x25519",
+        "a device wrap (8.3), next to a password wrap; the opener holds the device key",
+        plaintext(100),
+        keys=[password("x25519"), FixedHpkeRecipient("device", "ephemeral")],
+        opener=[x25519_entry("device")],
+    )
+
     ctx = {"tenant": "acme"}
     base = seal_fixed(plaintext(3 * SEG + 17), [ring("a")], label="base", context=ctx)
     hl = header_len(base)
@@ -297,6 +406,36 @@ def build() -> list[dict[str, Any]]:
         binding={"customer": "C-2"},
     )
     failure("missing_binding", "the opener gives no binding", "decryption", bound, context={})
+    by_password = seal_fixed(plaintext(10), [password("wrong")], label="password_wrong")
+    failure(
+        "password_wrong",
+        "the opener types another password",
+        "decryption",
+        by_password,
+        context={},
+        keys=[password_entry("vector password, cafe")],
+    )
+    lax = KdfLimits(argon2_min_memory_kib=8, argon2_min_cost=8)
+    cheap = password("cheap", memory_kib=64, iterations=1, limits=lax)
+    failure(
+        "password_kdf_below_floor",
+        "a crafted wrap asking for Argon2id at 64 KiB x 1: refused before any work",
+        "decryption",
+        seal_fixed(plaintext(10), [cheap], label="password_cheap"),
+        context={},
+        keys=[password_entry()],
+    )
+    for_device = seal_fixed(
+        plaintext(10), [FixedHpkeRecipient("device", "ephemeral 2")], label="x25519_other"
+    )
+    failure(
+        "x25519_other_device",
+        "sealed for one device, opened by another",
+        "decryption",
+        for_device,
+        context={},
+        keys=[x25519_entry("another device")],
+    )
     failure("not_sealed", "plain text", "format", b"Dear customer, your statement...")
     failure("bad_magic", "magic altered", "format", flip(base, 0))
     failure("unsupported_version", "version 2", "format", base[:4] + b"\x02" + base[5:])

@@ -4,19 +4,28 @@ It imports nothing from sealdoc, only ``struct`` and cryptography's
 primitives, and keeps its own structure (one function,
 straight down the spec) so that a misreading of the spec in sealdoc is not
 repeated here. It opens documents whose keys are ``memory`` or ``local``
-keyring wraps (format.md 8.1), given the KEKs.
+keyring wraps (format.md 8.1) given the KEKs, ``password`` wraps (8.2) given
+the password, with cryptography's own Argon2id where sealdoc uses
+libsodium's, and ``x25519`` wraps (8.3) given the private key, with RFC 9180
+written out where sealdoc calls cryptography's HPKE.
 """
 
 from __future__ import annotations
 
 import struct
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import constant_time, hashes, hmac
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 class MalformedError(Exception):
@@ -140,12 +149,10 @@ def _decode(
     sha.update(b"sealdoc-v1-core" + b"SDOC\x01" + core + binding_block)
     digest = sha.finalize()
 
-    # 8.1 unwrap, 4 commitment, 5 MAC
+    # 8.1-8.3 unwrap, 4 commitment, 5 MAC
     keys = None
     for kek in keks:
         for kind, key_id, version, payload in wrapped:
-            if (kind, key_id, version) != (kek.kind, kek.key_id, kek.version):
-                continue
             kb, ib = kind.encode(), key_id.encode()
             ad = (
                 b"sealdoc-v1-wrap"
@@ -156,9 +163,20 @@ def _decode(
                 + struct.pack(">I", version)
                 + digest
             )
-            try:
-                dek = AESGCM(kek.secret).decrypt(payload[:12], payload[12:], ad)
-            except InvalidTag:
+            if kind != kek.kind:
+                continue
+            if kind == "password":
+                dek = _password_unwrap(kek.secret, payload, ad)
+            elif kind == "x25519":
+                dek = _x25519_unwrap(kek.secret, payload, ad)
+            elif (key_id, version) == (kek.key_id, kek.version):
+                try:
+                    dek = AESGCM(kek.secret).decrypt(payload[:12], payload[12:], ad)
+                except InvalidTag:
+                    dek = None
+            else:
+                dek = None
+            if dek is None:
                 continue
             okm = HKDF(
                 hashes.SHA256(), 96, salt, b"sealdoc-v1-keys" + struct.pack(">H", suite)
@@ -194,3 +212,71 @@ def _decode(
         except InvalidTag:
             raise CannotOpenError(f"segment {i}") from None
     return b"".join(out)
+
+
+def _password_unwrap(password: bytes, payload: bytes, ad: bytes) -> bytes | None:
+    """8.2: the KDF's parameters are checked against the bounds before any work."""
+    secret = unicodedata.normalize("NFC", password.decode()).encode()
+    if payload[:1] == b"\x01" and len(payload) == 85:
+        memory, passes = struct.unpack(">II", payload[1:9])
+        if not (memory >= 7168 and memory * passes >= 38912):
+            return None
+        if memory > 1048576 or passes > 16 or memory * passes > 4 * 1048576:
+            return None
+        params, rest = payload[:9], payload[9:]
+        kdf: Any = Argon2id(
+            salt=rest[:16], length=32, iterations=passes, lanes=1, memory_cost=memory
+        )
+    elif payload[:1] == b"\x02" and len(payload) == 81:
+        (count,) = struct.unpack(">I", payload[1:5])
+        if not 600_000 <= count <= 10_000_000:
+            return None
+        params, rest = payload[:5], payload[5:]
+        kdf = PBKDF2HMAC(hashes.SHA256(), 32, rest[:16], count)
+    else:
+        return None
+    try:
+        return AESGCM(kdf.derive(secret)).decrypt(rest[16:28], rest[28:], ad + params)
+    except InvalidTag:
+        return None
+
+
+def _labeled_extract(suite_id: bytes, label: bytes, ikm: bytes, salt: bytes = b"") -> bytes:
+    """RFC 9180 section 4: LabeledExtract over HKDF-SHA256's Extract (an HMAC)."""
+    mac = hmac.HMAC(salt, hashes.SHA256())
+    mac.update(b"HPKE-v1" + suite_id + label + ikm)
+    return mac.finalize()
+
+
+def _labeled_expand(prk: bytes, suite_id: bytes, label: bytes, info: bytes, size: int) -> bytes:
+    info = struct.pack(">H", size) + b"HPKE-v1" + suite_id + label + info
+    return HKDFExpand(hashes.SHA256(), size, info).derive(prk)
+
+
+def _x25519_unwrap(private: bytes, payload: bytes, info: bytes) -> bytes | None:
+    """8.3: RFC 9180 base mode Open, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM."""
+    if len(payload) != 80:
+        return None
+    key = X25519PrivateKey.from_private_bytes(private)
+    enc, ct = payload[:32], payload[32:]
+    mine = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    try:
+        dh = key.exchange(X25519PublicKey.from_public_bytes(enc))
+    except ValueError:
+        return None
+    kem_id = b"KEM\x00\x20"
+    prk = _labeled_extract(kem_id, b"eae_prk", dh)
+    shared = _labeled_expand(prk, kem_id, b"shared_secret", enc + mine, 32)
+    suite_id = b"HPKE\x00\x20\x00\x01\x00\x02"
+    context = (
+        b"\x00"
+        + _labeled_extract(suite_id, b"psk_id_hash", b"")
+        + _labeled_extract(suite_id, b"info_hash", info)
+    )
+    secret = _labeled_extract(suite_id, b"secret", b"", salt=shared)
+    aead_key = _labeled_expand(secret, suite_id, b"key", context, 32)
+    nonce = _labeled_expand(secret, suite_id, b"base_nonce", context, 12)
+    try:
+        return AESGCM(aead_key).decrypt(nonce, ct, b"")
+    except InvalidTag:
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -59,6 +60,17 @@ def test_deliver_sealed_for_a_password_and_open_it(tmp_path: Path, store: str) -
     assert result.returncode == 0, result.stderr
     header = sealdoc.inspect((tmp_path / "s.sdoc").read_bytes())
     assert [w.kind for w in header.wrapped_keys] == ["password"]
+    shown = run(tmp_path, "inspect", "s.sdoc", "--json", passphrase=None)
+    assert json.loads(shown.stdout)["wrapped_keys"] == [
+        {
+            "kind": "password",
+            "key_id": "password",
+            "version": 1,
+            "kdf": {"kdf": "argon2id", "memory_kib": 65536, "iterations": 3},
+        }
+    ]
+    text = run(tmp_path, "inspect", "s.sdoc", passphrase=None).stdout.decode()
+    assert "password:password#1  (kdf=argon2id, memory_kib=65536, iterations=3)" in text
     opened = run(
         tmp_path,
         "open",

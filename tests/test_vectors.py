@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import sealdoc
-from sealdoc.providers import MemoryKeyring
+from sealdoc.providers import KeyProvider, MemoryKeyring, Password, X25519Identity
 
 from .independent_decoder import CannotOpenError, Kek, MalformedError, decode
 
@@ -42,15 +42,37 @@ def test_vectors_match_the_generator() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def provider(entry: dict[str, Any]) -> KeyProvider:
+    """The sealdoc provider a vector's key entry describes."""
+    if entry["kind"] == "password":
+        return Password(entry["password"])
+    if entry["kind"] == "x25519":
+        return X25519Identity.from_private_bytes(bytes.fromhex(entry["private_key"]))
+    return MemoryKeyring._from_secret(
+        bytes.fromhex(entry["kek"]), key_id=entry["key_id"], version=entry["version"]
+    )
+
+
+def kek(entry: dict[str, Any]) -> Kek:
+    """The independent decoder's view of the same entry."""
+    if entry["kind"] == "password":
+        secret = entry["password"].encode()
+    elif entry["kind"] == "x25519":
+        secret = bytes.fromhex(entry["private_key"])
+    else:
+        secret = bytes.fromhex(entry["kek"])
+    return Kek(entry["kind"], entry["key_id"], entry["version"], secret)
+
+
+def test_there_are_vectors_for_every_built_in_wrap() -> None:
+    kinds = {k["kind"] for p in VECTORS for k in load(p)["keys"]}
+    assert kinds == {"memory", "password", "x25519"}
+
+
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
 def test_sealdoc_agrees(path: Path) -> None:
     v = load(path)
-    keys = [
-        MemoryKeyring._from_secret(
-            bytes.fromhex(k["kek"]), key_id=k["key_id"], version=k["version"]
-        )
-        for k in v["keys"]
-    ]
+    keys = [provider(k) for k in v["keys"]]
     sealed = base64.b64decode(v["sealed"])
     kwargs = {"keys": keys, "context": v["context"], "binding": v["binding"]}
     if v["expect"] == "success":
@@ -66,7 +88,7 @@ def test_sealdoc_agrees(path: Path) -> None:
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
 def test_independent_decoder_agrees(path: Path) -> None:
     v = load(path)
-    keks = [Kek(k["kind"], k["key_id"], k["version"], bytes.fromhex(k["kek"])) for k in v["keys"]]
+    keks = [kek(k) for k in v["keys"]]
     sealed = base64.b64decode(v["sealed"])
     outcome: str
     try:

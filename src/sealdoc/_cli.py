@@ -29,6 +29,7 @@ from ._uri import key_from_uri
 from ._vault import Vault
 from .exceptions import KeyProviderError, SealdocError
 from .providers import LocalKeyring, Password, X25519Identity, X25519Recipient
+from .providers._password import describe as describe_password
 
 PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 KEYRING_ENV = "SEALDOC_KEYRING"
@@ -871,7 +872,9 @@ def inspect_cmd(source: str, as_json: bool) -> None:
         "has_binding": header.has_binding,
         "context": header.context,
         "wrapped_keys": [
-            {"kind": w.kind, "key_id": w.key_id, "version": w.version} for w in header.wrapped_keys
+            {"kind": w.kind, "key_id": w.key_id, "version": w.version}
+            | ({"kdf": describe_password(w)} if w.kind == "password" else {})
+            for w in header.wrapped_keys
         ],
     }
     if as_json:
@@ -884,7 +887,10 @@ def inspect_cmd(source: str, as_json: bool) -> None:
         click.echo(f"  {k} = {v}")
     click.echo("wrapped keys:")
     for w in header.wrapped_keys:
-        click.echo(f"  {w.label}")
+        kdf = describe_password(w) if w.kind == "password" else None
+        click.echo(
+            f"  {w.label}" + (f"  ({', '.join(f'{k}={v}' for k, v in kdf.items())})" if kdf else "")
+        )
 
 
 __all__ = ["cli"]

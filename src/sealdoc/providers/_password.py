@@ -233,3 +233,15 @@ def _split_params(wrapped: WrappedKey, limits: KdfLimits) -> tuple[bytes, bytes]
     if len(rest) != _SALT_LEN + _NONCE_LEN + DEK_LEN + 16:
         raise ValueError("a password wrap has the wrong length")
     return params, rest
+
+
+def describe(wrapped: WrappedKey) -> dict[str, int | str]:
+    """A password wrap's public KDF parameters, for ``sealdoc inspect``."""
+    payload = wrapped.payload
+    if payload[:1] == bytes([ARGON2ID]) and len(payload) >= 9:
+        _, memory_kib, iterations = struct.unpack(">BII", payload[:9])
+        return {"kdf": "argon2id", "memory_kib": memory_kib, "iterations": iterations}
+    if payload[:1] == bytes([PBKDF2_SHA256]) and len(payload) >= 5:
+        _, iterations = struct.unpack(">BI", payload[:5])
+        return {"kdf": "pbkdf2-sha256", "iterations": iterations}
+    return {"kdf": "unknown"}
