@@ -337,3 +337,18 @@ def test_wrapped_keys_fit_the_format() -> None:
         assert isinstance(wrapped, WrappedKey)
         fmt.check_wrapped_key(wrapped)
         assert len(wrapped.payload) in (85, 81, 80)
+
+
+def test_deliver_is_audited_without_secrets(ring: MemoryKeyring) -> None:
+    seen: list[sealdoc.AuditEvent] = []
+    remove = sealdoc.add_audit_hook(seen.append)
+    try:
+        sealdoc.deliver(vault_document(ring), keys=ring, to=pw(), binding=BINDING)
+    finally:
+        remove()
+    (event,) = [e for e in seen if e.operation == "deliver"]
+    assert (event.outcome, event.detail) == ("ok", "fresh key for password")
+    assert event.context == {"tenant": "acme-bank"}
+    blob = repr([e.as_dict() for e in seen])
+    assert PW not in blob
+    assert "C-1029" not in blob  # the binding is never in an event
