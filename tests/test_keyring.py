@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +151,38 @@ def test_a_crash_while_saving_leaves_the_old_file(
     assert keyring_path.read_bytes() == before
     assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]
     assert LocalKeyring.load(keyring_path, passphrase=PASS).versions() == {1: "enabled"}
+
+
+_WRITER = """
+import sys
+from sealdoc import LocalKeyring
+ring = LocalKeyring.load(sys.argv[1], passphrase="pass phrase")  # loaded once, then stale
+sys.stdin.readline()  # start together
+for n in range(int(sys.argv[3])):
+    ring.add_key(f"{sys.argv[2]}-{n}")
+    ring.rotate()
+"""
+
+
+def test_processes_changing_one_keyring_lose_no_change(tmp_path: Path) -> None:
+    """Two processes add keys and rotate at once: every change is in the file."""
+    path = tmp_path / "ring.json"
+    LocalKeyring.create(path, passphrase="pass phrase", opslimit=1, memlimit=8 << 20)
+    rounds = 15
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path), name, str(rounds)],
+            stdin=subprocess.PIPE,
+        )
+        for name in ("alpha", "beta")
+    ]
+    for writer in writers:
+        assert writer.stdin is not None
+        writer.stdin.write(b"go\n")
+        writer.stdin.close()
+    assert [w.wait(timeout=120) for w in writers] == [0, 0]
+    ring = LocalKeyring.load(path, passphrase="pass phrase")
+    expected = {"default"} | {f"{name}-{n}" for name in ("alpha", "beta") for n in range(rounds)}
+    assert set(ring.key_ids()) == expected
+    # each process rotated "default" 15 times: 30 new versions, none overwritten
+    assert sorted(ring.versions()) == list(range(1, 2 * rounds + 2))

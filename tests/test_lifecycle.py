@@ -398,7 +398,8 @@ def test_a_crash_during_a_key_change_keeps_file_and_memory_as_they_were(
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert ring.versions() == {1: "enabled"}  # memory was not changed either
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ring.json"]
+    # no temp file is left; the lock file beside the keyring is meant to stay
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ring.json.lock", "ring.json"]
     assert ring.rotate() == 2
     assert LocalKeyring.load(path, passphrase="pass phrase").versions() == {
         1: "enabled",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import nacl.pwhash
@@ -28,6 +29,8 @@ from ._keyring import (
     check_key_id,
     new_named_key,
 )
+
+_T = TypeVar("_T")
 
 FORMAT_NAME = "sealdoc-keyring"
 FORMAT_VERSION = 1
@@ -165,6 +168,38 @@ class LocalKeyring(KeyringBase):
             raise KeyringError(f"keyring {target} holds malformed key entries") from exc
         return cls._make(target, keys, file_key, dict(kdf))
 
+    def _change(self, change: Callable[[dict[str, NamedKey]], _T]) -> _T:
+        """As KeyringBase's, under a lock on the file, starting from the file's contents.
+
+        Another process may have changed the keyring since this one loaded it
+        (two operators rotating, a cron job adding a customer key): reading
+        the file again under an exclusive lock means neither change is lost.
+        """
+        with self._lock, _file_lock(self._path):
+            self._reload()
+            return super()._change(change)
+
+    def _reload(self) -> None:
+        """Replace the keys in memory with the file's (the caller holds the file lock)."""
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            raise KeyringError(f"keyring {self._path} is gone; nothing was changed") from None
+        except OSError as exc:
+            raise KeyringError(f"cannot read keyring {self._path}: {exc.strerror}") from exc
+        try:
+            kdf, _, nonce, ciphertext = _parse_outer(raw)
+            if kdf != self._kdf_params:
+                raise KeyringError(f"keyring {self._path} was replaced by another keyring")
+            plain = AESGCM(self._file_key).decrypt(nonce, ciphertext, _kdf_aad(kdf))
+            keys = _decode_keys(json.loads(plain))
+        except (ValueError, FormatError, InvalidTag, KeyError, TypeError) as exc:
+            raise KeyringError(
+                f"keyring {self._path} changed on disk and cannot be read: {type(exc).__name__}"
+            ) from None
+        self._keys.clear()
+        self._keys.update(keys)
+
     def _persist(self, keys: dict[str, NamedKey]) -> None:
         """Re-encrypt the whole key set under a fresh nonce and replace the file atomically."""
         body = json.dumps(_encode_keys(keys), sort_keys=True).encode()
@@ -190,6 +225,31 @@ class LocalKeyring(KeyringBase):
 
     def __repr__(self) -> str:
         return f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r})"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on a file beside the keyring (POSIX flock).
+
+    The lock file is never the keyring itself: the keyring is replaced by
+    rename, so a lock on it would be a lock on a file that is gone. Where
+    there is no fcntl (Windows), only the in-process lock applies.
+    """
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    lock_path = path.with_name(f".{path.name}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except OSError as exc:
+        raise KeyringError(f"cannot lock keyring {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _parse_outer(raw: bytes) -> tuple[dict[str, Any], bytes, bytes, bytes]:
