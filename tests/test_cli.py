@@ -16,12 +16,18 @@ PASS = "correct horse battery staple"
 
 
 def run(
-    tmp_path: Path, *args: str, stdin: bytes | None = None, passphrase: str | None = PASS
+    tmp_path: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    passphrase: str | None = PASS,
+    **env_vars: str,
 ) -> subprocess.CompletedProcess[bytes]:
+    """``sealdoc ARGS`` in ``tmp_path`` with its keyring there, plus ``env_vars``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
     env["SEALDOC_KEYRING"] = str(tmp_path / "ring.json")
     if passphrase is not None:
         env["SEALDOC_PASSPHRASE"] = passphrase
+    env.update(env_vars)
     return subprocess.run(
         [sys.executable, "-m", "sealdoc", *args],
         input=stdin if stdin is not None else b"",

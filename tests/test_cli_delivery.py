@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,30 +13,11 @@ import pytest
 import sealdoc
 from sealdoc import LocalKeyring, Vault
 
+from .test_cli import PASS, run
 from .test_pdf_export import statement_pdf
 
-PASS = "correct horse battery staple"
 CUSTOMER = "plum-orbit-kettle-91"
 DOC = "C-1029/2026-11"
-
-
-def run(
-    folder: Path, *args: str, passphrase: str | None = PASS, **env_vars: str
-) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
-    env["SEALDOC_KEYRING"] = str(folder / "ring.json")
-    if passphrase is not None:
-        env["SEALDOC_PASSPHRASE"] = passphrase
-    env.update(env_vars)
-    return subprocess.run(
-        [sys.executable, "-m", "sealdoc", *args],
-        input=b"",
-        capture_output=True,
-        env=env,
-        cwd=folder,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.fixture
