@@ -78,6 +78,21 @@ def main(folder: Path) -> None:
     reader.seek(5_000_000)
     assert reader.read(16) == big[5_000_000:5_000_016]
     print("stream: sealed 10 MB, then read 16 bytes from the middle (one segment decrypted)")
+
+    # Delivery: a copy for the customer alone, as a page any browser opens.
+    password = sealdoc.generate_password()  # sent to the customer by another channel
+    statement = (vault / "statement-2026-11.txt.sdoc").read_bytes()
+    page = sealdoc.export_html(
+        sealdoc.open(statement, keys=ring), password=password, filename="statement-2026-11.txt"
+    )
+    (folder / "statement-2026-11.html").write_bytes(page)
+    secret = folder / "statement-2026-11.password"  # a stand-in for the SMS
+    secret.touch(mode=0o600)
+    secret.write_text(password + "\n")
+    print(
+        f"delivered: {folder / 'statement-2026-11.html'} opens in any browser with the "
+        f"password in {secret.name}"
+    )
     print(f"done: {len(DOCUMENTS)} documents sealed in {vault}")
 
 
