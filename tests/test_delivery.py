@@ -352,3 +352,16 @@ def test_deliver_is_audited_without_secrets(ring: MemoryKeyring) -> None:
     blob = repr([e.as_dict() for e in seen])
     assert PW not in blob
     assert "C-1029" not in blob  # the binding is never in an event
+
+
+def test_a_document_with_many_password_wraps_costs_at_most_four_kdfs() -> None:
+    """A crafted file with many password wraps: only four KDFs are run."""
+    others = [pw(f"other-password-{n:02d}") for n in range(6)]
+    sealed = sealdoc.seal(b"x", keys=[*others, pw()])  # the right one is seventh
+    with pytest.raises(DecryptionError) as caught:
+        sealdoc.open(sealed, keys=pw())
+    reasons = [a.reason for a in caught.value.attempts]
+    assert reasons.count("the password does not open it (wrong password, or altered)") == 4
+    assert reasons.count("refused: this provider tries no more wraps in one document") == 3
+    # four wraps, the right one among them, open as usual
+    assert sealdoc.open(sealdoc.seal(b"y", keys=[*others[:3], pw()]), keys=pw()) == b"y"

@@ -278,10 +278,24 @@ def unlock(
     ad = AssociatedData(digest=digest, context=parsed.core.context, binding=binding)
     tried = _Attempts(ad)
     for provider in providers:
+        # A provider whose unwrap is costly by design (a password KDF) caps
+        # how many wraps of one document it tries, so that a crafted file
+        # with 32 of them cannot multiply the cost.
+        budget: int | None = getattr(provider, "max_unwraps_per_document", None)
         for wrapped in parsed.wrapped_keys:
             try:
                 if not provider.handles(wrapped):
                     continue
+                if budget is not None:
+                    if budget <= 0:
+                        tried.add(
+                            provider,
+                            wrapped,
+                            "declined",
+                            "refused: this provider tries no more wraps in one document",
+                        )
+                        continue
+                    budget -= 1
                 dek = provider.unwrap(wrapped, ad)
             except (NotMineError, FormatError, DecryptionError) as exc:
                 tried.add(provider, wrapped, "declined", str(exc) or "not mine")

@@ -145,6 +145,7 @@
       if (w.kind !== "password" || w.version !== 1 || p.length !== 81 || p[0] !== 2) continue;
       const iterations = new DataView(p.buffer, p.byteOffset, 5).getUint32(1);
       if (iterations < MIN_PBKDF2 || iterations > MAX_PBKDF2) continue;
+      if (usable === 4) break; // format.md 8.2: at most four KDFs per document
       usable++;
       const params = p.subarray(0, 5);
       const salt = p.subarray(5, 21);

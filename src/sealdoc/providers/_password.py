@@ -116,6 +116,10 @@ class Password:
     """
 
     kind = KIND
+    #: A document holds one password wrap, or a few (several recipients).
+    #: Opening tries at most this many, each a full KDF, so a crafted file
+    #: with 32 maximum-cost wraps cannot hang the reader.
+    max_unwraps_per_document = 4
 
     def __init__(
         self,
