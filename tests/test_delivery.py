@@ -202,6 +202,13 @@ def test_the_x25519_key_uri_scheme_names_a_recipient() -> None:
     recipient = sealdoc.key_from_uri(phone.recipient)
     assert isinstance(recipient, X25519Recipient)
     assert recipient == phone.to_recipient()
+    with pytest.raises(sealdoc.KeyUriError, match="not an X25519 recipient"):
+        sealdoc.key_from_uri("x25519:bad")
+
+
+def test_a_recipient_is_not_made_from_a_number() -> None:
+    with pytest.raises(TypeError, match="not int"):
+        X25519Recipient(32)  # bytes(32) would be an all-zero key
 
 
 # -- deliver -------------------------------------------------------------------------------
@@ -291,6 +298,7 @@ def test_vault_deliver(tmp_path: Path, ring: MemoryKeyring) -> None:
         ("14/03/1985", "date"),
         ("14.03.1985", "date"),
         ("aaaaaaaaaaaaaaaa", "fewer than 5"),
+        ("------------", "fewer than 5"),  # separators only
         ("Password2026!!", "common password"),
     ],
 )

@@ -378,16 +378,20 @@ def _seal(
         randbytes=randbytes,
         dek=dek,
     )
+    return seal_into_bytes(sealer, view)
+
+
+def seal_into_bytes(sealer: _Sealer, view: memoryview) -> bytes:
+    """The whole sealed document, header then every segment, in one buffer."""
     header = sealer.header
     cipher = sealer.cipher()
-    size = segment_size
-    total = len(view)
+    size = sealer.core.segment_size
 
     def fill(out: memoryview) -> None:
         out[: len(header)] = header
         cipher.seal_run(0, view, out[len(header) :], size, final=True)
 
-    return build_bytes(len(header) + body_length(total, size), fill)
+    return build_bytes(len(header) + body_length(len(view), size), fill)
 
 
 def _parse_bytes(sealed: object) -> tuple[ParsedHeader, memoryview]:

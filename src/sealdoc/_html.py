@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import html
 import mimetypes
@@ -74,13 +75,23 @@ sends you elsewhere, do not use it.</small></p>
 """
 
 
-def _asset(name: str) -> str:
-    return (resources.files("sealdoc") / "_html_assets" / name).read_text("utf-8")
-
-
 def _hash(source: str) -> str:
     digest = hashlib.sha256(source.encode("utf-8")).digest()
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+@functools.cache
+def _page_parts() -> tuple[str, str, str]:
+    """The page's script, style and Content-Security-Policy: read and hashed once."""
+    folder = resources.files("sealdoc") / "_html_assets"
+    script = (folder / "open.js").read_text("utf-8")
+    style = (folder / "page.css").read_text("utf-8")
+    csp = (
+        f"default-src 'none'; script-src {_hash(script)}; style-src {_hash(style)}; "
+        "img-src blob:; frame-src blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+    return script, style, csp
 
 
 def _media_type(data: bytes, filename: str, media_type: str | None) -> str:
@@ -137,12 +148,7 @@ def export_html(
     recipient = Password(password, kdf="pbkdf2-sha256", iterations=iterations)
     suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT  # the one WebCrypto has
     sealed = seal(data, keys=recipient, context=full_context, suite=suite)
-    script, style = _asset("open.js"), _asset("page.css")
-    csp = (
-        f"default-src 'none'; script-src {_hash(script)}; style-src {_hash(style)}; "
-        "img-src blob:; frame-src blob:; object-src 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )
+    script, style, csp = _page_parts()
     encoded = base64.encodebytes(sealed).decode("ascii").rstrip("\n")
     page = _PAGE.format(
         csp=csp,

@@ -118,7 +118,7 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
                 "an identity number, a birth date or a name is the first thing tried"
             )
             break
-    if len(set(folded)) < 5 and len(folded) >= 1:
+    if len(set(unicodedata.normalize("NFKC", password).casefold())) < 5:
         problems.append("it uses fewer than 5 different characters")
     if any(word in folded for word in _COMMON):
         problems.append("it is built on a common password, the first ones a guesser tries")

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 
 from . import _format as fmt
 from ._audit import record
-from ._buffers import build_bytes
 from ._envelope import (
     Keys,
     Unlocked,
@@ -23,6 +22,7 @@ from ._envelope import (
     inspect,
     open_parsed,
     providers_of,
+    seal_into_bytes,
     seal_stream,
     sign_header,
     unlock,
@@ -32,7 +32,7 @@ from ._envelope import _write_all as write_all
 from ._envelope import open as open_document
 from ._format import Header, KeyRef, ParsedHeader, Suite, WrappedKey
 from ._reader import read_header, read_into
-from ._stream import body_length, plaintext_length
+from ._stream import plaintext_length
 from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
 from .providers._base import AssociatedData, KeyProvider
 
@@ -276,16 +276,7 @@ def rotate(
         suite=suite if suite is not None else parsed.core.suite,
         segment_size=segment_size if segment_size is not None else parsed.core.segment_size,
     )
-    view = memoryview(plaintext)
-    header = sealer.header
-    cipher = sealer.cipher()
-    size = sealer.core.segment_size
-
-    def fill(out: memoryview) -> None:
-        out[: len(header)] = header
-        cipher.seal_run(0, view, out[len(header) :], size, final=True)
-
-    result = build_bytes(len(header) + body_length(len(view), size), fill)
+    result = seal_into_bytes(sealer, memoryview(plaintext))
     _audit_rekey("rotate", parsed, sealer.wrapped)
     return result
 

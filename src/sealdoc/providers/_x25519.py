@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from .._atomic import write_atomic
 from .._format import DEK_LEN, MAGIC, KeyRef, WrappedKey
-from ..exceptions import FormatError, NotMineError
+from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
 from ._keyring import check_key_id, wrap_ad
 
@@ -231,7 +231,15 @@ def _raw_public(value: object) -> bytes:
         if not value.startswith(RECIPIENT_PREFIX):
             raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r}")
         return _unb64(value[len(RECIPIENT_PREFIX) :], "the recipient")
-    raw = value if isinstance(value, bytes) else bytes(value)  # type: ignore[call-overload]
+    if isinstance(value, bytes):
+        raw = value
+    elif hasattr(type(value), "__bytes__"):  # a PyNaCl PublicKey
+        raw = bytes(value)  # type: ignore[call-overload]
+    else:
+        raise TypeError(
+            f"a recipient is a recipient string, 32 bytes or a PyNaCl PublicKey, "
+            f"not {type(value).__name__}"
+        )
     if len(raw) != 32:
         raise ValueError("an X25519 public key is 32 bytes")
     return raw
@@ -239,4 +247,7 @@ def _raw_public(value: object) -> bytes:
 
 def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient:
     """The ``x25519:`` key-URI scheme: a recipient string names a device."""
-    return X25519Recipient(uri)
+    try:
+        return X25519Recipient(uri)
+    except ValueError as exc:
+        raise KeyUriError(f"{uri!r} is not an X25519 recipient: {exc}") from None
