@@ -18,6 +18,7 @@ from ._uri import key_from_uri
 from ._vault import Vault
 from .exceptions import (
     DecryptionError,
+    DocumentChangedError,
     DocumentNotFoundError,
     FormatError,
     InvalidDocumentIdError,
@@ -35,6 +36,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AuditEvent",
     "DecryptionError",
+    "DocumentChangedError",
     "DocumentNotFoundError",
     "FormatError",
     "Header",

@@ -33,9 +33,12 @@ exception it resembles, so callers can catch either::
     │       ``check_password`` refused a delivery password; ``reasons`` says
     │       why (never the password itself)
     └── StoreError(SealdocError, OSError)
-            the store failed or cannot be reached (the fsspec/botocore/OS
-            error is kept as ``__cause__``); the previous version of a
-            document stays readable
+        │   the store failed or cannot be reached (the fsspec/botocore/OS
+        │   error is kept as ``__cause__``); the previous version of a
+        │   document stays readable
+        └── DocumentChangedError
+                a conditional replace found the document changed since it
+                was read; nothing was written
 
 No message, attribute or repr of these errors holds key bytes, passphrases or
 plaintext.
@@ -50,6 +53,7 @@ import attrs
 __all__ = [
     "Attempt",
     "DecryptionError",
+    "DocumentChangedError",
     "DocumentNotFoundError",
     "FormatError",
     "InvalidDocumentIdError",
@@ -142,6 +146,13 @@ class InvalidDocumentIdError(SealdocError, ValueError):
 
 class StoreError(SealdocError, OSError):
     """The store failed or is unreachable; the underlying error is ``__cause__``."""
+
+
+class DocumentChangedError(StoreError):
+    """A conditional replace found the object changed (or gone) since it was read.
+
+    Nothing was written: the newer version stays as it is.
+    """
 
 
 class KeyUriError(SealdocError, ValueError):
