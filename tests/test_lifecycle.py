@@ -90,7 +90,9 @@ def test_bring_up_to_date_collapses_versions_of_one_key(ring: MemoryKeyring) -> 
     both = sealdoc.rewrap(doc, keys=ring, add=MemoryKeyring(key_id="dr"))
     two_versions = sealdoc.rewrap(both, keys=ring, to=[ring, ring])
     assert labels(two_versions) == ["memory:default#2", "memory:default#2"]
-    assert labels(sealdoc.rewrap(two_versions, keys=ring)) == ["memory:default#2"]
+    assert sealdoc.rewrap(two_versions, keys=ring) == two_versions  # both current: unchanged
+    ring.rotate()
+    assert labels(sealdoc.rewrap(two_versions, keys=ring)) == ["memory:default#3"]
 
 
 def test_add_and_drop_one_provider_leave_the_others_alone(ring: MemoryKeyring) -> None:

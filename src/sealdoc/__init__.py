@@ -28,6 +28,7 @@ from .exceptions import (
     SealdocError,
     StoreError,
     WeakPasswordError,
+    WrapLossError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
@@ -54,6 +55,7 @@ __all__ = [
     "Suite",
     "Vault",
     "WeakPasswordError",
+    "WrapLossError",
     "WrappedKey",
     "add_audit_hook",
     "check_password",

@@ -22,7 +22,7 @@ import attrs
 
 from ._envelope import inspect
 from ._format import Header
-from ._rekey import is_current, rewrap, rotate
+from ._rekey import is_current, rewrap, rotate, wrapped_exactly_for
 from .exceptions import KeyProviderError, SealdocError, StoreError
 
 if TYPE_CHECKING:
@@ -428,10 +428,8 @@ def _process(
     labels = [w.label for w in header.wrapped_keys]
     if select is not None and not select(header):
         return "selected-out", labels, labels
-    if (
-        operation == "rewrap"
-        and is_current(header, keys=targets)
-        and (to is None or len(header.wrapped_keys) == len(targets))
+    if operation == "rewrap" and (
+        is_current(header, keys=targets) if to is None else wrapped_exactly_for(header, targets)
     ):
         return "current", labels, labels
     if dry_run:

@@ -227,12 +227,17 @@ class Unlocked:
         dek: bytes,
         digest: bytes,
         binding: Mapping[str, str],
+        *,
+        opened_with: tuple[KeyProvider, WrappedKey] | None = None,
     ) -> None:
         self.parsed = parsed
         self.keys = keys
         self.dek = dek
         self.digest = digest
         self.binding = binding
+        # which provider opened which wrap: rekey then knows that wrap's owner
+        # without unwrapping it again (a second KDF or KMS call)
+        self.opened_with = opened_with
 
     def cipher(self) -> SegmentCipher:
         core = self.parsed.core
@@ -315,7 +320,7 @@ def unlock(
                 tried.add(provider, wrapped, "declined", "header authentication failed")
                 raise DecryptionError("the header was altered", tried.items)
             tried.audit(wrapped, "ok")
-            return Unlocked(parsed, keys, dek, digest, binding)
+            return Unlocked(parsed, keys, dek, digest, binding, opened_with=(provider, wrapped))
     attempts = tried.items
     if not attempts:
         labels = ", ".join(w.label for w in parsed.wrapped_keys)

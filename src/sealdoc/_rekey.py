@@ -8,10 +8,11 @@ re-encrypts the body. is_current answers from the header alone.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from . import _format as fmt
 from ._audit import record
+from ._buffers import build_bytes
 from ._envelope import (
     Keys,
     Unlocked,
@@ -20,7 +21,6 @@ from ._envelope import (
     _parse_bytes,
     _tell,
     inspect,
-    open_parsed,
     providers_of,
     seal_into_bytes,
     seal_stream,
@@ -29,11 +29,12 @@ from ._envelope import (
     wrap_with,
 )
 from ._envelope import _write_all as write_all
-from ._envelope import open as open_document
 from ._format import Header, KeyRef, ParsedHeader, Suite, WrappedKey
-from ._reader import read_header, read_into
+from ._owners import Owners, powers
+from ._reader import SealedReader, read_header, read_into
 from ._stream import plaintext_length
 from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
+from .exceptions import WrapLossError
 from .providers._base import AssociatedData, KeyProvider
 
 Drop = KeyProvider | KeyRef | str
@@ -43,34 +44,17 @@ _COPY_CHUNK = 1024 * 1024
 # -- which wrapped keys the new header holds ------------------------------------------
 
 
-def _current(provider: KeyProvider) -> KeyRef | None:
-    current = getattr(provider, "current_key", None)
-    return current() if callable(current) else None
-
-
-def _matcher(item: object) -> Callable[[WrappedKey], bool]:
-    """``drop=`` accepts a provider, a KeyRef, or a label ``kind:key_id[#version]``."""
-    if isinstance(item, KeyRef):
-        return lambda w: w.ref == item
-    if isinstance(item, str):
-        kind, sep, rest = item.partition(":")
-        if not sep or not rest:
-            raise ValueError(f"{item!r} is not a key label (kind:key_id or kind:key_id#version)")
-        key_id, hash_, version = rest.rpartition("#") if "#" in rest else (rest, "", "")
-        if hash_ and not version.isdigit():
-            raise ValueError(f"{item!r}: the version after # must be a number")
-        return lambda w: (
-            w.kind == kind and w.key_id == key_id and (not hash_ or w.version == int(version))
-        )
-    if callable(getattr(item, "handles", None)):
-        return item.handles  # type: ignore[attr-defined,no-any-return]
-    raise TypeError(f"drop takes providers, KeyRefs or key labels, not {type(item).__name__}")
-
-
 def _as_list(value: object) -> list[object]:
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return list(value)
     return [value]
+
+
+def _ad(unlocked: Unlocked) -> AssociatedData:
+    parsed = unlocked.parsed
+    return AssociatedData(
+        digest=unlocked.digest, context=parsed.core.context, binding=unlocked.binding
+    )
 
 
 def _wrapped_set(
@@ -81,63 +65,96 @@ def _wrapped_set(
     drop: Drop | Sequence[Drop] | None,
 ) -> list[WrappedKey]:
     """The key section a rewrap writes. Every wrap is made before anything is written."""
-    parsed = unlocked.parsed
-    ad = AssociatedData(
-        digest=unlocked.digest, context=parsed.core.context, binding=unlocked.binding
-    )
-    existing = list(parsed.wrapped_keys)
+    ad = _ad(unlocked)
+    existing = list(unlocked.parsed.wrapped_keys)
     if to is not None:
         if add is not None or drop is not None:
             raise ValueError("give either to= (the whole new set) or add=/drop=, not both")
         result = [wrap_with(p, unlocked.dek, ad) for p in providers_of(to)]
     elif add is not None or drop is not None:
+        owners = Owners(providers, unlocked)
         result = existing
         if drop is not None:
-            matchers = [_matcher(item) for item in _as_list(drop)]
+            matchers = [owners.matcher(item) for item in _as_list(drop)]
             result = [w for w in result if not any(m(w) for m in matchers)]
         for provider in providers_of(add) if add is not None else ():
-            result = [w for w in result if not provider.handles(w)]
+            # a provider replaces its own wraps only: the same key id for a
+            # keyring, the wraps it can unwrap for a password or a device
+            own = owners.own_wraps(provider)
+            result = [w for w in result if not own(w)]
             result.append(wrap_with(provider, unlocked.dek, ad))
     else:
-        result = _bring_up_to_date(existing, providers, unlocked.dek, ad)
+        result = _bring_up_to_date(existing, Owners(providers, unlocked), unlocked.dek, ad)
     if not result:
         raise ValueError("a document needs at least one wrapped key; this would leave none")
     return result
 
 
 def _bring_up_to_date(
-    existing: list[WrappedKey], providers: Sequence[KeyProvider], dek: bytes, ad: AssociatedData
+    existing: list[WrappedKey], owners: Owners, dek: bytes, ad: AssociatedData
 ) -> list[WrappedKey]:
-    """Each provider's keys replaced by one wrap at its current version; others kept as they are."""
-    result: list[WrappedKey] = []
-    done: set[int] = set()
+    """Each wrap brought to its own key id's current version, in place; the others kept.
+
+    A wrap no provider serves, or whose owner cannot be confirmed, is kept
+    byte for byte (it stays valid: the header digest does not change). Older
+    versions of one key id become one wrap at its current version.
+    """
+    current_ids = set()
     for wrapped in existing:
-        owner = next((p for p in providers if p.handles(wrapped)), None)
-        if owner is None:
-            result.append(wrapped)  # still valid: the header digest does not change
+        served = owners.served(wrapped)
+        if served is not None and served.family and served.is_current(wrapped):
+            current_ids.add(served.identity(wrapped))
+    result: list[WrappedKey] = []
+    done: set[tuple[object, ...]] = set()
+    for wrapped in existing:
+        served = owners.served(wrapped)
+        if served is None or served.is_current(wrapped):
+            result.append(wrapped)
             continue
-        if id(owner) in done:
-            continue  # an older version of a key this provider now wraps once
-        done.add(id(owner))
-        current = _current(owner)
-        result.append(wrapped if current == wrapped.ref else wrap_with(owner, dek, ad))
+        owner = owners.owner(wrapped)
+        if owner is None:
+            result.append(wrapped)  # not provably this provider's: leave it alone
+            continue
+        identity = owner.identity(wrapped)
+        if identity in current_ids or identity in done:
+            continue  # that key id already has a wrap at its current version
+        done.add(identity)
+        result.append(wrap_with(owner.provider, dek, ad))
     return result
 
 
-def _providers_for_rotate(
-    parsed: ParsedHeader, providers: Sequence[KeyProvider]
+def _rotate_recipients(
+    unlocked: Unlocked,
+    providers: Sequence[KeyProvider],
+    to: Keys | None,
+    drop: Drop | Sequence[Drop] | None,
 ) -> list[KeyProvider]:
-    """Who a rotated document is wrapped for when ``to`` is not given."""
+    """Who a rotated document is wrapped for: every wrap re-created, or WrapLossError."""
+    if to is not None:
+        if drop is not None:
+            raise ValueError("give either to= (the whole new set) or drop=, not both")
+        return list(providers_of(to))
+    owners = Owners(providers, unlocked)
+    matchers = [owners.matcher(item) for item in _as_list(drop)] if drop is not None else []
     chosen: list[KeyProvider] = []
-    for wrapped in parsed.wrapped_keys:
-        owner = next((p for p in providers if p.handles(wrapped)), None)
+    seen: set[tuple[object, ...]] = set()
+    for wrapped in unlocked.parsed.wrapped_keys:
+        if any(m(wrapped) for m in matchers):
+            continue
+        owner = owners.owner(wrapped)
         if owner is None:
-            raise ValueError(
+            raise WrapLossError(
                 f"rotating would lose the wrapped key {wrapped.label}, which no provider given "
-                "serves; pass that provider in keys=, or the new set in to="
+                "can re-create for the same key or recipient; pass that provider in keys=, "
+                f"or drop={wrapped.label!r}, or the whole new set in to=",
+                wrapped.label,
             )
-        if owner not in chosen:
-            chosen.append(owner)
+        identity = owner.identity(wrapped)
+        if identity not in seen:
+            seen.add(identity)
+            chosen.append(owner.provider)
+    if not chosen:
+        raise ValueError("a document needs at least one wrapped key; this would leave none")
     return chosen
 
 
@@ -157,12 +174,22 @@ def rewrap(
 ) -> bytes:
     """Wrap the same document key for other or newer keys; the body is untouched.
 
-    ``keys`` must open the document. With ``to``, the new set of wrapped keys
-    is exactly ``to``'s. With ``add``/``drop``, those providers' wraps are
-    added or removed and every other wrapped key is kept byte for byte.
-    With none of them, each wrapped key that a provider in ``keys`` serves is
-    brought up to that provider's current version ("bring up to date"), and
-    the others are kept. A document already current comes back unchanged.
+    ``keys`` must open the document. A wrap is identified by its kind and
+    key id, and only ``to`` or ``drop`` changes which ones protect the
+    document (docs/lifecycle.md):
+
+    * ``to``: the new set of wrapped keys is exactly ``to``'s.
+    * ``add``: each provider's wrap is added, replacing only its own: the
+      same key id for a keyring, the wraps it can unwrap for a password or
+      an X25519 identity. ``drop``: wraps removed, given as a provider (its
+      own wraps), a KeyRef, or a label ``kind:key_id[#version]``. Every
+      other wrapped key is kept byte for byte.
+    * none of them ("bring up to date"): each wrap that a provider in
+      ``keys`` serves is brought to its own key id's current version (a
+      keyring keeps per-customer and escrow wraps under their keys); a
+      password or X25519 wrap is replaced only by the provider that unwraps
+      it. Everything else is kept byte for byte. A document already current
+      comes back unchanged.
 
     Only the header is authenticated, unless ``verify=True``, which also
     authenticates every body segment before returning (a full decryption
@@ -251,6 +278,7 @@ def rotate(
     *,
     keys: Keys,
     to: Keys | None = None,
+    drop: Drop | Sequence[Drop] | None = None,
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
     suite: Suite | None = None,
@@ -260,21 +288,31 @@ def rotate(
 
     The document is opened (and so fully authenticated) before anything new
     is made. It keeps its context and binding; ``suite`` and
-    ``segment_size`` default to the document's own. Without ``to`` it is
-    wrapped for the providers in ``keys`` that serve it, at their current
-    versions; if a wrapped key would be lost because no provider given
-    serves it, nothing is done and ValueError says which.
+    ``segment_size`` default to the document's own. Without ``to``, every
+    wrap is re-created for the same key id (at its current version) or the
+    same recipient (a password or X25519 identity in ``keys`` that unwraps
+    it). A wrap that no provider given can re-create raises WrapLossError,
+    naming it, and nothing is made, unless ``drop`` names it (a provider, a
+    KeyRef or a label, as for :func:`rewrap`).
     """
-    parsed, _ = _parse_bytes(sealed)
+    parsed, body = _parse_bytes(sealed)
     providers = providers_of(keys)
-    recipients = providers_of(to) if to is not None else _providers_for_rotate(parsed, providers)
-    plaintext = open_document(sealed, keys=providers, context=context, binding=binding)
+    size = parsed.core.segment_size
+    total = plaintext_length(len(body), size)
+    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
+    recipients = _rotate_recipients(unlocked, providers, to, drop)
+    cipher = unlocked.cipher()
+
+    def fill(out: memoryview) -> None:
+        cipher.open_run(0, body, out, size, final=True)
+
+    plaintext = build_bytes(total, fill)
     sealer = _new_sealer(
         recipients,
         context=parsed.core.context,
         binding=binding,
         suite=suite if suite is not None else parsed.core.suite,
-        segment_size=segment_size if segment_size is not None else parsed.core.segment_size,
+        segment_size=segment_size if segment_size is not None else size,
     )
     result = seal_into_bytes(sealer, memoryview(plaintext))
     _audit_rekey("rotate", parsed, sealer.wrapped)
@@ -287,24 +325,25 @@ def rotate_stream(
     *,
     keys: Keys,
     to: Keys | None = None,
+    drop: Drop | Sequence[Drop] | None = None,
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
     suite: Suite | None = None,
     segment_size: int | None = None,
 ) -> int:
-    """``rotate`` for streams, in constant memory.
+    """``rotate`` for streams, in constant memory; the same wraps are re-created.
 
-    Segments are authenticated as they are read, so a body tampered with
-    part-way through raises DecryptionError after some output has been
-    written: write to a temporary file and keep it only on success (the
-    Vault does this for you).
+    A wrap that cannot be re-created raises WrapLossError before anything
+    is written. Segments are authenticated as they are read, so a body
+    tampered with part-way through raises DecryptionError after some output
+    has been written: write to a temporary file and keep it only on success
+    (the Vault does this for you).
     """
     parsed = read_header(src)
     providers = providers_of(keys)
-    recipients = providers_of(to) if to is not None else _providers_for_rotate(parsed, providers)
-    reader = open_parsed(
-        src, parsed, providers, _mapping(context, "context"), _mapping(binding, "binding")
-    )
+    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
+    recipients = _rotate_recipients(unlocked, providers, to, drop)
+    reader = SealedReader(src, parsed, unlocked.cipher())
     written = seal_stream(
         reader,
         dst,
@@ -330,18 +369,39 @@ def _audit_rekey(operation: str, parsed: ParsedHeader, wrapped: Sequence[Wrapped
 def is_current(sealed: BytesLike | ReadableStream | Header, *, keys: Keys) -> bool:
     """Whether ``rewrap(sealed, keys=keys)`` would change nothing, from the header alone.
 
-    True when every provider in ``keys`` serves exactly one of the document's
-    wrapped keys and that one is at the provider's current version. No key
-    is unwrapped, so bulk jobs can skip current documents cheaply. Providers
-    that cannot say their current version (no ``current_key()``) make it
+    True when the providers in ``keys`` serve at least one of the document's
+    wraps, and every wrap they serve is at its own key id's current version
+    (a keyring serves each of its key ids: default, per customer, escrow).
+    Wraps no provider given serves do not count. No key is unwrapped, so
+    bulk jobs can skip current documents cheaply. A provider that serves a
+    wrap but cannot say its current version (no ``current_key()``) makes it
     False.
     """
     header = sealed if isinstance(sealed, Header) else inspect(sealed)
+    owners = Owners(providers_of(keys), None)
+    served_any = False
+    for wrapped in header.wrapped_keys:
+        served = owners.served(wrapped)
+        if served is None:
+            continue
+        if not served.is_current(wrapped):
+            return False
+        served_any = True
+    return served_any
+
+
+def wrapped_exactly_for(header: Header, keys: Keys) -> bool:
+    """Whether the header holds exactly the wraps ``rewrap(to=keys)`` would write.
+
+    From the header alone, compared by kind, key id and version; False when
+    a provider cannot say its current version.
+    """
+    wanted = []
     for provider in providers_of(keys):
-        current = _current(provider)
-        if current is None:
+        versioned = powers(provider).versioned
+        if versioned is None:
             return False
-        served = [w.ref for w in header.wrapped_keys if provider.handles(w)]
-        if served != [current]:
-            return False
-    return True
+        ref = versioned.current_key()
+        wanted.append((ref.kind, ref.key_id, ref.version))
+    have = [(w.kind, w.key_id, w.version) for w in header.wrapped_keys]
+    return sorted(have) == sorted(wanted)

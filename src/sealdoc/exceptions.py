@@ -32,6 +32,10 @@ exception it resembles, so callers can catch either::
     ├── WeakPasswordError(SealdocError, ValueError)
     │       ``check_password`` refused a delivery password; ``reasons`` says
     │       why (never the password itself)
+    ├── WrapLossError(SealdocError, ValueError)
+    │       rewrap, rotate or a bulk job would leave a document without a
+    │       wrapped key it had, without being told to (``to=``/``drop=``);
+    │       nothing was written
     └── StoreError(SealdocError, OSError)
         │   the store failed or cannot be reached (the fsspec/botocore/OS
         │   error is kept as ``__cause__``); the previous version of a
@@ -64,6 +68,7 @@ __all__ = [
     "SealdocError",
     "StoreError",
     "WeakPasswordError",
+    "WrapLossError",
 ]
 
 
@@ -168,3 +173,16 @@ class WeakPasswordError(SealdocError, ValueError):
     def __init__(self, reasons: Sequence[str]) -> None:
         self.reasons: tuple[str, ...] = tuple(reasons)
         super().__init__("the password is too weak: " + "; ".join(self.reasons))
+
+
+class WrapLossError(SealdocError, ValueError):
+    """An operation would drop a wrapped key the document had, unasked; nothing was written.
+
+    ``label`` is the wrap's public ``kind:key_id#version``. Pass the provider
+    that can re-create it in ``keys=``, or say what to do with it: the whole
+    new set in ``to=``, or ``drop=`` that wrap.
+    """
+
+    def __init__(self, message: str, label: str = "") -> None:
+        self.label = label
+        super().__init__(message)

@@ -5,7 +5,7 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
-from ._base import AssociatedData, KeyProvider
+from ._base import AssociatedData, KeyFamily, KeyProvider, VersionedKey
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -17,12 +17,14 @@ __all__ = [
     "AwsKms",
     "DekCache",
     "KdfLimits",
+    "KeyFamily",
     "KeyProvider",
     "KeyRef",
     "LocalKeyring",
     "MemoryKeyring",
     "Password",
     "Pkcs11",
+    "VersionedKey",
     "WrappedKey",
     "X25519Identity",
     "X25519Recipient",

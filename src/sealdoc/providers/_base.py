@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from .._format import WrappedKey
+from .._format import KeyRef, WrappedKey
 
 
 @attrs.frozen
@@ -58,4 +58,39 @@ class KeyProvider(Protocol):
 
     def handles(self, wrapped: WrappedKey) -> bool:
         """Whether this provider may be able to unwrap ``wrapped`` (public fields only)."""
+        ...
+
+
+# -- optional powers: wrap identity (rekey) ---------------------------------------------
+#
+# A provider may have more abilities than the three methods above. It
+# declares them by implementing these small protocols; sealdoc checks for
+# them in one place (``sealdoc._owners.serving``), never by probing
+# attributes here and there.
+
+
+@runtime_checkable
+class VersionedKey(Protocol):
+    """A provider that can say which key version its ``wrap`` uses now.
+
+    ``rewrap`` and ``is_current`` compare a wrap's version with it: a wrap
+    is up to date when it is at its key id's current version.
+    """
+
+    def current_key(self) -> KeyRef:
+        """The (kind, key id, version) that ``wrap`` would write now."""
+        ...
+
+
+@runtime_checkable
+class KeyFamily(Protocol):
+    """A provider that holds several key ids (a keyring: per customer, escrow...).
+
+    ``rewrap`` and ``rotate`` keep each wrap under its own key id: they ask
+    the family for a provider bound to that wrap's key id, rather than
+    re-wrapping under the family's own key.
+    """
+
+    def provider_for(self, wrapped: WrappedKey) -> KeyProvider | None:
+        """A provider bound to ``wrapped``'s key id, or None if it is not one of ours."""
         ...

@@ -174,6 +174,19 @@ class KeyringBase:
 
     # -- per-key providers -----------------------------------------------------
 
+    def provider_for(self: _K, wrapped: WrappedKey) -> _K | None:
+        """A provider bound to ``wrapped``'s key id, if this keyring holds it (KeyFamily).
+
+        rewrap and rotate use it to keep a per-customer or escrow wrap under
+        its own key id instead of moving it to this provider's key.
+        """
+        if not self.handles(wrapped):
+            return None
+        try:
+            return self.key(wrapped.key_id)
+        except KeyError:  # removed from the keyring since handles() looked
+            return None
+
     def key(self: _K, key_id: str) -> _K:
         """A provider for another key of this keyring (per customer, per tenant).
 
