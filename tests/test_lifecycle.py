@@ -11,7 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sealdoc
-from sealdoc import DecryptionError, KeyProviderError, KeyRef, LocalKeyring, MemoryKeyring
+from sealdoc import (
+    DecryptionError,
+    KeyProviderError,
+    KeyRef,
+    LocalKeyring,
+    MemoryKeyring,
+    Vault,
+    WrapLossError,
+)
+from sealdoc.providers import KdfLimits, Password, X25519Identity
 
 SEG = 256
 
@@ -407,3 +416,192 @@ def test_a_crash_during_a_key_change_keeps_file_and_memory_as_they_were(
         1: "enabled",
         2: "enabled",
     }
+
+
+# -- wraps keep their identity (issue 10, item 1) ----------------------------------------
+#
+# Each test below is one of the failures the issue describes. Key references
+# are taken from the providers (current_key()), never spelled out, so that
+# they hold whatever a keyring puts in its key ids.
+
+LAX = KdfLimits(argon2_min_memory_kib=8, argon2_min_cost=8)
+
+
+def cheap_password(secret: str) -> Password:
+    return Password(secret, memory_kib=64, iterations=1, limits=LAX)
+
+
+def refs(sealed: bytes) -> list[KeyRef]:
+    return [w.ref for w in sealdoc.inspect(sealed).wrapped_keys]
+
+
+def payloads(sealed: bytes) -> list[bytes]:
+    return [w.payload for w in sealdoc.inspect(sealed).wrapped_keys]
+
+
+def test_per_customer_keys_survive_key_rotation_and_rewrap_all(tmp_path: Path) -> None:
+    ring = MemoryKeyring()
+    customer = ring.add_key("cust-0042")
+    url = (tmp_path / "store").as_uri()
+    Vault(url, keys=customer).put("cust-0042/statement", b"statement")
+    Vault(url, keys=ring).put("bank/report", b"report")
+    vault = Vault(url, keys=ring)
+    ring.rotate()  # the runbook: keys rotate, then rewrap the store
+    report = vault.rewrap_all()
+    assert report.failed == ()
+    assert refs(vault._read_sealed("cust-0042/statement")) == [customer.current_key()]
+    assert refs(vault._read_sealed("bank/report")) == [ring.current_key()]
+    assert vault.inventory()[customer.current_key().label] == 1  # still on the customer's key
+    customer.rotate()
+    vault.rewrap_all()
+    assert refs(vault._read_sealed("cust-0042/statement")) == [customer.current_key()]
+    for version in (1, 2):
+        customer.destroy(version, confirm=True)  # the customer asked to be forgotten
+    with pytest.raises(DecryptionError):
+        vault.get("cust-0042/statement")
+    assert vault.get("bank/report") == b"report"
+
+
+def test_escrow_of_the_same_keyring_is_kept_by_rewrap_all_and_rotate(tmp_path: Path) -> None:
+    ring = MemoryKeyring()
+    escrow = ring.add_key("escrow")
+    url = (tmp_path / "store").as_uri()
+    Vault(url, keys=[ring, escrow]).put("claim", b"claim")
+    vault = Vault(url, keys=ring)
+    ring.rotate()
+    assert vault.rewrap_all().failed == ()
+    assert refs(vault._read_sealed("claim")) == [ring.current_key(), escrow.current_key()]
+    assert vault.rotate_all().failed == ()
+    assert refs(vault._read_sealed("claim")) == [ring.current_key(), escrow.current_key()]
+    doc = vault._read_sealed("claim")
+    binding = {"sealdoc:doc_id": "claim"}
+    rotated = sealdoc.rotate(doc, keys=ring, binding=binding)
+    assert refs(rotated) == [ring.current_key(), escrow.current_key()]
+    assert sealdoc.open(rotated, keys=escrow, binding=binding) == b"claim"
+
+
+def test_adding_a_password_keeps_the_other_passwords() -> None:
+    ring = MemoryKeyring()
+    a, b, c = (cheap_password(f"password {n}") for n in "abc")
+    doc = sealdoc.seal(b"statement", keys=[ring, a, b])
+    added = sealdoc.rewrap(doc, keys=ring, add=c)
+    assert payloads(added)[:3] == payloads(doc)  # byte for byte
+    for password in (a, b, c):
+        assert sealdoc.open(added, keys=password) == b"statement"
+    again = sealdoc.rewrap(added, keys=ring, add=a)  # a replaces its own wrap only
+    assert len(refs(again)) == 4
+    for password in (a, b, c):
+        assert sealdoc.open(again, keys=password) == b"statement"
+    dropped = sealdoc.rewrap(again, keys=ring, drop=b)
+    assert len(refs(dropped)) == 3
+    with pytest.raises(DecryptionError):
+        sealdoc.open(dropped, keys=b)
+    assert sealdoc.open(dropped, keys=a) == sealdoc.open(dropped, keys=c) == b"statement"
+
+
+def test_bringing_up_to_date_with_one_password_keeps_the_others() -> None:
+    ring = MemoryKeyring()
+    a, b = cheap_password("password a"), cheap_password("password b")
+    doc = sealdoc.seal(b"statement", keys=[ring, a, b])
+    ring.rotate()
+    new = sealdoc.rewrap(doc, keys=[ring, a])
+    assert refs(new)[0] == ring.current_key()
+    assert payloads(new)[1:] == payloads(doc)[1:]
+    assert sealdoc.open(new, keys=b) == b"statement"
+    out = io.BytesIO()
+    sealdoc.rewrap_stream(io.BytesIO(doc), out, keys=[ring, a])
+    assert payloads(out.getvalue())[1:] == payloads(doc)[1:]
+    assert sealdoc.open(out.getvalue(), keys=b) == b"statement"
+
+
+def test_x25519_devices_keep_their_wraps() -> None:
+    ring = MemoryKeyring()
+    phone, laptop, tablet = (X25519Identity.generate() for _ in range(3))
+    doc = sealdoc.seal(b"statement", keys=[ring, phone.to_recipient(), laptop.to_recipient()])
+    added = sealdoc.rewrap(doc, keys=ring, add=tablet.to_recipient())
+    assert payloads(added)[:3] == payloads(doc)
+    ring.rotate()
+    current = sealdoc.rewrap(added, keys=[ring, phone])
+    assert payloads(current)[1:] == payloads(added)[1:]
+    for device in (phone, laptop, tablet):
+        assert sealdoc.open(current, keys=device) == b"statement"
+    with pytest.raises(WrapLossError, match="x25519"):
+        sealdoc.rotate(current, keys=[ring, phone])  # laptop and tablet not given
+    rotated = sealdoc.rotate(current, keys=[ring, phone, laptop, tablet])
+    assert len(refs(rotated)) == 4
+    for device in (phone, laptop, tablet):
+        assert sealdoc.open(rotated, keys=device) == b"statement"
+
+
+def test_rotate_refuses_to_drop_and_takes_drop() -> None:
+    ring = MemoryKeyring()
+    a, b = cheap_password("password a"), cheap_password("password b")
+    escrow = MemoryKeyring(key_id="escrow")
+    doc = sealdoc.seal(b"x", keys=[ring, escrow, a, b])
+    for keys in ([ring, a, b], [ring, escrow, a]):
+        with pytest.raises(WrapLossError, match="drop=") as info:
+            sealdoc.rotate(doc, keys=keys)
+        assert isinstance(info.value, ValueError)
+        out = io.BytesIO()
+        with pytest.raises(WrapLossError):
+            sealdoc.rotate_stream(io.BytesIO(doc), out, keys=keys)
+        assert out.getvalue() == b""
+    escrow_label = escrow.current_key().label
+    rotated = sealdoc.rotate(doc, keys=[ring, a, b], drop=escrow_label)
+    assert refs(rotated)[0] == ring.current_key()
+    assert len(refs(rotated)) == 3
+    assert sealdoc.open(rotated, keys=b) == b"x"
+    with pytest.raises(DecryptionError):
+        sealdoc.open(rotated, keys=escrow)
+    without_b = sealdoc.rotate(doc, keys=[ring, escrow, a], drop=b)
+    assert len(refs(without_b)) == 3
+    with pytest.raises(DecryptionError):
+        sealdoc.open(without_b, keys=b)
+    out = io.BytesIO()
+    sealdoc.rotate_stream(io.BytesIO(doc), out, keys=[ring, escrow, a], drop=b)
+    assert refs(out.getvalue()) == refs(without_b)
+    with pytest.raises(ValueError, match="either to="):
+        sealdoc.rotate(doc, keys=ring, to=ring, drop=escrow)
+
+
+def test_rotate_re_creates_a_destroyed_versions_wrap_at_the_current_one() -> None:
+    ring = MemoryKeyring()
+    customer = ring.add_key("cust-7")
+    escrow = ring.add_key("escrow")
+    doc = sealdoc.seal(b"x", keys=[customer, escrow])
+    customer.rotate()
+    customer.destroy(1)
+    rotated = sealdoc.rotate(doc, keys=ring)
+    assert refs(rotated) == [customer.current_key(), escrow.current_key()]
+    customer.destroy(2, confirm=True)  # shredded: the key has no version left
+    with pytest.raises(WrapLossError, match="cust-7"):
+        sealdoc.rotate(rotated, keys=ring)
+    assert refs(sealdoc.rewrap(rotated, keys=ring)) == refs(rotated)  # kept, not moved
+    assert sealdoc.is_current(rotated, keys=ring)
+
+
+def test_is_current_follows_each_wraps_own_key() -> None:
+    ring = MemoryKeyring()
+    customer = ring.add_key("cust-1")
+    doc = sealdoc.seal(b"x", keys=[customer, ring.key("default")])
+    assert sealdoc.is_current(doc, keys=ring)
+    ring.rotate()  # the default key
+    assert not sealdoc.is_current(doc, keys=ring)
+    new = sealdoc.rewrap(doc, keys=ring)
+    assert refs(new) == [customer.current_key(), ring.current_key()]
+    assert sealdoc.is_current(new, keys=ring)
+    customer.rotate()
+    assert not sealdoc.is_current(new, keys=ring)
+    assert not sealdoc.is_current(new, keys=MemoryKeyring(key_id="other"))  # serves nothing
+
+
+def test_rewrap_all_to_a_key_moves_documents_that_are_on_another_key(tmp_path: Path) -> None:
+    ring = MemoryKeyring()
+    customer = ring.add_key("cust-9")
+    url = (tmp_path / "store").as_uri()
+    Vault(url, keys=customer).put("doc", b"x")
+    vault = Vault(url, keys=ring)
+    report = vault.rewrap_all(to=ring)  # an explicit move to the default key
+    assert report.rewritten == 1
+    assert refs(vault._read_sealed("doc")) == [ring.current_key()]
+    assert vault.rewrap_all(to=ring).skipped == 1
