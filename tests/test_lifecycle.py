@@ -538,7 +538,8 @@ def test_rotate_refuses_to_drop_and_takes_drop() -> None:
     a, b = cheap_password("password a"), cheap_password("password b")
     escrow = MemoryKeyring(key_id="escrow")
     doc = sealdoc.seal(b"x", keys=[ring, escrow, a, b])
-    for keys in ([ring, a, b], [ring, escrow, a]):
+    choices: list[list[sealdoc.KeyProvider]] = [[ring, a, b], [ring, escrow, a]]
+    for keys in choices:
         with pytest.raises(WrapLossError, match="drop=") as info:
             sealdoc.rotate(doc, keys=keys)
         assert isinstance(info.value, ValueError)

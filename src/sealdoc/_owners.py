@@ -103,7 +103,13 @@ def own_ref(provider: KeyProvider) -> KeyRef:
             f"{provider!r} holds several keys but cannot say which one it wraps under; "
             "name the wraps by label (kind:key_id) instead"
         )
-    return versioned.current_key()
+    try:
+        return versioned.current_key()
+    except KeyProviderError as exc:
+        raise KeyProviderError(
+            f"{provider!r} cannot say which key it wraps under ({exc}): to add it, rotate "
+            "that key first; to drop its wraps, name them by label (kind:key_id)"
+        ) from exc
 
 
 class Owners:
