@@ -606,3 +606,24 @@ def test_rewrap_all_to_a_key_moves_documents_that_are_on_another_key(tmp_path: P
     assert report.rewritten == 1
     assert refs(vault._read_sealed("doc")) == [ring.current_key()]
     assert vault.rewrap_all(to=ring).skipped == 1
+
+
+def test_the_cli_keeps_customer_keys_and_refuses_to_lose_a_wrap(tmp_path: Path) -> None:
+    from .test_cli import PASS, run
+
+    ring = LocalKeyring.create(
+        tmp_path / "ring.json", passphrase=PASS, opslimit=1, memlimit=8 << 20
+    )
+    customer = ring.add_key("cust-0042")
+    (tmp_path / "doc.sdoc").write_bytes(sealdoc.seal(b"statement", keys=customer))
+    ring.rotate()
+    result = run(tmp_path, "rewrap", "doc.sdoc", "-o", "new.sdoc")
+    assert result.returncode == 0, result.stderr
+    assert refs((tmp_path / "new.sdoc").read_bytes()) == [customer.current_key()]
+    sealed = sealdoc.seal(b"claim", keys=[ring, cheap_password("the customer's password")])
+    (tmp_path / "claim.sdoc").write_bytes(sealed)
+    result = run(tmp_path, "rotate", "claim.sdoc", "-o", "rotated.sdoc")
+    assert result.returncode == 1
+    assert b"would lose the wrapped key password:" in result.stderr
+    assert not (tmp_path / "rotated.sdoc").exists()
+    assert (tmp_path / "claim.sdoc").read_bytes() == sealed

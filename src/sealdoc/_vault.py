@@ -280,8 +280,9 @@ class Vault:
     def rewrap_all(self, **options: Any) -> BulkReport:
         """Rewrap every document under ``prefix`` (see :func:`_bulk.run_bulk` options).
 
-        ``prefix``, ``to`` (default: the vault's keys at their current
-        versions), ``select`` (a predicate on the Header), ``workers``,
+        ``prefix``, ``to`` (default: each wrap brought to its own key id's
+        current version with the vault's keys; per-customer and escrow wraps
+        stay under their keys), ``select`` (a predicate on the Header), ``workers``,
         ``dry_run``, ``checkpoint`` (a file that makes a rerun resume),
         ``retries``, ``verify``. Documents already current are skipped from
         their header alone. Returns a BulkReport.
@@ -295,7 +296,8 @@ class Vault:
 
         Same options as :meth:`rewrap_all`. Every selected document is
         rotated: use ``checkpoint`` to make a rerun resume rather than rotate
-        twice.
+        twice. Every wrap is re-created; a document with a wrap the vault's
+        keys cannot re-create is reported as failed (WrapLossError), untouched.
         """
         from ._bulk import run_bulk  # noqa: PLC0415
 

@@ -11,6 +11,11 @@ globally. Like age's Recipient and Identity, the surface is small:
   provider itself failed;
 * ``handles(wrapped)`` says, from public fields alone, whether ``unwrap`` is
   worth trying.
+
+Optional powers are declared as small protocols of their own, below:
+:class:`VersionedKey` (``current_key()``: the version ``wrap`` uses now) and
+:class:`KeyFamily` (``provider_for(wrapped)``: a provider bound to a wrap's
+own key id, for a keyring holding several keys).
 """
 
 from __future__ import annotations
