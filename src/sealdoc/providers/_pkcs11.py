@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import os
 import queue
-import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +26,17 @@ from .._format import DEK_LEN, KeyRef, WrappedKey
 from ..exceptions import KeyProviderError, KeyUriError, NotMineError
 from ._base import AssociatedData
 from ._keyring import wrap_ad
+from ._pkcs11_token import (
+    GCM,
+    KWP,
+    _duplicate_message,
+    _generate,
+    _logged_in_session,
+    _mapper,
+    _scan,
+)
 
 KIND = "pkcs11"
-GCM, KWP = "aes-gcm", "aes-kwp"
 # 2: RFC 5649 over the DEK alone (before 0.x; still read). 3: over the DEK
 # and SHA-256 of the wrap's associated data, so the wrap itself is bound.
 _PAYLOAD_GCM, _PAYLOAD_KWP, _PAYLOAD_KWP_BOUND = 1, 2, 3
@@ -44,20 +51,6 @@ DEFAULT_PIN_ENV = "SEALDOC_PKCS11_PIN"
 # calls from several threads must not overlap (shared/TESTBED.md).
 _modules: dict[str, tuple[Any, threading.RLock]] = {}
 _modules_lock = threading.Lock()
-
-
-def _mapper(p11: Any) -> Any:
-    """python-pkcs11's attribute mapper, taught CKA_ALLOWED_MECHANISMS (an array of ulongs)."""
-    from pkcs11.attributes import AttributeMapper  # noqa: PLC0415
-
-    size = struct.calcsize("L")
-    mapper = AttributeMapper()
-    mapper.register_handler(
-        p11.Attribute.ALLOWED_MECHANISMS,
-        lambda values: b"".join(struct.pack("L", int(v)) for v in values),
-        lambda raw: [struct.unpack_from("L", raw, i)[0] for i in range(0, len(raw), size)],
-    )
-    return mapper
 
 
 def _module(path: str) -> tuple[Any, threading.RLock]:
@@ -241,7 +234,8 @@ class Pkcs11:
         p11 = self._p11
         aad = wrap_ad(KIND, self.key_id, version, ad.digest)
         with self._session() as session, self._permitted(version):
-            kek = self._key(session, version)
+            method = "encrypt" if self._mechanism == GCM else "wrap_key"
+            kek = self._capable(self._key(session, version), version, method, self._mechanism)
             if self._mechanism == GCM:
                 from pkcs11.mechanisms import GCMParams  # noqa: PLC0415
 
@@ -280,6 +274,7 @@ class Pkcs11:
         with self._session() as session, self._permitted(wrapped.version):
             kek = self._key(session, wrapped.version)
             if payload[:1] == bytes([_PAYLOAD_GCM]):
+                self._capable(kek, wrapped.version, "decrypt", GCM)
                 iv, body = payload[1 : 1 + _IV_LEN], payload[1 + _IV_LEN :]
                 if len(iv) != _IV_LEN or len(body) != DEK_LEN + 16:  # SoftHSM takes any IV
                     raise NotMineError("the wrapped key has the wrong shape")
@@ -305,6 +300,7 @@ class Pkcs11:
                 return bytes(dek)
             if payload[:1] in (bytes([_PAYLOAD_KWP]), bytes([_PAYLOAD_KWP_BOUND])):
                 bound = payload[0] == _PAYLOAD_KWP_BOUND
+                self._capable(kek, wrapped.version, "unwrap_key", KWP)
                 value = self._kwp_unwrap(kek, payload[1:], bound)
                 if not bound:  # a wrap from before binding: commitment and MAC still hold
                     if len(value) != DEK_LEN:
@@ -342,16 +338,25 @@ class Pkcs11:
         finally:
             temp.destroy()
 
-    @contextmanager
-    def _permitted(self, version: int) -> Iterator[None]:
-        """A KEK made for the other mode lacks the capability: say so, not AttributeError."""
-        try:
-            yield
-        except AttributeError as exc:  # python-pkcs11 offers encrypt/wrap_key per capability
+    def _capable(self, kek: Any, version: int, method: str, mechanism: str) -> Any:
+        """The KEK, if it can do what ``mechanism`` needs (python-pkcs11's ``method``).
+
+        python-pkcs11 gives a key object ``encrypt``/``wrap_key`` and so on
+        only when the key has that capability; a key made for the other mode
+        lacks it (docs/pkcs11.md).
+        """
+        if not callable(getattr(kek, method, None)):
             raise KeyProviderError(
                 f"key {self._key_label!r} version {version} in token {self._token_label!r} "
-                f"does not permit {self._mechanism} (was it made for the other mechanism?)"
-            ) from exc
+                f"does not permit {mechanism} (was it made for the other mechanism?)"
+            )
+        return kek
+
+    @contextmanager
+    def _permitted(self, version: int) -> Iterator[None]:
+        """A token that refuses the mechanism for this key: say so, in sealdoc's terms."""
+        try:
+            yield
         except self._p11.exceptions.MechanismInvalid as exc:  # CKA_ALLOWED_MECHANISMS says no
             raise KeyProviderError(
                 f"key {self._key_label!r} version {version} in token {self._token_label!r} "
@@ -414,101 +419,6 @@ class Pkcs11:
                     f"cannot create key {key_label!r} in token {token_label!r}: "
                     f"{type(exc).__name__}"
                 ) from exc
-
-
-def _logged_in_session(p11: Any, token: Any, secret: str) -> Any:
-    """A session logged in as the user; joins the login another session of this process holds.
-
-    PKCS#11 logs in per token and process: while another session is logged
-    in, C_Login answers USER_ALREADY_LOGGED_IN without checking the PIN, so
-    a wrong PIN is only refused by the first login of a process.
-    """
-    mapper = _mapper(p11)
-    try:
-        return token.open(user_pin=secret, rw=True, attribute_mapper=mapper)
-    except p11.exceptions.UserAlreadyLoggedIn:
-        return token.open(rw=True, attribute_mapper=mapper)
-
-
-def _scan(p11: Any, session: Any, key_label: str) -> dict[int, list[str]]:
-    """Version to the labels of every secret key object of that version.
-
-    ``key.vN`` is version N, and a bare ``key`` (an HSM team's own) version 1.
-    More than one object for a version is a duplicate the caller refuses.
-    """
-    prefix = f"{key_label}."
-    found: dict[int, list[str]] = {}
-    for obj in session.get_objects({p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY}):
-        label = obj[p11.Attribute.LABEL]
-        if label == key_label:
-            version = 1
-        elif label.startswith(prefix + "v") and label[len(prefix) + 1 :].isdigit():
-            version = int(label[len(prefix) + 1 :])
-            if version < 1:
-                continue
-        else:
-            continue
-        found.setdefault(version, []).append(label)
-    return found
-
-
-def _duplicate_message(module_path: str, token_label: str, labels: list[str]) -> str:
-    names = ", ".join(repr(label) for label in labels)
-    first = labels[0]
-    return (
-        f"token {token_label!r} holds more than one key for one version ({names}), so sealdoc "
-        "cannot tell which one a document was sealed under. Keep the key your documents open "
-        "with (one made by mistake, e.g. a second create_key(), has sealed nothing: seals fail "
-        "while both exist) and delete the other, e.g. list them with "
-        f"`pkcs11-tool --module {module_path} --login --list-objects --type secrkey` and delete "
-        f"one by its ID: `pkcs11-tool --module {module_path} --login --delete-object "
-        f"--type secrkey --id <ID>` (or, with python-pkcs11, pick one of "
-        f"session.get_objects({{Attribute.LABEL: {first!r}}}) and call .destroy())"
-    )
-
-
-def _generate(p11: Any, session: Any, label: str, mechanism: str, kwp_mechanism: int) -> None:
-    """A non-extractable AES-256 KEK that can do only what ``mechanism`` needs."""
-    gcm = mechanism == GCM
-    template = {
-        p11.Attribute.EXTRACTABLE: False,
-        p11.Attribute.SENSITIVE: True,
-        p11.Attribute.ENCRYPT: gcm,
-        p11.Attribute.DECRYPT: gcm,
-        p11.Attribute.WRAP: not gcm,
-        p11.Attribute.UNWRAP: not gcm,
-        p11.Attribute.SIGN: False,
-        p11.Attribute.VERIFY: False,
-        p11.Attribute.DERIVE: False,
-    }
-    allowed = [int(p11.Mechanism.AES_GCM) if gcm else kwp_mechanism]
-    key_id = os.urandom(8)  # a CKA_ID, so that a key can be named for deletion
-    try:
-        session.generate_key(
-            p11.KeyType.AES,
-            256,
-            id=key_id,
-            label=label,
-            store=True,
-            capabilities=0,
-            template={**template, p11.Attribute.ALLOWED_MECHANISMS: allowed},
-        )
-    except (
-        p11.exceptions.AttributeTypeInvalid,
-        p11.exceptions.AttributeValueInvalid,
-        p11.exceptions.TemplateInconsistent,
-    ):
-        # a token without CKA_ALLOWED_MECHANISMS (PKCS#11 before 2.40): the
-        # capability attributes alone still keep the key to its mode
-        session.generate_key(
-            p11.KeyType.AES,
-            256,
-            id=key_id,
-            label=label,
-            store=True,
-            capabilities=0,
-            template=template,
-        )
 
 
 def from_uri(uri: str, **options: Any) -> Pkcs11:
