@@ -89,7 +89,8 @@ def test_failures_exit_1_and_leave_no_output(initialised: Path) -> None:
     assert not_sealed.returncode == 1
     assert b"not a sealed document" in not_sealed.stderr
     assert b"Traceback" not in not_sealed.stderr
-    assert sorted(p.name for p in d.iterdir()) == ["a.sdoc", "a.txt", "ring.json"]
+    names = sorted(p.name for p in d.iterdir())
+    assert names == [".ring.json.generation", "a.sdoc", "a.txt", "ring.json"]
 
 
 def test_usage_errors_exit_2(initialised: Path) -> None:
