@@ -57,7 +57,9 @@ def test_seal_inspect_open(initialised: Path) -> None:
     assert info.returncode == 0
     header = json.loads(info.stdout)
     assert header["context"] == {"tenant": "acme"}
-    assert header["wrapped_keys"] == [{"kind": "local", "key_id": "default", "version": 1}]
+    ring_id = sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS).ring_id
+    key_id = f"default@{ring_id}"
+    assert header["wrapped_keys"] == [{"kind": "local", "key_id": key_id, "version": 1}]
     assert header["plaintext_length"] == 23000
     result = run(d, "open", "claim.sdoc", "-o", "back.txt", "--context", "tenant=acme")
     assert result.returncode == 0, result.stderr
@@ -87,7 +89,8 @@ def test_failures_exit_1_and_leave_no_output(initialised: Path) -> None:
     assert not_sealed.returncode == 1
     assert b"not a sealed document" in not_sealed.stderr
     assert b"Traceback" not in not_sealed.stderr
-    assert sorted(p.name for p in d.iterdir()) == ["a.sdoc", "a.txt", "ring.json"]
+    names = sorted(p.name for p in d.iterdir())
+    assert names == [".ring.json.generation", "a.sdoc", "a.txt", "ring.json"]
 
 
 def test_usage_errors_exit_2(initialised: Path) -> None:
@@ -157,16 +160,20 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     for i in range(12):
         vault.put(f"acme/{i:02}", b"statement %d" % i)
     inventory = run(d, "inventory", url, "--json", passphrase=None)
-    assert json.loads(inventory.stdout) == {"local:default#1": 12}
+    assert json.loads(inventory.stdout) == {f"local:default@{ring.ring_id}#1": 12}
     assert run(d, "keys", "rotate").returncode == 0
     dry = run(d, "rewrap", url, "--dry-run", "--json")
     assert json.loads(dry.stdout)["rewritten"] == 12
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#1": 12}
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+        f"local:default@{ring.ring_id}#1": 12
+    }
     done = run(d, "rewrap", url, "--workers", "3", "--resume", str(d / "ck"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["rewritten"], report["failed"]) == (12, [])
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#2": 12}
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+        f"local:default@{ring.ring_id}#2": 12
+    }
     # the inventory proves version 1 unused: destroying it loses nothing
     assert run(d, "keys", "destroy", "1").returncode == 0
     assert run(d, "open", "store/acme/03.sdoc", "-o", "-").returncode == 1  # bound to its doc id
@@ -204,7 +211,9 @@ def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
     dry = run(d, "--config", "sealdoc.toml", "rewrap", url)
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["dry_run"] is True
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#1": 4}
+    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+        f"local:default@{ring.ring_id}#1": 4
+    }
     bad = run(d, "--config", "missing.toml", "rewrap", url)
     assert bad.returncode == 2
 
