@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import nacl.pwhash
 from cryptography.exceptions import InvalidTag
@@ -225,6 +225,26 @@ class LocalKeyring(KeyringBase):
 
     def __repr__(self) -> str:
         return f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r})"
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, key id and file; never a key or the passphrase."""
+        return (self.kind, self._key_id, str(self._path))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by reference, as its key URI: no key material in the pickle.
+
+        A Dask worker (or any process) that unpickles it loads the keyring
+        file again, with the passphrase from its own ``SEALDOC_PASSPHRASE``,
+        exactly as the key URI ``local:///path#key-id`` would be resolved there.
+        """
+        path = quote(str(self._path.absolute()))
+        return (from_uri, (f"local://{path}#{quote(self._key_id, safe='')}",))
+
+    def __copy__(self) -> LocalKeyring:
+        # key() makes shallow copies that share keys, lock and file: not the pickle path
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
 
 @contextlib.contextmanager

@@ -326,6 +326,11 @@ class Pkcs11:
                     f"{type(exc).__name__}"
                 ) from exc
 
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, token and key labels, mechanism and module; never the PIN."""
+        module = next((path for path, (lib, _) in _modules.items() if lib is self._lib), "?")
+        return (KIND, self.key_id, self._mechanism, module)
+
 
 def _logged_in_session(p11: Any, token: Any, secret: str) -> Any:
     """A session logged in as the user; joins the login another session of this process holds.

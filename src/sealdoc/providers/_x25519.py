@@ -101,6 +101,10 @@ class X25519Recipient:
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
 
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and the public key (public by design)."""
+        return (KIND, self._label, self.recipient)
+
 
 class X25519Identity:
     """A device's private key: opens what was sealed for its recipient, and seals too.
@@ -224,6 +228,10 @@ class X25519Identity:
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and the public half; never the private key."""
+        return (KIND, self._label, self.recipient)
 
 
 def _raw_public(value: object) -> bytes:
