@@ -30,7 +30,7 @@ ignore_missing_imports = True
 
 # A small user program over the public API: key URIs, providers, the Vault,
 # headers and errors, as a platform team would write it.
-USER_PROGRAM = '''\
+USER_PROGRAM = """\
 from __future__ import annotations
 
 import io
@@ -69,14 +69,17 @@ def store(url: str, key_uri: str) -> list[str]:
     provider: KeyProvider = sealdoc.key_from_uri(key_uri)
     assert provider
     return list(vault.list("statements/"))
-'''
+"""
 
 # The same program with one call the annotations forbid: mypy must say so.
-WRONG = USER_PROGRAM + '''
+WRONG = (
+    USER_PROGRAM
+    + """
 
 def broken(ring: sealdoc.MemoryKeyring) -> bytes:
     return sealdoc.seal("a str is not bytes", keys=ring)
-'''
+"""
+)
 
 
 def mypy(tmp_path: Path, *files: Path) -> subprocess.CompletedProcess[str]:
