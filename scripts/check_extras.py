@@ -21,6 +21,7 @@ import sealdoc
 from sealdoc.providers import AwsKms
 
 MIN_S3FS = (2025, 1)
+SKIPPED = {"sealdoc.__main__", "sealdoc.testing"}
 
 
 def versions() -> dict[str, str]:
@@ -37,11 +38,11 @@ def main() -> None:
     if (year, month) < MIN_S3FS:
         sys.exit(f"s3fs {found['s3fs']} is older than {MIN_S3FS}: the resolver fell back")
 
-    # every module of the package, the optional ones included (not __main__: it runs the CLI)
+    # every module of the package, the optional ones included; not __main__
+    # (it runs the CLI), nor sealdoc.testing, a pytest plugin for provider
+    # authors whose own test suites bring pytest
     modules = [
-        m.name
-        for m in pkgutil.walk_packages(sealdoc.__path__, "sealdoc.")
-        if not m.name.endswith(".__main__")
+        m.name for m in pkgutil.walk_packages(sealdoc.__path__, "sealdoc.") if m.name not in SKIPPED
     ]
     for name in modules:
         importlib.import_module(name)

@@ -65,6 +65,9 @@ def test_in_memory_providers_are_told_apart_without_their_secrets() -> None:
 def test_x25519_tokens_are_the_public_key() -> None:
     device = X25519Identity.generate()
     recipient = device.to_recipient()
+    copy = pickle.loads(pickle.dumps(recipient))  # a public key travels to workers as it is
+    assert (copy, copy.__dask_tokenize__()) == (recipient, recipient.__dask_tokenize__())
+    assert sealdoc.open(sealdoc.seal(b"x", keys=copy), keys=device) == b"x"
     assert device.__dask_tokenize__() == ("x25519", "device", device.recipient)
     assert deterministic(recipient) == deterministic(device.to_recipient())
     assert deterministic(X25519Identity.generate()) != deterministic(device)
