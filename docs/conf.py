@@ -33,8 +33,6 @@ myst_heading_anchors = 3
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-# Type aliases print by name, not expanded into long unions.
-autodoc_type_aliases = {"Keys": "sealdoc.Keys", "KeysOrUris": "sealdoc.Keys"}
 
 html_theme = "furo"
 html_title = f"sealdoc {release}"
