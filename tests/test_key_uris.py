@@ -16,7 +16,7 @@ import pytest
 
 import sealdoc
 from sealdoc import KeyUriError, LocalKeyring, MemoryKeyring
-from sealdoc.providers import X25519Identity
+from sealdoc.providers import KeyProvider, X25519Identity
 
 PASS = "key uri pass phrase"
 
@@ -126,6 +126,30 @@ def test_the_vault_and_the_protocol_take_uris(
     for opener in (uri, ring, device):
         with fsspec.open(url, "rb", sealdoc={"keys": opener}) as f:
             assert f.read() == b"a,b\n1,2\n"
+
+
+def test_bulk_jobs_take_uris_for_to(
+    ring_uri: tuple[LocalKeyring, str],
+    device: X25519Identity,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, uri = ring_uri
+    vault = sealdoc.Vault(f"file://{tmp_path}/bulk", keys=uri)
+    for i in range(3):
+        vault.put(f"d/{i}", b"doc %d" % i)
+    resolved: list[str] = []
+    real = sealdoc.key_from_uri
+
+    def counting(uri: str, **options: object) -> KeyProvider:
+        resolved.append(uri)
+        return real(uri, **options)
+
+    monkeypatch.setattr("sealdoc._envelope.key_from_uri", counting)
+    report = vault.rewrap_all(to=[uri, device.recipient])
+    assert (report.rewritten, report.failed) == (3, ())
+    assert resolved == [uri, device.recipient]  # once per job, not once per document
+    assert vault.inventory() == {"local:default#1": 3, "x25519:device#1": 3}
 
 
 @pytest.mark.parametrize(
