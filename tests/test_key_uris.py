@@ -155,7 +155,7 @@ def test_bulk_jobs_take_uris_for_to(
 @pytest.mark.parametrize(
     ("keys", "message"),
     [
-        ("ring", r"'ring' is not a key URI"),
+        ("ring", r"a str of 4 characters that is not a key URI .*schemes: .*local:"),
         ("gcp-kms://projects/p/keys/k", r"no key provider for the scheme 'gcp-kms'"),
         (["local://host/ring.json"], r"local key URI is local:///absolute"),
         ("x25519:not-a-key", r"not an X25519 recipient"),
@@ -164,6 +164,14 @@ def test_bulk_jobs_take_uris_for_to(
 def test_a_bad_uri_is_a_key_uri_error(keys: object, message: str) -> None:
     with pytest.raises(KeyUriError, match=message):
         sealdoc.seal(b"x", keys=keys)  # type: ignore[arg-type]
+
+
+def test_a_secret_given_as_keys_by_mistake_is_not_echoed() -> None:
+    secret = "correct horse battery staple"  # a passphrase passed where keys go
+    with pytest.raises(KeyUriError) as caught:
+        sealdoc.seal(b"x", keys=secret)
+    assert secret not in str(caught.value)
+    assert "correct" not in repr(caught.value)
 
 
 def test_a_missing_extra_names_the_scheme_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
