@@ -133,6 +133,7 @@ def site(session: nox.Session) -> None:
     """
     session.install("-e", ".[site]")
     out = ROOT / "docs" / "_build" / "html"
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", str(out))
+    # -E: every page is read again, so a warning is never hidden by a cached page
+    session.run("sphinx-build", "-E", "-W", "--keep-going", "-b", "html", "docs", str(out))
     session.run("python", "scripts/check_site.py", str(out))
     session.log(f"open {out / 'index.html'}")
