@@ -24,9 +24,11 @@ BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-provide
 # (the extras as users install them, no pins of their own)
 BENCH_PROVIDERS = [".[pkcs11,s3,aws,dask]", "moto[server]>=5.1"]
 # A fresh `pip install '.[all]'` must finish within this (issue 15: "under 2
-# minutes"). Measured here with a current pip and no download cache: about
-# 40 s, nearly all of it downloads; pip 23.2 (what `python3.11 -m venv` still
-# ships) backtracked for over 9 minutes, which is why the session upgrades pip.
+# minutes"). Measured on this project's 2-core machine with pip 26.3 and no
+# download cache: 41-46 s, nearly all of it downloads (79 s with the machine
+# loaded by parallel jobs). A resolver that backtracks takes minutes (pip
+# 23.2, what `python3.11 -m venv` ships, needed 155 s even with the s3 extra's
+# hint, and never finished without it), so the session upgrades pip first.
 INSTALL_LIMIT_S = 120
 
 
