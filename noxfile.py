@@ -7,6 +7,8 @@ command works on a fresh machine with only Python and nox.
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import nox
@@ -19,13 +21,15 @@ ROOT = Path(__file__).parent
 LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
 BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers", "pyrage"]
 # for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
-BENCH_PROVIDERS = [
-    "python-pkcs11",
-    "s3fs==2026.9.0",
-    "boto3==1.43.117",
-    "moto[server]>=5.1",
-    "dask[distributed]",
-]
+# (the extras as users install them, no pins of their own)
+BENCH_PROVIDERS = [".[pkcs11,s3,aws,dask]", "moto[server]>=5.1"]
+# A fresh `pip install '.[all]'` must finish within this (issue 15: "under 2
+# minutes"). Measured on this project's 2-core machine with pip 26.3 and no
+# download cache: 41-46 s, nearly all of it downloads (79 s with the machine
+# loaded by parallel jobs). A resolver that backtracks takes minutes (pip
+# 23.2, what `python3.11 -m venv` ships, needed 155 s even with the s3 extra's
+# hint, and never finished without it), so the session upgrades pip first.
+INSTALL_LIMIT_S = 120
 
 
 @nox.session
@@ -78,7 +82,7 @@ def bench(session: nox.Session) -> None:
     ``nox -s bench -- --quick`` runs smaller sizes.
     """
     session.run("bash", "scripts/system-packages.sh", external=True)
-    session.install("-e", ".", *BENCH_PEERS, *BENCH_PROVIDERS)
+    session.install("-e", *BENCH_PROVIDERS, *BENCH_PEERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 
@@ -97,3 +101,41 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/quickstart.py", str(demo_dir), env=env)
     # The same documents from the command line: the header needs no key.
     session.run("sealdoc", "inspect", str(demo_dir / "vault" / "claim-88412.txt.sdoc"), env=env)
+
+
+@nox.session(reuse_venv=False)
+def install(session: nox.Session) -> None:
+    """A fresh virtualenv gets `pip install '.[all]'` in time, and every extra then works.
+
+    Always a new virtualenv and no pip cache: what a new user's first
+    install does. Fails when pip takes longer than INSTALL_LIMIT_S (a
+    resolver that backtracks), then imports every sealdoc module and uses
+    each extra (scripts/check_extras.py).
+    """
+    session.install("--upgrade", "pip")
+    python = str(Path(session.bin) / "python")
+    command = [python, "-m", "pip", "install", "--no-cache-dir", "--quiet", ".[all]"]
+    start = time.monotonic()
+    try:
+        subprocess.run(command, cwd=ROOT, check=True, timeout=INSTALL_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        session.error(f"pip install '.[all]' took over {INSTALL_LIMIT_S} s: is it backtracking?")
+    except subprocess.CalledProcessError as exc:
+        session.error(f"pip install '.[all]' failed (exit {exc.returncode})")
+    session.log(f"pip install '.[all]': {time.monotonic() - start:.0f} s")
+    session.run("pip", "check")  # one consistent set: a single botocore for boto3 and s3fs
+    session.run("python", "scripts/check_extras.py")
+
+
+@nox.session
+def site(session: nox.Session) -> None:
+    """The documentation site (Sphinx, MyST, furo, sphinx-click) into docs/_build/html.
+
+    Warnings are errors; then every public name must have an API entry.
+    """
+    session.install("-e", ".[site]")
+    out = ROOT / "docs" / "_build" / "html"
+    # -E: every page is read again, so a warning is never hidden by a cached page
+    session.run("sphinx-build", "-E", "-W", "--keep-going", "-b", "html", "docs", str(out))
+    session.run("python", "scripts/check_site.py", str(out))
+    session.log(f"open {out / 'index.html'}")

@@ -107,7 +107,7 @@ def test_format_and_decryption_errors_are_also_value_errors() -> None:
     ("call", "message"),
     [
         (lambda: sealdoc.seal("text", keys=RING), "data must be bytes-like"),  # type: ignore[arg-type]
-        (lambda: sealdoc.seal(b"x", keys="ring"), "keys must be a key provider"),  # type: ignore[arg-type]
+        (lambda: sealdoc.seal(b"x", keys=b"ring"), "keys must be a key provider"),  # type: ignore[arg-type]
         (lambda: sealdoc.seal(b"x", keys=[RING, 3]), "keys must be a key provider"),  # type: ignore[list-item]
         (lambda: sealdoc.seal(b"x", keys=RING, context={"a": 1}), "must be str"),  # type: ignore[dict-item]
         (lambda: sealdoc.seal(b"x", keys=RING, context=[("a", "b")]), "mapping"),  # type: ignore[arg-type]

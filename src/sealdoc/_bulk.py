@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._envelope import inspect
+from ._envelope import inspect, providers_of
 from ._format import Header
 from ._rekey import is_current, rewrap, rotate, wrapped_exactly_for
 from .exceptions import KeyProviderError, SealdocError, StoreError
@@ -227,7 +227,7 @@ def _run_here(
                     operation,
                     doc_id,
                     targets=targets,
-                    to=to,
+                    to=targets if to is not None else None,  # key URIs resolved once
                     select=select,
                     dry_run=dry_run,
                     verify=verify,
@@ -394,9 +394,8 @@ def _job(vault: Vault, operation: str, prefix: str) -> dict[str, str]:
 
 
 def _as_list(to: KeyProvider | Sequence[KeyProvider]) -> list[KeyProvider]:
-    if isinstance(to, Sequence) and not isinstance(to, str | bytes):
-        return list(to)
-    return [to]
+    # key URIs resolved once per job, not once per document
+    return list(providers_of(to))
 
 
 def _with_retries(

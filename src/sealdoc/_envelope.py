@@ -14,6 +14,7 @@ from ._reader import SealedReader, read_header, read_into
 from ._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from ._stream import SegmentCipher, body_length, plaintext_length, segment_count
 from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
+from ._uri import KeysOrUris, key_from_uri
 from .exceptions import (
     Attempt,
     DecryptionError,
@@ -24,7 +25,8 @@ from .exceptions import (
 )
 from .providers._base import AssociatedData, KeyProvider
 
-Keys = KeyProvider | Sequence[KeyProvider]
+#: What every ``keys=``, ``to=`` and ``add=`` takes: a provider, a key URI, or a mix of them.
+Keys = KeysOrUris
 Randbytes = Callable[[int], bytes]
 
 # How many segments a stream moves per read/write: about 1 MiB at a time
@@ -52,20 +54,29 @@ def _is_provider(obj: object) -> bool:
 
 
 def providers_of(keys: object) -> tuple[KeyProvider, ...]:
+    """``keys`` as providers: the one place key-URI strings are resolved (``key_from_uri``).
+
+    A str is always a key URI here; labels such as ``local:ring#2`` (``drop=``)
+    never come this way.
+    """
     if _is_provider(keys):
         return (cast(KeyProvider, keys),)
-    if isinstance(keys, Sequence) and not isinstance(keys, str | bytes):
-        result = tuple(keys)
+    if isinstance(keys, str):
+        return (key_from_uri(keys),)
+    if isinstance(keys, Sequence) and not isinstance(keys, bytes):
+        result = tuple(key_from_uri(k) if isinstance(k, str) else k for k in keys)
         if not result:
-            raise ValueError("keys is empty: give at least one key provider")
+            raise ValueError("keys is empty: give at least one key provider or key URI")
         for p in result:
             if not _is_provider(p):
                 raise TypeError(
-                    "keys must be a key provider or a sequence of them; got a "
+                    "keys must be a key provider, a key URI or a sequence of them; got a "
                     f"{type(p).__name__} in the sequence"
                 )
         return cast(tuple[KeyProvider, ...], result)
-    raise TypeError(f"keys must be a key provider or a sequence of them, not {type(keys).__name__}")
+    raise TypeError(
+        f"keys must be a key provider, a key URI or a sequence of them, not {type(keys).__name__}"
+    )
 
 
 def _mapping(value: Mapping[str, str] | None, what: str) -> dict[str, str]:

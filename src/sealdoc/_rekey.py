@@ -197,11 +197,10 @@ def rewrap(
     """
     parsed, body = _parse_bytes(sealed)
     plaintext_length(len(body), parsed.core.segment_size)  # a truncated body fails here
-    unlocked = unlock(
-        parsed, providers_of(keys), _mapping(context, "context"), _mapping(binding, "binding")
-    )
+    providers = providers_of(keys)  # once: a key URI is resolved (a keyring loaded) once
+    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
     try:
-        wrapped = _wrapped_set(unlocked, providers_of(keys), to, add, drop)
+        wrapped = _wrapped_set(unlocked, providers, to, add, drop)
         if verify:
             _verify_body(unlocked, body)
     except Exception as exc:
@@ -253,11 +252,10 @@ def rewrap_stream(
         end = seekable.seek(0, os.SEEK_END)
         seekable.seek(here)
         plaintext_length(end - here, parsed.core.segment_size)
-    unlocked = unlock(
-        parsed, providers_of(keys), _mapping(context, "context"), _mapping(binding, "binding")
-    )
+    providers = providers_of(keys)  # once: a key URI is resolved (a keyring loaded) once
+    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
     try:
-        wrapped = _wrapped_set(unlocked, providers_of(keys), to, add, drop)
+        wrapped = _wrapped_set(unlocked, providers, to, add, drop)
     except Exception as exc:
         record("rewrap", "failed", context=parsed.core.context, detail=str(exc))
         raise

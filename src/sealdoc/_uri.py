@@ -28,8 +28,17 @@ _EXTRAS = {"aws-kms": "aws", "pkcs11": "pkcs11"}
 def _scheme(uri: str) -> str:
     scheme, sep, _ = uri.partition(":")
     if not sep or not _SCHEME.match(scheme):
-        raise KeyUriError(f"{_redact(uri)!r} is not a key URI (scheme:...)")
+        # Not echoed: a str given as keys= by mistake may be a passphrase.
+        known = ", ".join(f"{s}:" for s in _known_schemes()) or "none installed"
+        raise KeyUriError(
+            f"a str of {len(uri)} characters that is not a key URI (scheme:...; "
+            f"schemes: {known}); keys take providers or key URIs"
+        )
     return scheme
+
+
+def _known_schemes() -> list[str]:
+    return sorted({ep.name for ep in metadata.entry_points(group=GROUP)})
 
 
 def _redact(uri: str) -> str:

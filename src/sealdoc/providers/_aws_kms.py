@@ -200,6 +200,11 @@ class AwsKms:
     def _region(self) -> str:
         return str(getattr(getattr(self._client, "meta", None), "region_name", "?"))
 
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, the key as given, and where its KMS is (region, endpoint)."""
+        endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", "?")
+        return (KIND, self._key, self._region(), str(endpoint))
+
 
 _SNAKE = {"Encrypt": "encrypt", "Decrypt": "decrypt", "DescribeKey": "describe_key"}
 

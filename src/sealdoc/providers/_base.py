@@ -20,6 +20,7 @@ own key id, for a keyring holding several keys).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
@@ -99,3 +100,17 @@ class KeyFamily(Protocol):
     def provider_for(self, wrapped: WrappedKey) -> KeyProvider | None:
         """A provider bound to ``wrapped``'s key id, or None if it is not one of ours."""
         ...
+
+
+def instance_token(provider: object) -> str:
+    """A random name for one provider object that has no location of its own.
+
+    Dask tokens (``__dask_tokenize__``) must be the same every time for one
+    object and differ between objects that hold different keys. An in-memory
+    keyring or a password has neither a file nor a key id that tells it from
+    another such object, and its secret must never go into a token: so it is
+    named by a nonce made on first use. ``id()`` would not do: a later object
+    can reuse it.
+    """
+    nonce: str = vars(provider).setdefault("_dask_nonce", secrets.token_hex(16))
+    return nonce

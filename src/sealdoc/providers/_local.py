@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import attrs
 import nacl.pwhash
@@ -390,6 +390,26 @@ def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
         "an old copy may hold keys destroyed since. If you are restoring a backup on "
         "purpose, load it with allow_rollback=True"
     )
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, key id and file; never a key or the passphrase."""
+        return (self.kind, self._key_id, str(self._path))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by reference, as its key URI: no key material in the pickle.
+
+        A Dask worker (or any process) that unpickles it loads the keyring
+        file again, with the passphrase from its own ``SEALDOC_PASSPHRASE``,
+        exactly as the key URI ``local:///path#key-id`` would be resolved there.
+        """
+        path = quote(str(self._path.absolute()))
+        return (from_uri, (f"local://{path}#{quote(self._key_id, safe='')}",))
+
+    def __copy__(self) -> LocalKeyring:
+        # key() makes shallow copies that share keys, lock and file: not the pickle path
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
 
 
 @contextlib.contextmanager

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import NoReturn
 
+from ._base import instance_token
 from ._keyring import KeyringBase, check_key_name
 from ._keyring_model import (
     DEFAULT_KEY_ID,
@@ -68,3 +70,20 @@ class MemoryKeyring(KeyringBase):
 
     def __repr__(self) -> str:
         return f"MemoryKeyring(key_id={self._key_id!r}, ring_id={self._meta.ring_id!r})"
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, key id and this object (it has no other location)."""
+        return (self.kind, self._key_id, instance_token(self))
+
+    def __reduce__(self) -> NoReturn:
+        # Without this, pickling fails on the lock with a message that names no key.
+        raise TypeError(
+            "a MemoryKeyring lives in one process and is never pickled (its keys would "
+            "travel with it): give worker processes a LocalKeyring or a key URI"
+        )
+
+    def __copy__(self) -> MemoryKeyring:
+        # key() makes shallow copies that share keys and lock: not the pickle path
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone

@@ -22,7 +22,7 @@ from nacl.pwhash import argon2id
 
 from .._format import DEK_LEN, KeyRef, WrappedKey
 from ..exceptions import NotMineError
-from ._base import AssociatedData
+from ._base import AssociatedData, instance_token
 from ._keyring import check_key_id, wrap_ad
 
 KIND = "password"
@@ -200,6 +200,10 @@ class Password:
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and this object; never the password or a hash of it."""
+        return (KIND, self._label, instance_token(self))
 
     # -- internals ------------------------------------------------------------------
 

@@ -420,6 +420,11 @@ class Pkcs11:
                     f"{type(exc).__name__}"
                 ) from exc
 
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, token and key labels, mechanism and module; never the PIN."""
+        module = next((path for path, (lib, _) in _modules.items() if lib is self._lib), "?")
+        return (KIND, self.key_id, self._mechanism, module)
+
 
 def from_uri(uri: str, **options: Any) -> Pkcs11:
     """RFC 7512: ``pkcs11:token=T;object=K?module-path=/path.so&pin-source=file:/p``.

@@ -15,6 +15,7 @@ import base64
 import binascii
 import os
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
@@ -100,6 +101,14 @@ class X25519Recipient:
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and the public key (public by design)."""
+        return (KIND, self._label, self.recipient)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A public key: safe to pickle, so an ETL job on worker processes can seal for it.
+        return (_recipient, (self.recipient, self._label))
 
 
 class X25519Identity:
@@ -225,6 +234,10 @@ class X25519Identity:
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
 
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and the public half; never the private key."""
+        return (KIND, self._label, self.recipient)
+
 
 def _raw_public(value: object) -> bytes:
     if isinstance(value, str):
@@ -251,3 +264,8 @@ def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient:
         return X25519Recipient(uri)
     except ValueError as exc:
         raise KeyUriError(f"{uri!r} is not an X25519 recipient: {exc}") from None
+
+
+def _recipient(recipient: str, label: str) -> X25519Recipient:
+    """Unpickles an X25519Recipient (its recipient string and label)."""
+    return X25519Recipient(recipient, label=label)
