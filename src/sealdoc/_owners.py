@@ -72,7 +72,15 @@ class Served:
     family: bool
 
     def is_current(self, wrapped: WrappedKey) -> bool:
-        return self.current is not None and wrapped.version == self.current.version
+        if self.current is None:
+            return False
+        if self.family:
+            # The whole reference: a keyring that was given an id after the
+            # fact serves its old plain-id wraps as the same keys, and a
+            # routine rewrap relabels them (docs/keyring.md, "Migration").
+            return wrapped.ref == self.current
+        # a password's or device's label is descriptive: the version decides
+        return wrapped.version == self.current.version
 
     def identity(self, wrapped: WrappedKey) -> tuple[object, ...]:
         """What one re-made wrap stands for: a keyring key id, or one provider."""

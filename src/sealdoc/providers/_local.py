@@ -383,14 +383,6 @@ class LocalKeyring(KeyringBase):
             f"ring_id={self._meta.ring_id!r})"
         )
 
-
-def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
-    return KeyringRollbackError(
-        f"keyring {path} is generation {found}, older than generation {seen} already seen: "
-        "an old copy may hold keys destroyed since. If you are restoring a backup on "
-        "purpose, load it with allow_rollback=True"
-    )
-
     def __dask_tokenize__(self) -> tuple[str, ...]:
         """Dask's token: kind, key id and file; never a key or the passphrase."""
         return (self.kind, self._key_id, str(self._path))
@@ -410,6 +402,14 @@ def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         return clone
+
+
+def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
+    return KeyringRollbackError(
+        f"keyring {path} is generation {found}, older than generation {seen} already seen: "
+        "an old copy may hold keys destroyed since. If you are restoring a backup on "
+        "purpose, load it with allow_rollback=True"
+    )
 
 
 @contextlib.contextmanager
