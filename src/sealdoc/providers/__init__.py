@@ -5,7 +5,7 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
-from ._base import AssociatedData, KeyProvider
+from ._base import AssociatedData, HasKind, KeyProvider, UnwrapBudget
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -16,6 +16,7 @@ __all__ = [
     "AssociatedData",
     "AwsKms",
     "DekCache",
+    "HasKind",
     "KdfLimits",
     "KeyProvider",
     "KeyRef",
@@ -23,6 +24,7 @@ __all__ = [
     "MemoryKeyring",
     "Password",
     "Pkcs11",
+    "UnwrapBudget",
     "WrappedKey",
     "X25519Identity",
     "X25519Recipient",
