@@ -5,16 +5,17 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from typing import TypeVar
 
 import pytest
 
 from sealdoc import DecryptionError, KeyProviderError
 
+E = TypeVar("E", DecryptionError, KeyProviderError)
+
 
 @contextlib.contextmanager
-def fails_with(
-    kind: type[DecryptionError | KeyProviderError], pattern: str
-) -> Iterator[pytest.ExceptionInfo[DecryptionError | KeyProviderError]]:
+def fails_with(kind: type[E], pattern: str) -> Iterator[pytest.ExceptionInfo[E]]:
     """Like ``pytest.raises(kind, match=pattern)``, matched against ``details()``."""
     with pytest.raises(kind) as info:
         yield info

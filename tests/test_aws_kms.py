@@ -178,3 +178,20 @@ def test_no_secret_in_reprs(kms: AwsKms) -> None:
     wrapped = kms.wrap(dek, AssociatedData(digest=bytes(32)))
     assert dek.hex() not in repr(kms) + repr(wrapped)
     assert base64.b64encode(dek).decode() not in repr(wrapped)
+
+
+def test_thirty_two_wraps_of_one_kms_key_cost_at_most_two_decrypt_calls(
+    kms: AwsKms, endpoint: str
+) -> None:
+    """format.md 9.1: a crafted document cannot make one open() call KMS 32 times."""
+    sealed = sealdoc.seal(b"x", keys=[kms] * 32, context={"tenant": "acme"})
+    # Every wrap names the victim key but is bound to another header: altering
+    # the context (and fixing nothing else) makes each Decrypt fail.
+    crafted = sealed.replace(b"acme", b"acmf")
+    opener = AwsKms(kms.key_arn(), endpoint_url=endpoint)
+    with pytest.raises(DecryptionError) as info:
+        sealdoc.open(crafted, keys=opener)
+    assert opener.calls == 2
+    assert len(info.value.attempts) == 32
+    assert sealdoc.open(sealed, keys=opener) == b"x"  # the first good wrap: one more call
+    assert opener.calls == 3

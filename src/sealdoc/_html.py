@@ -107,12 +107,14 @@ def _media_type(data: bytes, filename: str, media_type: str | None) -> str:
 
 
 def check_filename(filename: str) -> str:
-    if not isinstance(filename, str) or not filename or len(filename.encode("utf-8")) > 255:
-        raise ValueError("a filename is 1 to 255 UTF-8 bytes")
-    if _BAD_NAME.search(filename) or forbidden_char(filename) or filename in (".", ".."):
+    if isinstance(filename, str) and (_BAD_NAME.search(filename) or forbidden_char(filename)):
         raise ValueError(
             "a filename has no path separator, control, bidi or other format character"
         )
+    if not isinstance(filename, str) or not filename or len(filename.encode("utf-8")) > 255:
+        raise ValueError("a filename is 1 to 255 UTF-8 bytes")
+    if filename in (".", ".."):
+        raise ValueError("a filename cannot be '.' or '..'")
     return filename
 
 
