@@ -114,7 +114,8 @@ def test_a_provider_cannot_write_a_forbidden_key_id() -> None:
 
 
 def _with(sealed: bytes, old: bytes, new: bytes) -> bytes:
-    assert len(old) == len(new) and sealed.count(old) == 1
+    assert len(old) == len(new)
+    assert sealed.count(old) == 1
     return sealed.replace(old, new)
 
 
@@ -198,7 +199,8 @@ def test_decryption_error_text_names_no_key_version_or_state() -> None:
         errors.append(info.value)
     for error in errors:
         assert str(error) == "cannot open this document"
-        assert "alice" not in repr(error) and "destroyed" not in repr(error)
+        assert "alice" not in repr(error)
+        assert "destroyed" not in repr(error)
     destroyed = errors[0]
     assert "version 1 was destroyed" in destroyed.details()
     (attempt,) = destroyed.attempts
