@@ -8,6 +8,7 @@ tried and its state.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 import logging
 
 import pytest
@@ -186,14 +187,15 @@ def test_decryption_error_text_names_no_key_version_or_state() -> None:
     doc = _doc_under(ring)
     ring.rotate()
     ring.destroy(1)
-    errors = []
-    for attempt in (
+    errors: list[DecryptionError] = []
+    attempts: tuple[Callable[[], bytes], ...] = (
         lambda: sealdoc.open(doc, keys=ring),
         lambda: sealdoc.open(doc, keys=MemoryKeyring(key_id="customer-bob")),
         lambda: sealdoc.open(doc, keys=ring, context={"tenant": "globex"}),
         lambda: sealdoc.open(doc, keys=ring, binding={"customer": "C-1"}),
         lambda: sealdoc.open(doc[:-1], keys=MemoryKeyring()),
-    ):
+    )
+    for attempt in attempts:
         with pytest.raises(DecryptionError) as info:
             attempt()
         errors.append(info.value)
@@ -203,11 +205,11 @@ def test_decryption_error_text_names_no_key_version_or_state() -> None:
         assert "destroyed" not in repr(error)
     destroyed = errors[0]
     assert "version 1 was destroyed" in destroyed.details()
-    (attempt,) = destroyed.attempts
-    assert attempt.label == "memory:customer-alice#1"
-    assert attempt.outcome == "declined"
-    assert "destroyed" in attempt.reason
-    assert "MemoryKeyring" in attempt.provider
+    (tried,) = destroyed.attempts
+    assert tried.label == "memory:customer-alice#1"
+    assert tried.outcome == "declined"
+    assert "destroyed" in tried.reason
+    assert "MemoryKeyring" in tried.provider
     assert errors[2].reason.startswith("context mismatch")
 
 
