@@ -8,8 +8,8 @@ tried and its state.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 import logging
+from collections.abc import Callable
 
 import pytest
 
