@@ -23,7 +23,7 @@ from .exceptions import (
     NotMineError,
     SealdocError,
 )
-from .providers._base import AssociatedData, HasKind, KeyProvider, UnwrapBudget
+from .providers._base import AssociatedData, HasKind, KeyProvider
 
 Keys = KeyProvider | Sequence[KeyProvider]
 Randbytes = Callable[[int], bytes]
@@ -305,7 +305,7 @@ class _Budget:
 
     A crafted document may hold 32 wraps that all name one victim key; each
     try can be a KMS request or a password KDF. A provider that declares
-    ``max_unwraps_per_document`` (:class:`~sealdoc.providers.UnwrapBudget`)
+    ``max_unwraps_per_document`` (``sealdoc.providers.UnwrapBudget``)
     tries at most that many wraps in all; any other tries at most
     ``DEFAULT_UNWRAPS_PER_KEY`` wraps naming one kind, key id and version.
     """
@@ -327,14 +327,17 @@ class _Budget:
 def unwrap_budget(provider: object) -> int | None:
     """A provider's declared per-document budget, or None for the per-key default.
 
-    The one place the capability is looked up.
+    The one place the capability is looked up. For a Protocol whose only
+    member is data, ``isinstance(provider, UnwrapBudget)`` is exactly "has
+    the attribute"; the getattr below says the same in 50 ns instead of the
+    10 us a runtime Protocol check costs, paid on every open.
     """
-    if isinstance(provider, UnwrapBudget):
-        budget = provider.max_unwraps_per_document
-        if isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0:
-            return budget
-        raise TypeError(f"{provider!r}.max_unwraps_per_document must be an int >= 0")
-    return None
+    budget = getattr(provider, "max_unwraps_per_document", None)
+    if budget is None:
+        return None
+    if isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0:
+        return budget
+    raise TypeError(f"{provider!r}.max_unwraps_per_document must be an int >= 0")
 
 
 _OVER_BUDGET = "refused: this provider tries no more wraps in one document"
