@@ -29,11 +29,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
 class MalformedError(Exception):
-    """The spec's FormatError."""
+    """The spec's FormatError; the message is the failing check's name (docs/vectors.md)."""
 
 
 class CannotOpenError(Exception):
-    """The spec's DecryptionError."""
+    """The spec's DecryptionError: ``stage`` is "open" or "payload", the message the check."""
+
+    def __init__(self, stage: str, check: str) -> None:
+        super().__init__(check)
+        self.stage = stage
+
+
+class ArgumentError(Exception):
+    """The opener's own context or binding breaks section 3.3 or 3.6."""
 
 
 @dataclass
@@ -44,33 +52,74 @@ class Kek:
     secret: bytes
 
 
-def _map(buf: bytes, pos: int) -> tuple[dict[str, str], int, bytes]:
-    start = pos
-    (count,) = struct.unpack_from(">H", buf, pos)
-    pos += 2
+# 3.6: the code points no header string may hold
+_FORBIDDEN = [
+    (0x00, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x600, 0x605), (0x61C, 0x61C),
+    (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891), (0x8E2, 0x8E2), (0x180E, 0x180E),
+    (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x206F), (0xD800, 0xDFFF),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+]  # fmt: skip
+
+
+def _forbidden(text: str) -> bool:
+    return any(lo <= ord(c) <= hi for c in text for lo, hi in _FORBIDDEN)
+
+
+def _string(raw: bytes) -> str:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedError("UTF-8") from None
+    if _forbidden(text):
+        raise MalformedError("forbidden character")
+    return text
+
+
+class _Cursor:
+    """Reads the fields of h[0 : header_len - 32]; running past the end is one check."""
+
+    def __init__(self, fields: bytes, pos: int) -> None:
+        self.fields, self.pos = fields, pos
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.fields):
+            raise MalformedError("field overruns header")
+        out = self.fields[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int(struct.unpack(">H", self.take(2))[0])
+
+
+def _map(cur: _Cursor) -> dict[str, str]:
+    start = cur.pos
+    count = cur.u16()
     if count > 64:
-        raise MalformedError("too many pairs")
+        raise MalformedError("map count bounds")
     out: dict[str, str] = {}
     last = None
     for _ in range(count):
-        (klen,) = struct.unpack_from(">H", buf, pos)
-        pos += 2
-        if not 1 <= klen <= 255 or pos + klen > len(buf):
-            raise MalformedError("key length")
-        key = buf[pos : pos + klen]
-        pos += klen
-        if last is not None and key <= last:
-            raise MalformedError("order")
-        last = key
-        (vlen,) = struct.unpack_from(">H", buf, pos)
-        pos += 2
-        if vlen > 4096 or pos + vlen > len(buf):
-            raise MalformedError("value length")
-        out[key.decode()] = buf[pos : pos + vlen].decode()
-        pos += vlen
-    if pos - start > 16384:
-        raise MalformedError("map too long")
-    return out, pos, buf[start:pos]
+        klen = cur.u16()
+        if not 1 <= klen <= 255:
+            raise MalformedError("map key length bounds")
+        kraw = cur.take(klen)
+        key = _string(kraw)
+        if last is not None and kraw <= last:
+            raise MalformedError("map key order")
+        last = kraw
+        vlen = cur.u16()
+        if vlen > 4096:
+            raise MalformedError("map value length bounds")
+        out[key] = _string(cur.take(vlen))
+        if cur.pos - start > 16384:
+            raise MalformedError("map length")
+    return out
 
 
 def _encode_map(m: Mapping[str, str]) -> bytes:
@@ -81,77 +130,118 @@ def _encode_map(m: Mapping[str, str]) -> bytes:
     return out
 
 
+def _check_callers(m: Mapping[str, str]) -> None:
+    """3.3 and 3.6 apply to the opener's maps too."""
+    try:
+        for k, v in m.items():
+            if _forbidden(k) or _forbidden(v):
+                raise ArgumentError("caller map")
+        if len(m) > 64 or len(_encode_map(m)) > 16384:
+            raise ArgumentError("caller map")
+        if any(not 1 <= len(k.encode()) <= 255 or len(v.encode()) > 4096 for k, v in m.items()):
+            raise ArgumentError("caller map")
+    except UnicodeEncodeError:
+        raise ArgumentError("caller map") from None
+
+
 def decode(
     sealed: bytes,
     keks: Sequence[Kek],
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
 ) -> bytes:
-    try:
-        return _decode(sealed, keks, context or {}, binding or {})
-    except (struct.error, UnicodeDecodeError, IndexError) as exc:
-        raise MalformedError(str(exc)) from exc
+    return _decode(sealed, keks, context or {}, binding or {})
+
+
+def _prelude(sealed: bytes) -> int:
+    """3.1 step 1: each check on as many bytes as there are."""
+    if not sealed or sealed[:4] != b"SDOC"[: len(sealed)]:
+        raise MalformedError("magic")
+    if len(sealed) > 4 and sealed[4] != 1:
+        raise MalformedError("version")
+    if len(sealed) < 9:
+        raise MalformedError("truncated header")
+    (header_len,) = struct.unpack(">I", sealed[5:9])
+    if not 134 <= header_len <= 262144:
+        raise MalformedError("header_len bounds")
+    if len(sealed) < header_len:
+        raise MalformedError("truncated header")
+    return int(header_len)
 
 
 def _decode(
     sealed: bytes, keks: Sequence[Kek], context: Mapping[str, str], binding: Mapping[str, str]
 ) -> bytes:
-    # 3.1, step 1
-    if len(sealed) < 9 or sealed[:4] != b"SDOC":
-        raise MalformedError("magic")
-    if sealed[4] != 1:
-        raise MalformedError("version")
-    (header_len,) = struct.unpack(">I", sealed[5:9])
-    if not 134 <= header_len <= 262144:
-        raise MalformedError("header_len")
-    if len(sealed) < header_len:
-        raise MalformedError("truncated header")
+    header_len = _prelude(sealed)
     h = sealed[:header_len]
     suite, flags, seg = struct.unpack_from(">HBI", h, 9)
-    if suite not in (1, 2) or flags & 0xFE or not 64 <= seg <= 16 * 1024 * 1024:
-        raise MalformedError("core")
+    if suite not in (1, 2):
+        raise MalformedError("suite")
+    if flags & 0xFE:
+        raise MalformedError("flags")
+    if not 64 <= seg <= 16 * 1024 * 1024:
+        raise MalformedError("segment size bounds")
     salt, prefix, commitment = h[16:48], h[48:55], h[55:87]
-    ctx, pos, _ = _map(h, 87)
-    core = h[9:pos]
-    count = h[pos]
-    pos += 1
+    cur = _Cursor(h[:-32], 87)
+    ctx = _map(cur)
+    core = h[9 : cur.pos]
+    count = cur.u8()
     if not 1 <= count <= 32:
-        raise MalformedError("key count")
+        raise MalformedError("key count bounds")
     wrapped = []
     for _ in range(count):
-        klen = h[pos]
-        kind = h[pos + 1 : pos + 1 + klen].decode("ascii")
-        pos += 1 + klen
+        klen = cur.u8()
         if not 1 <= klen <= 32:
-            raise MalformedError("kind")
-        (idlen,) = struct.unpack_from(">H", h, pos)
-        key_id = h[pos + 2 : pos + 2 + idlen].decode()
-        pos += 2 + idlen
+            raise MalformedError("kind length bounds")
+        kind_raw = cur.take(klen)
+        if not (
+            kind_raw[:1].isalnum()
+            and all(c in b"abcdefghijklmnopqrstuvwxyz0123456789.+-" for c in kind_raw)
+        ):
+            raise MalformedError("kind pattern")
+        idlen = cur.u16()
         if not 1 <= idlen <= 1024:
-            raise MalformedError("key id")
-        version, plen = struct.unpack_from(">IH", h, pos)
-        pos += 6
-        if not 1 <= plen <= 4096 or pos + plen > len(h):
-            raise MalformedError("payload")
-        wrapped.append((kind, key_id, version, h[pos : pos + plen]))
-        pos += plen
-    if pos + 32 != header_len:
-        raise MalformedError("header does not add up")
+            raise MalformedError("key id length bounds")
+        key_id = _string(cur.take(idlen))
+        version, plen = struct.unpack(">IH", cur.take(6))
+        if not 1 <= plen <= 4096:
+            raise MalformedError("payload length bounds")
+        wrapped.append((kind_raw.decode(), key_id, version, cur.take(plen)))
+    if cur.pos != len(cur.fields):
+        raise MalformedError("trailing header bytes")
 
-    # section 9: context, then binding
+    # the opener's own maps (3.3, 3.6), then section 9: context, then binding
+    _check_callers(context)
+    _check_callers(binding)
     for k, v in context.items():
         if ctx.get(k) != v:
-            raise CannotOpenError("context")
-    if bool(flags & 1) != bool(binding):
-        raise CannotOpenError("binding presence")
+            raise CannotOpenError("open", "context mismatch")
+    if flags & 1 and not binding:
+        raise CannotOpenError("open", "binding missing")
+    if binding and not flags & 1:
+        raise CannotOpenError("open", "binding not required")
     binding_block = _encode_map(binding) if binding else b""
     sha = hashes.Hash(hashes.SHA256())
     sha.update(b"sealdoc-v1-core" + b"SDOC\x01" + core + binding_block)
     digest = sha.finalize()
+    keys = _unlock(wrapped, keks, digest=digest, salt=salt, suite=suite, commitment=commitment, h=h)
+    return _body(sealed[header_len:], keys, seg=seg, prefix=prefix, suite=suite, digest=digest)
 
-    # 8.1-8.3 unwrap, 4 commitment, 5 MAC
-    keys = None
-    for kek in keks:
+
+def _unlock(
+    wrapped: list[tuple[str, str, int, bytes]],
+    keks: Sequence[Kek],
+    *,
+    digest: bytes,
+    salt: bytes,
+    suite: int,
+    commitment: bytes,
+    h: bytes,
+) -> bytes:
+    """8.1-8.3 unwrap (with 9.1's budgets), 4 commitment, 5 MAC."""
+    for kek in keks:  # the opener's keys in order, then the wraps in header order
+        budget = 4 if kek.kind == "password" else 32 if kek.kind == "x25519" else None
+        tries: dict[tuple[str, str, int], int] = {}
         for kind, key_id, version, payload in wrapped:
             kb, ib = kind.encode(), key_id.encode()
             ad = (
@@ -165,17 +255,30 @@ def _decode(
             )
             if kind != kek.kind:
                 continue
+            if kind not in ("password", "x25519") and (key_id, version) != (
+                kek.key_id,
+                kek.version,
+            ):
+                continue
+            if budget is not None:
+                budget -= 1
+                if budget < 0:
+                    continue
+            else:
+                tries[(kind, key_id, version)] = tries.get((kind, key_id, version), 0) + 1
+                if tries[(kind, key_id, version)] > 2:
+                    continue
             if kind == "password":
-                dek = _password_unwrap(kek.secret, payload, ad)
+                dek = _password_unwrap(kek.secret, version, payload, ad)
             elif kind == "x25519":
-                dek = _x25519_unwrap(kek.secret, payload, ad)
-            elif (key_id, version) == (kek.key_id, kek.version):
+                dek = _x25519_unwrap(kek.secret, version, payload, ad)
+            elif len(payload) != 60:
+                dek = None
+            else:
                 try:
                     dek = AESGCM(kek.secret).decrypt(payload[:12], payload[12:], ad)
                 except InvalidTag:
                     dek = None
-            else:
-                dek = None
             if dek is None:
                 continue
             okm = HKDF(
@@ -186,23 +289,22 @@ def _decode(
             mac = hmac.HMAC(okm[64:], hashes.SHA256())
             mac.update(digest + h[:-32])
             if not constant_time.bytes_eq(mac.finalize(), h[-32:]):
-                raise CannotOpenError("header MAC")
-            keys = okm
-            break
-        if keys:
-            break
-    if keys is None:
-        raise CannotOpenError("no key")
+                raise CannotOpenError("open", "header MAC")
+            return okm
+    raise CannotOpenError("open", "no key unwraps")
 
-    # 7: body
-    body = sealed[header_len:]
+
+def _body(body: bytes, keys: bytes, *, seg: int, prefix: bytes, suite: int, digest: bytes) -> bytes:
+    """7: the body length, then every segment."""
     seg_ct = seg + 16
     n = (len(body) + seg_ct - 1) // seg_ct
     if n == 0:
-        raise CannotOpenError("no body")
+        raise CannotOpenError("payload", "body length")
+    if n > 2**32:
+        raise CannotOpenError("payload", "body length")
     last_len = len(body) - (n - 1) * seg_ct
     if last_len < 16 or (last_len == 16 and n > 1):
-        raise CannotOpenError("body length")
+        raise CannotOpenError("payload", "body length")
     aead = AESGCM(keys[:32]) if suite == 1 else ChaCha20Poly1305(keys[:32])
     out = []
     for i in range(n):
@@ -210,13 +312,15 @@ def _decode(
         try:
             out.append(aead.decrypt(nonce, body[i * seg_ct : (i + 1) * seg_ct], digest))
         except InvalidTag:
-            raise CannotOpenError(f"segment {i}") from None
+            raise CannotOpenError("payload", "segment authentication") from None
     return b"".join(out)
 
 
-def _password_unwrap(password: bytes, payload: bytes, ad: bytes) -> bytes | None:
-    """8.2: the KDF's parameters are checked against the bounds before any work."""
+def _password_unwrap(password: bytes, version: int, payload: bytes, ad: bytes) -> bytes | None:
+    """8.2: the version, then the KDF's parameters against the bounds, before any work."""
     secret = unicodedata.normalize("NFC", password.decode()).encode()
+    if version != 1:  # then the KDF id and the payload's length
+        payload = b""
     if payload[:1] == b"\x01" and len(payload) == 85:
         memory, passes = struct.unpack(">II", payload[1:9])
         if not (memory >= 7168 and memory * passes >= 38912):
@@ -253,9 +357,9 @@ def _labeled_expand(prk: bytes, suite_id: bytes, label: bytes, info: bytes, size
     return HKDFExpand(hashes.SHA256(), size, info).derive(prk)
 
 
-def _x25519_unwrap(private: bytes, payload: bytes, info: bytes) -> bytes | None:
+def _x25519_unwrap(private: bytes, version: int, payload: bytes, info: bytes) -> bytes | None:
     """8.3: RFC 9180 base mode Open, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM."""
-    if len(payload) != 80:
+    if version != 1 or len(payload) != 80:
         return None
     key = X25519PrivateKey.from_private_bytes(private)
     enc, ct = payload[:32], payload[32:]

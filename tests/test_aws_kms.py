@@ -14,6 +14,8 @@ from sealdoc.exceptions import NotMineError
 from sealdoc.providers import AssociatedData, AwsKms, DekCache, KeyProvider
 from sealdoc.testing import KeyProviderTests
 
+from .errors import fails_with
+
 
 def kms_client(endpoint: str, region: str = "us-east-1") -> Any:
     import boto3
@@ -128,7 +130,7 @@ def test_a_key_taken_out_of_service_is_a_provider_error(endpoint: str) -> None:
 def test_an_unreachable_kms_is_a_provider_error_not_tampering(kms: AwsKms) -> None:
     doc = sealdoc.seal(b"x", keys=kms)
     down = AwsKms(kms.key_arn(), endpoint_url="http://127.0.0.1:9", max_attempts=2)
-    with pytest.raises(KeyProviderError, match="could not be reached") as info:
+    with fails_with(KeyProviderError, "could not be reached") as info:
         sealdoc.open(doc, keys=down)
     assert info.value.__cause__ is not None
     assert not isinstance(info.value, DecryptionError)
@@ -176,3 +178,20 @@ def test_no_secret_in_reprs(kms: AwsKms) -> None:
     wrapped = kms.wrap(dek, AssociatedData(digest=bytes(32)))
     assert dek.hex() not in repr(kms) + repr(wrapped)
     assert base64.b64encode(dek).decode() not in repr(wrapped)
+
+
+def test_thirty_two_wraps_of_one_kms_key_cost_at_most_two_decrypt_calls(
+    kms: AwsKms, endpoint: str
+) -> None:
+    """format.md 9.1: a crafted document cannot make one open() call KMS 32 times."""
+    sealed = sealdoc.seal(b"x", keys=[kms] * 32, context={"tenant": "acme"})
+    # Every wrap names the victim key but is bound to another header: altering
+    # the context (and fixing nothing else) makes each Decrypt fail.
+    crafted = sealed.replace(b"acme", b"acmf")
+    opener = AwsKms(kms.key_arn(), endpoint_url=endpoint)
+    with pytest.raises(DecryptionError) as info:
+        sealdoc.open(crafted, keys=opener)
+    assert opener.calls == 2
+    assert len(info.value.attempts) == 32
+    assert sealdoc.open(sealed, keys=opener) == b"x"  # the first good wrap: one more call
+    assert opener.calls == 3

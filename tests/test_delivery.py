@@ -14,6 +14,8 @@ import sealdoc
 from sealdoc import DecryptionError, MemoryKeyring, Vault, WeakPasswordError
 from sealdoc.providers import KdfLimits, Password, WrappedKey, X25519Identity, X25519Recipient
 
+from .errors import fails_with
+
 PW = "plum-orbit-kettle-91"
 # The cheapest Argon2id an opener accepts: these tests are about behaviour, not cost.
 FAST_MEMORY_KIB, FAST_ITERATIONS = 19 * 1024, 2
@@ -46,7 +48,7 @@ def test_password_round_trip_and_public_parameters() -> None:
 
 def test_a_wrong_password_is_a_clear_decryption_error() -> None:
     sealed = sealdoc.seal(b"statement", keys=pw())
-    with pytest.raises(DecryptionError, match="password does not open it") as caught:
+    with fails_with(DecryptionError, "password does not open it") as caught:
         sealdoc.open(sealed, keys=pw("plum-orbit-kettle-92"))
     assert PW not in str(caught.value)
     assert "plum-orbit-kettle-92" not in str(caught.value)
@@ -89,7 +91,7 @@ def test_a_crafted_cheap_kdf_is_refused_when_opening() -> None:
     cheap = Password(PW, memory_kib=64, iterations=1, limits=lax)
     sealed = sealdoc.seal(b"x", keys=cheap)
     assert sealdoc.open(sealed, keys=pw(limits=lax)) == b"x"
-    with pytest.raises(DecryptionError, match="below the minimum cost"):
+    with fails_with(DecryptionError, "below the minimum cost"):
         sealdoc.open(sealed, keys=pw())
 
 
@@ -106,7 +108,7 @@ def test_a_crafted_expensive_or_unknown_kdf_is_refused_before_any_work(params: b
     sealed = sealdoc.seal(b"x", keys=pw())
     payload = sealdoc.inspect(sealed).wrapped_keys[0].payload
     crafted = with_payload(sealed, params + payload[9:])
-    with pytest.raises(DecryptionError, match="refused"):
+    with fails_with(DecryptionError, "refused"):
         sealdoc.open(crafted, keys=pw())
 
 
@@ -115,7 +117,7 @@ def test_a_crafted_pbkdf2_count_is_refused() -> None:
     payload = sealdoc.inspect(sealed).wrapped_keys[0].payload
     for count in (1000, 50_000_000):
         crafted = with_payload(sealed, struct.pack(">BI", 2, count) + payload[5:])
-        with pytest.raises(DecryptionError, match="PBKDF2 iterations"):
+        with fails_with(DecryptionError, "PBKDF2 iterations"):
             sealdoc.open(crafted, keys=pw())
 
 
@@ -136,7 +138,7 @@ def test_a_device_opens_what_was_sealed_for_its_recipient() -> None:
     assert recipient.recipient.startswith("x25519:")
     sealed = sealdoc.seal(b"for the phone", keys=recipient)
     assert sealdoc.open(sealed, keys=phone) == b"for the phone"
-    with pytest.raises(DecryptionError, match="another device"):
+    with fails_with(DecryptionError, "another device"):
         sealdoc.open(sealed, keys=X25519Identity.generate())
     with pytest.raises(DecryptionError):
         sealdoc.open(sealed, keys=recipient)  # a public key opens nothing
@@ -250,7 +252,7 @@ def test_deliver_by_rewrap_shares_the_body(ring: MemoryKeyring) -> None:
     assert [w.kind for w in sealdoc.inspect(copy).wrapped_keys] == ["password"]
     stored_header = sealdoc.inspect(stored).header_length
     assert copy[sealdoc.inspect(copy).header_length :] == stored[stored_header:]
-    with pytest.raises(DecryptionError, match="binding"):
+    with fails_with(DecryptionError, "binding"):
         sealdoc.open(copy, keys=pw())
     assert sealdoc.open(copy, keys=pw(), binding=BINDING).startswith(b"statement")
 

@@ -7,6 +7,8 @@ import pytest
 import sealdoc
 from sealdoc import DecryptionError, MemoryKeyring, Suite
 
+from .errors import fails_with
+
 SIZES = [0, 1, 63, 64, 65, 1000, 262_143, 262_144, 262_145, 3 * 262_144, 1_000_003]
 
 
@@ -59,8 +61,8 @@ def test_wrong_key_is_decryption_error_listing_attempts(
 def test_provider_of_another_kind_is_reported(ring: MemoryKeyring, tmp_path: object) -> None:
     sealed = sealdoc.seal(b"x", keys=ring)
     stranger = MemoryKeyring(key_id="tenant-b")
-    with pytest.raises(
-        DecryptionError, match=r"no provider given holds any .*memory:default@kr-00000000000a#1"
+    with fails_with(
+        DecryptionError, r"no provider given holds any .*memory:default@kr-00000000000a#1"
     ):
         sealdoc.open(sealed, keys=stranger)
 
@@ -72,9 +74,9 @@ def test_context_is_stored_and_checked(ring: MemoryKeyring) -> None:
     assert sealdoc.open(sealed, keys=ring) == b"x"  # pairs not given are not checked
     assert sealdoc.open(sealed, keys=ring, context={"tenant": "acme"}) == b"x"
     assert sealdoc.open(sealed, keys=ring, context=ctx) == b"x"
-    with pytest.raises(DecryptionError, match="context mismatch"):
+    with fails_with(DecryptionError, "context mismatch"):
         sealdoc.open(sealed, keys=ring, context={"tenant": "globex"})
-    with pytest.raises(DecryptionError, match="context mismatch"):
+    with fails_with(DecryptionError, "context mismatch"):
         sealdoc.open(sealed, keys=ring, context={"region": "eu"})
 
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 import sealdoc
+from sealdoc._format import InternalMap
 from sealdoc.providers import KdfLimits, Password
 
 PW = "plum-orbit-kettle-91"
@@ -170,7 +171,10 @@ def test_a_page_with_a_cheap_kdf_is_refused(tmp_path: Path, tab: Any) -> None:
     crafted = sealdoc.seal(
         STATEMENT,
         keys=cheap,
-        context={"sealdoc:filename": "statement.txt", "sealdoc:media_type": "text/plain"},
+        # sealdoc's own reserved keys: callers' sealdoc: keys are refused (format.md 3.3)
+        context=InternalMap(
+            {"sealdoc:filename": "statement.txt", "sealdoc:media_type": "text/plain"}
+        ),
     )
     replace_document(path, lambda _: bytearray(crafted))
     kind, message = tab(path).submit(PW)

@@ -22,6 +22,8 @@ from sealdoc import (
 )
 from sealdoc.providers import KdfLimits, Password, X25519Identity
 
+from .errors import fails_with
+
 SEG = 256
 
 
@@ -71,14 +73,14 @@ def test_old_version_destroyed_after_rewrap_still_opens(ring: MemoryKeyring, doc
     new = sealdoc.rewrap(doc, keys=ring)
     ring.destroy(1)
     assert sealdoc.open(new, keys=ring)
-    with pytest.raises(DecryptionError, match=r"key 'default' version 1 was destroyed"):
+    with fails_with(DecryptionError, r"key 'default' version 1 was destroyed"):
         sealdoc.open(doc, keys=ring)
 
 
 def test_old_version_destroyed_before_rewrap_is_lost(ring: MemoryKeyring, doc: bytes) -> None:
     ring.rotate()
     ring.destroy(1)
-    with pytest.raises(DecryptionError, match="version 1 was destroyed"):
+    with fails_with(DecryptionError, "version 1 was destroyed"):
         sealdoc.rewrap(doc, keys=ring)
 
 
@@ -158,7 +160,7 @@ def test_rewrap_verify_catches_a_tampered_body(ring: MemoryKeyring, doc: bytes) 
     tampered = bytearray(doc)
     tampered[-5] ^= 1
     assert sealdoc.rewrap(bytes(tampered), keys=ring, to=MemoryKeyring())  # header only
-    with pytest.raises(DecryptionError, match="segment 5"):
+    with fails_with(DecryptionError, "segment 5"):
         sealdoc.rewrap(bytes(tampered), keys=ring, to=MemoryKeyring(), verify=True)
     assert sealdoc.rewrap(doc, keys=ring, to=MemoryKeyring(), verify=True)
 
@@ -311,7 +313,7 @@ def test_disable_and_enable(ring: MemoryKeyring, doc: bytes) -> None:
     ring.rotate()
     ring.disable(1)
     assert ring.versions() == {1: "disabled", 2: "enabled"}
-    with pytest.raises(DecryptionError, match=r"key 'default' version 1 is disabled"):
+    with fails_with(DecryptionError, r"key 'default' version 1 is disabled"):
         sealdoc.open(doc, keys=ring)
     ring.enable(1)
     assert sealdoc.open(doc, keys=ring)
@@ -352,7 +354,7 @@ def test_a_customer_key_destroyed_loses_only_that_customers_documents(
     b_doc = sealdoc.seal(b"bob", keys=bob)
     shared = sealdoc.seal(b"bank", keys=ring)
     alice.destroy(1, confirm=True)
-    with pytest.raises(DecryptionError, match="customer-alice' version 1 was destroyed"):
+    with fails_with(DecryptionError, "customer-alice' version 1 was destroyed"):
         sealdoc.open(a_doc, keys=ring.key("customer-alice"))
     assert sealdoc.open(b_doc, keys=bob) == b"bob"
     assert sealdoc.open(shared, keys=ring) == b"bank"
@@ -385,7 +387,7 @@ def test_local_keyring_lifecycle_survives_reload(tmp_path: Path) -> None:
     assert again.versions() == {1: "disabled", 2: "enabled"}
     assert again.primary_version() == 2
     assert again.key_ids() == ["customer-1", "default"]
-    with pytest.raises(DecryptionError, match="disabled"):
+    with fails_with(DecryptionError, "disabled"):
         sealdoc.open(doc, keys=again)
     assert sealdoc.open(customer_doc, keys=again.key("customer-1")) == b"c"
     again.key("customer-1").destroy(1, confirm=True)

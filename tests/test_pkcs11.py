@@ -19,6 +19,7 @@ from sealdoc.providers import AssociatedData, KeyProvider, Pkcs11
 from sealdoc.providers._pkcs11 import KWP_SOFTHSM
 from sealdoc.testing import KeyProviderTests
 
+from .errors import fails_with
 from .hsm import MODULE, PIN, new_token
 
 
@@ -69,7 +70,7 @@ def test_a_kwp_wrap_moved_to_another_document_does_not_open(softhsm: Path) -> No
     core_end = 9 + 2 + 1 + 4 + 32 + 7 + 32 + 2
     spliced = b[:core_end] + a[core_end:a_len] + b[b_len:]
     # refused by the provider itself (the wrap is bound), before commitment and MAC
-    with pytest.raises(sealdoc.DecryptionError, match="belongs to another document"):
+    with fails_with(sealdoc.DecryptionError, "belongs to another document"):
         sealdoc.open(spliced, keys=provider)
 
 

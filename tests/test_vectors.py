@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +16,52 @@ import pytest
 
 import sealdoc
 from sealdoc.providers import KeyProvider, MemoryKeyring, Password, X25519Identity
+from sealdoc.providers._keyring import KeyringBase, KeyVersion, NamedKey
 
-from .independent_decoder import CannotOpenError, Kek, MalformedError, decode
+from .independent_decoder import ArgumentError, CannotOpenError, Kek, MalformedError, decode
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = sorted((ROOT / "tests" / "vectors").glob("*.json"))
-EXPECTED_KINDS = {"success", "format", "decryption"}
+STAGES = {
+    "header failure": sealdoc.FormatError,
+    "open failure": sealdoc.DecryptionError,
+    "payload failure": sealdoc.DecryptionError,
+    "argument failure": ValueError,
+}
+
+# How sealdoc says each check of docs/vectors.md failed: FormatError's text,
+# DecryptionError's ``reason``, the ValueError's text.
+SEALDOC_SAYS = {
+    "magic": r"^not a sealed document",
+    "version": r"^unsupported format version",
+    "truncated header": r"^truncated header",
+    "header_len bounds": r"^header length \d+ is outside",
+    "suite": r"^unknown suite",
+    "flags": r"^unknown header flags",
+    "segment size bounds": r"^segment size \d+ is outside",
+    "map count bounds": r"^context has \d+ pairs",
+    "map key length bounds": r"^context key length",
+    "map value length bounds": r"^context value length",
+    "map key order": r"^context keys are not unique and sorted",
+    "map length": r"^context is longer than",
+    "UTF-8": r"is not valid UTF-8$",
+    "forbidden character": r" holds U\+[0-9A-F]{4,}, a forbidden character$",
+    "key count bounds": r"^wrapped key count",
+    "kind length bounds": r"^provider kind length",
+    "kind pattern": r"^provider kind has characters",
+    "key id length bounds": r"^key id length",
+    "payload length bounds": r"^wrapped key payload length",
+    "field overruns header": r"^header ends inside",
+    "trailing header bytes": r"^trailing header bytes",
+    "context mismatch": r"^context mismatch",
+    "binding missing": r"^the document was sealed with a binding",
+    "binding not required": r"^a binding was given",
+    "no key unwraps": r"^no key provider could unwrap",
+    "header MAC": r"^the header was altered",
+    "body length": r"^the body (is missing|ends inside a segment)",
+    "segment authentication": r"^segment \d+ failed authentication",
+    "caller map": r"^(a )?(context|binding)",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -26,10 +69,20 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def test_there_are_vectors_of_every_kind() -> None:
-    kinds = {load(p)["expect"] for p in VECTORS}
-    assert kinds == EXPECTED_KINDS
-    assert len(VECTORS) >= 30
+def stage_and_check(expect: str) -> tuple[str, str]:
+    if expect == "success":
+        return "success", ""
+    stage, _, check = expect.partition(": ")
+    assert stage in STAGES, expect
+    assert check in SEALDOC_SAYS, expect
+    return stage, check
+
+
+def test_there_are_vectors_of_every_stage_and_check() -> None:
+    seen = {stage_and_check(load(p)["expect"]) for p in VECTORS}
+    assert {stage for stage, _ in seen} == {"success", *STAGES}
+    assert {check for _, check in seen} - {""} == set(SEALDOC_SAYS)
+    assert len(VECTORS) >= 100
 
 
 def test_vectors_match_the_generator() -> None:
@@ -48,9 +101,20 @@ def provider(entry: dict[str, Any]) -> KeyProvider:
         return Password(entry["password"])
     if entry["kind"] == "x25519":
         return X25519Identity.from_private_bytes(bytes.fromhex(entry["private_key"]))
+    if entry["kind"] == "local":
+        return _Local(bytes.fromhex(entry["kek"]), entry["key_id"], entry["version"])
     return MemoryKeyring._from_secret(
         bytes.fromhex(entry["kek"]), key_id=entry["key_id"], version=entry["version"]
     )
+
+
+class _Local(KeyringBase):
+    """LocalKeyring's wrap and unwrap (KeyringBase, kind ``local``) without its file."""
+
+    kind = "local"
+
+    def __init__(self, secret: bytes, key_id: str, version: int) -> None:
+        super().__init__({key_id: NamedKey(version, {version: KeyVersion(secret)})}, key_id=key_id)
 
 
 def kek(entry: dict[str, Any]) -> Kek:
@@ -66,7 +130,14 @@ def kek(entry: dict[str, Any]) -> Kek:
 
 def test_there_are_vectors_for_every_built_in_wrap() -> None:
     kinds = {k["kind"] for p in VECTORS for k in load(p)["keys"]}
-    assert kinds == {"memory", "password", "x25519"}
+    assert kinds == {"memory", "local", "password", "x25519"}
+
+
+def _sealdoc_says(error: BaseException) -> str:
+    if isinstance(error, sealdoc.DecryptionError):
+        assert str(error) == "cannot open this document"  # format.md 9: nothing more
+        return error.reason
+    return str(error)
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
@@ -75,14 +146,23 @@ def test_sealdoc_agrees(path: Path) -> None:
     keys = [provider(k) for k in v["keys"]]
     sealed = base64.b64decode(v["sealed"])
     kwargs = {"keys": keys, "context": v["context"], "binding": v["binding"]}
-    if v["expect"] == "success":
+    stage, check = stage_and_check(v["expect"])
+    if stage == "success":
         assert sealdoc.open(sealed, **kwargs) == base64.b64decode(v["plaintext"])
-    elif v["expect"] == "format":
-        with pytest.raises(sealdoc.FormatError):
-            sealdoc.open(sealed, **kwargs)
-    else:
-        with pytest.raises(sealdoc.DecryptionError):
-            sealdoc.open(sealed, **kwargs)
+        assert sealdoc.open_stream(io.BytesIO(sealed), **kwargs).read() == base64.b64decode(
+            v["plaintext"]
+        )
+        return
+    attempts: tuple[Callable[[], bytes], ...] = (
+        lambda: sealdoc.open(sealed, **kwargs),
+        lambda: sealdoc.open_stream(io.BytesIO(sealed), **kwargs).read(),
+    )
+    for attempt in attempts:
+        with pytest.raises(STAGES[stage]) as info:
+            attempt()
+        assert not isinstance(info.value, sealdoc.KeyProviderError)
+        said = _sealdoc_says(info.value)
+        assert re.search(SEALDOC_SAYS[check], said), (check, said)
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
@@ -90,14 +170,15 @@ def test_independent_decoder_agrees(path: Path) -> None:
     v = load(path)
     keks = [kek(k) for k in v["keys"]]
     sealed = base64.b64decode(v["sealed"])
-    outcome: str
     try:
         plaintext = decode(sealed, keks, v["context"], v["binding"])
         outcome = "success"
-    except MalformedError:
-        outcome = "format"
-    except CannotOpenError:
-        outcome = "decryption"
+    except MalformedError as exc:
+        outcome = f"header failure: {exc}"
+    except CannotOpenError as exc:
+        outcome = f"{exc.stage} failure: {exc}"
+    except ArgumentError as exc:
+        outcome = f"argument failure: {exc}"
     assert outcome == v["expect"]
     if outcome == "success":
         assert plaintext == base64.b64decode(v["plaintext"])

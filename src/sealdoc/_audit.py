@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from ._text import safe
+
 logger = logging.getLogger("sealdoc.audit")
 
 _hooks: list[Callable[[AuditEvent], None]] = []
@@ -40,7 +42,8 @@ class AuditEvent:
     key_version: int | None = None
     context: dict[str, str] = attrs.field(factory=dict, converter=_frozen_map, hash=False)
     detail: str = ""
-    """Why it declined or failed; the new version for key.rotate."""
+    """Why it declined or failed; the new version for key.rotate. Escaped
+    (``sealdoc._text.safe``): no control or format character reaches a log."""
     timestamp: float = attrs.field(factory=time.time)
 
     def as_dict(self) -> dict[str, object]:
@@ -76,8 +79,12 @@ def enabled() -> bool:
 def emit(event: AuditEvent) -> None:
     if logger.isEnabledFor(logging.INFO):
         where = f"{event.provider_kind}:{event.key_id}#{event.key_version}" if event.key_id else ""
-        logger.info(
-            "%s %s %s", event.operation, where, event.outcome, extra={"sealdoc_event": event}
+        logger.info(  # escaped: the key id and kind come from a document's header
+            "%s %s %s",
+            safe(event.operation),
+            safe(where),
+            safe(event.outcome),
+            extra={"sealdoc_event": event},
         )
     with _hooks_lock:
         hooks = tuple(_hooks)  # a hook may remove itself while we iterate
@@ -112,6 +119,6 @@ def record(
                 key_id=key_id,
                 key_version=version,
                 context=context or {},
-                detail=detail,
+                detail=safe(detail),  # a provider's message may quote a header
             )
         )

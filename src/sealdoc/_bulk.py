@@ -23,7 +23,7 @@ import attrs
 from ._envelope import inspect, providers_of
 from ._format import Header
 from ._rekey import is_current, rewrap, rotate, wrapped_exactly_for
-from .exceptions import KeyProviderError, SealdocError, StoreError
+from .exceptions import DecryptionError, KeyProviderError, SealdocError, StoreError
 
 if TYPE_CHECKING:
     from ._vault import Vault
@@ -240,7 +240,7 @@ def _run_here(
             # ValueError: a document this job must not change as asked (rotate
             # refusing to drop a wrapped key it cannot re-create); the others go on
             with lock:
-                failures.append(Failure(doc_id, f"{type(exc).__name__}: {exc}"))
+                failures.append(Failure(doc_id, f"{type(exc).__name__}: {_why(exc)}"))
             return
         if outcome == "current" and wrote:
             # an earlier attempt wrote it and only its check failed: this job rewrote it
@@ -453,3 +453,10 @@ def _process(
 
 
 __all__ = ["BulkReport", "Failure", "inventory", "run_bulk"]
+
+
+def _why(exc: BaseException) -> str:
+    """For the operator's report: an opening error's details, which its str() leaves out."""
+    if isinstance(exc, DecryptionError | KeyProviderError):
+        return "; ".join(line.strip() for line in exc.details().splitlines())
+    return str(exc)

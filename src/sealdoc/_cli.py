@@ -27,7 +27,7 @@ from ._pdf import export_pdf
 from ._rekey import rewrap_stream, rotate_stream
 from ._uri import key_from_uri
 from ._vault import Vault
-from .exceptions import KeyProviderError, SealdocError
+from .exceptions import DecryptionError, KeyProviderError, SealdocError
 from .providers import LocalKeyring, Password, X25519Identity, X25519Recipient
 from .providers._password import describe as describe_password
 
@@ -82,7 +82,10 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except SealdocError as exc:
-        click.echo(f"sealdoc: {exc}", err=True)
+        # The CLI's user is the operator, so an opening error shows its details
+        # (escaped), which str() leaves out for untrusted callers (format.md 9.2).
+        text = exc.details() if isinstance(exc, DecryptionError | KeyProviderError) else str(exc)
+        click.echo(f"sealdoc: {text}", err=True)
         raise SystemExit(1) from None
     except (OSError, ValueError) as exc:
         click.echo(f"sealdoc: {exc}", err=True)

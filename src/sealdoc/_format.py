@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import attrs
 
+from ._text import check_text, codepoint, forbidden_char
 from .exceptions import FormatError
 
 MAGIC = b"SDOC"
@@ -211,19 +212,58 @@ class ParsedHeader(NamedTuple):
 
 # -- string maps -------------------------------------------------------------
 
+RESERVED_PREFIX = "sealdoc:"
 
-def check_map(value: object, *, what: str) -> dict[str, str]:
-    """Validate a caller's context or binding; TypeError/ValueError for misuse."""
+
+class InternalMap(dict[str, str]):
+    """A context or binding that sealdoc made itself, so it may hold ``sealdoc:`` keys.
+
+    Maps parsed from a header are InternalMaps too: a rotate keeps a
+    document's context as it is. Callers' maps are plain dicts, and
+    sealing refuses their reserved keys (format.md 3.3).
+    """
+
+    __slots__ = ()
+
+
+def with_reserved(
+    caller: Mapping[str, str] | None, reserved: Mapping[str, str], *, what: str
+) -> InternalMap:
+    """A caller's map, checked (no ``sealdoc:`` key), plus sealdoc's own reserved pairs."""
+    merged = InternalMap(check_map({} if caller is None else caller, what=what, sealing=True))
+    merged.update(reserved)
+    return merged
+
+
+def check_map(value: object, *, what: str, sealing: bool = False) -> dict[str, str]:
+    """Validate a caller's context or binding (format.md 3.3, 3.6).
+
+    TypeError for a wrong type, ValueError for a map over a limit, with a
+    forbidden character, or (when ``sealing`` a context) with a ``sealdoc:``
+    key that sealdoc did not put there itself. Binding keys are not checked
+    for the prefix: a caller gives a vault's ``sealdoc:doc_id`` binding
+    to open, rotate or deliver a vault document by hand.
+    """
     if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"{what} must be a mapping of str to str, not {type(value).__name__}")
-    result: dict[str, str] = {}
+    if not value:
+        return {}
+    internal = isinstance(value, InternalMap)
+    result: dict[str, str] = InternalMap() if internal else {}
     for k, v in value.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise TypeError(
                 f"{what} keys and values must be str, got {type(k).__name__}: {type(v).__name__}"
             )
+        check_text(k, f"a {what} key")
+        check_text(v, f"a {what} value")
+        if sealing and not internal and k.startswith(RESERVED_PREFIX):
+            raise ValueError(
+                f"{what} keys starting with {RESERVED_PREFIX!r} are reserved for sealdoc itself"
+            )
         result[k] = v
-    return result  # the limits are enforced where the map is encoded
+    encode_map(result, what=what)  # the limits, on sealing and on opening alike
+    return result
 
 
 def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
@@ -254,10 +294,16 @@ _U32_U16 = struct.Struct(">IH")
 
 
 def _text(raw: bytes, what: str) -> str:
+    """A header string: strict UTF-8, then the forbidden characters (format.md 3.6)."""
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise FormatError(f"{what} is not valid UTF-8") from None
+    bad = forbidden_char(text)
+    if bad is not None:
+        # the code point, never the text: it is what the rule keeps out of messages
+        raise FormatError(f"{what} holds {codepoint(bad)}, a forbidden character")
+    return text
 
 
 def _need(buf: bytes, end: int, what: str) -> None:
@@ -266,14 +312,17 @@ def _need(buf: bytes, end: int, what: str) -> None:
 
 
 def decode_map(buf: bytes, pos: int, what: str) -> tuple[dict[str, str], int]:
-    """Decode a string map at ``pos``; return it and the offset after it."""
+    """Decode a string map at ``pos``; return it and the offset after it.
+
+    The checks come in the order of format.md 3.1, each as its field is met.
+    """
     start = pos
     _need(buf, pos + 2, f"{what} count")
     (count,) = _U16.unpack_from(buf, pos)
     pos += 2
     if count > MAX_MAP_PAIRS:
         raise FormatError(f"{what} has {count} pairs; the limit is {MAX_MAP_PAIRS}")
-    result: dict[str, str] = {}
+    result: dict[str, str] = InternalMap()
     previous = b""
     for _ in range(count):
         _need(buf, pos + 2, f"{what} key length")
@@ -281,21 +330,23 @@ def decode_map(buf: bytes, pos: int, what: str) -> tuple[dict[str, str], int]:
         if not 1 <= klen <= MAX_MAP_KEY_LEN:
             raise FormatError(f"{what} key length {klen} is out of bounds")
         pos += 2
-        _need(buf, pos + klen + 2, f"{what} key")
+        _need(buf, pos + klen, f"{what} key")
         kraw = buf[pos : pos + klen]
+        key = _text(kraw, f"{what} key")
         if kraw <= previous:
             raise FormatError(f"{what} keys are not unique and sorted")
         previous = kraw
         pos += klen
+        _need(buf, pos + 2, f"{what} value length")
         (vlen,) = _U16.unpack_from(buf, pos)
         if vlen > MAX_MAP_VALUE_LEN:
             raise FormatError(f"{what} value length {vlen} is over the limit")
         pos += 2
         _need(buf, pos + vlen, f"{what} value")
-        result[_text(kraw, f"{what} key")] = _text(buf[pos : pos + vlen], f"{what} value")
+        result[key] = _text(buf[pos : pos + vlen], f"{what} value")
         pos += vlen
-    if pos - start > MAX_MAP_LEN:
-        raise FormatError(f"{what} is longer than {MAX_MAP_LEN} bytes")
+        if pos - start > MAX_MAP_LEN:
+            raise FormatError(f"{what} is longer than {MAX_MAP_LEN} bytes")
     return result, pos
 
 
@@ -303,21 +354,27 @@ def decode_map(buf: bytes, pos: int, what: str) -> tuple[dict[str, str], int]:
 
 
 def parse_prelude(prelude: bytes) -> int:
-    """Check magic and version; return ``header_len`` (format.md 3.1, step 1)."""
-    if len(prelude) < PRELUDE_LEN:
-        if MAGIC.startswith(prelude[: len(MAGIC)]) and prelude:
-            raise FormatError("truncated header: the document ends inside its prelude")
-        raise FormatError("not a sealed document (too short)")
-    if prelude[:4] != MAGIC:
+    """Check magic and version; return ``header_len`` (format.md 3.1, step 1).
+
+    Each check runs on as many bytes as there are, so that a short input
+    fails the first check it can: ``SDOC\\x02`` is an unsupported version,
+    ``SDO`` a truncated header, ``%PDF`` or nothing at all no sealed document.
+    """
+    if not prelude or prelude[:4] != MAGIC[: len(prelude)]:
         raise FormatError("not a sealed document (no SDOC magic)")
-    if prelude[4] != VERSION:
+    if len(prelude) > 4 and prelude[4] != VERSION:
         raise FormatError(f"unsupported format version {prelude[4]}; this sealdoc reads {VERSION}")
+    if len(prelude) < PRELUDE_LEN:
+        raise FormatError("truncated header: the document ends inside its prelude")
     header_len = int.from_bytes(prelude[5:9], "big")
     if not MIN_HEADER_LEN <= header_len <= MAX_HEADER_LEN:
         raise FormatError(
             f"header length {header_len} is outside {MIN_HEADER_LEN}..{MAX_HEADER_LEN}"
         )
     return header_len
+
+
+_KIND_BYTES_RE = re.compile(rb"[a-z0-9][a-z0-9.+-]*\Z")
 
 
 def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
@@ -327,18 +384,21 @@ def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
     if not 1 <= kind_len <= MAX_KIND_LEN:
         raise FormatError(f"provider kind length {kind_len} is out of bounds")
     pos += 1
-    _need(raw, pos + kind_len + 2, "provider kind")
-    kind = _text(raw[pos : pos + kind_len], "provider kind")
-    if kind not in _GOOD_KINDS and not _good_kind(kind):
+    _need(raw, pos + kind_len, "provider kind")
+    kind_raw = raw[pos : pos + kind_len]
+    if _KIND_BYTES_RE.match(kind_raw) is None:
         raise FormatError("provider kind has characters outside [a-z0-9.+-]")
+    kind = kind_raw.decode("ascii")
     pos += kind_len
+    _need(raw, pos + 2, "key id length")
     (key_id_len,) = _U16.unpack_from(raw, pos)
     if not 1 <= key_id_len <= MAX_KEY_ID_LEN:
         raise FormatError(f"key id length {key_id_len} is out of bounds")
     pos += 2
-    _need(raw, pos + key_id_len + 6, "key id")
+    _need(raw, pos + key_id_len, "key id")
     key_id = _text(raw[pos : pos + key_id_len], "key id")
     pos += key_id_len
+    _need(raw, pos + 6, "key version and payload length")
     version, payload_len = _U32_U16.unpack_from(raw, pos)
     if not 1 <= payload_len <= MAX_PAYLOAD_LEN:
         raise FormatError(f"wrapped key payload length {payload_len} is out of bounds")
@@ -350,11 +410,17 @@ def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
 
 
 def parse_header(raw: bytes) -> ParsedHeader:
-    """Parse exactly one header (``raw`` holds at least ``header_len`` bytes)."""
+    """Parse exactly one header (``raw`` holds at least ``header_len`` bytes).
+
+    The fields are read from the bytes before the MAC, so a field that would
+    run into the MAC or past ``header_len`` is "header ends inside ...", and
+    bytes left between the last field and the MAC are refused too.
+    """
     header_len = parse_prelude(raw[:PRELUDE_LEN])
     if len(raw) < header_len:
         raise FormatError(f"truncated header: {len(raw)} of {header_len} bytes")
     raw = raw[:header_len]
+    fields = raw[:-MAC_LEN]
     suite_id, flags, segment_size = _FIXED_CORE.unpack_from(raw, PRELUDE_LEN)
     suite = _SUITES.get(suite_id)
     if suite is None:
@@ -372,20 +438,22 @@ def parse_header(raw: bytes) -> ParsedHeader:
     pos += NONCE_PREFIX_LEN
     commitment = raw[pos : pos + COMMITMENT_LEN]
     pos += COMMITMENT_LEN  # all within MIN_HEADER_LEN, checked by parse_prelude
-    context, pos = decode_map(raw, pos, "context")
+    context, pos = decode_map(fields, pos, "context")
     core_bytes = raw[PRELUDE_LEN:pos]
 
-    _need(raw, pos + 1, "key count")
+    _need(fields, pos + 1, "key count")
     count = raw[pos]
     pos += 1
     if not MIN_KEYS <= count <= MAX_KEYS:
         raise FormatError(f"wrapped key count {count} is outside {MIN_KEYS}..{MAX_KEYS}")
     keys = []
     for _ in range(count):
-        wrapped, pos = _parse_wrapped_key(raw, pos)
+        wrapped, pos = _parse_wrapped_key(fields, pos)
         keys.append(wrapped)
-    if pos + MAC_LEN != header_len:
-        raise FormatError("header fields do not add up to the header length")
+    if pos != len(fields):
+        raise FormatError(
+            f"trailing header bytes: {len(fields) - pos} bytes between the last field and the MAC"
+        )
     core = Core(
         suite=suite,
         flags=flags,
@@ -406,12 +474,19 @@ def check_wrapped_key(wk: WrappedKey) -> None:
         1 <= len(wk.kind) <= MAX_KIND_LEN and _good_kind(wk.kind)
     ):
         raise ValueError(f"provider kind {wk.kind!r} must match [a-z0-9][a-z0-9.+-]{{0,31}}")
-    if not 1 <= len(wk.key_id.encode("utf-8")) <= MAX_KEY_ID_LEN:
-        raise ValueError(f"key id must be 1 to {MAX_KEY_ID_LEN} UTF-8 bytes")
+    check_key_id_text(wk.key_id)
     if not 0 <= wk.version <= MAX_VERSION:
         raise ValueError("key version must fit in 32 bits")
     if not 1 <= len(wk.payload) <= MAX_PAYLOAD_LEN:
         raise ValueError(f"wrapped key payload must be 1 to {MAX_PAYLOAD_LEN} bytes")
+
+
+def check_key_id_text(key_id: str) -> str:
+    """A key id the format can hold (format.md 3.2, 3.6); ValueError otherwise."""
+    check_text(key_id, "a key id")
+    if not 1 <= len(key_id.encode("utf-8")) <= MAX_KEY_ID_LEN:
+        raise ValueError(f"key id must be 1 to {MAX_KEY_ID_LEN} UTF-8 bytes")
+    return key_id
 
 
 def encode_key_section(wrapped: Sequence[WrappedKey]) -> bytes:

@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from importlib import resources
 
 from ._envelope import seal
-from ._format import MAGIC, Suite
+from ._format import MAGIC, Suite, with_reserved
+from ._text import forbidden_char
 from .exceptions import FormatError
 from .providers._password import DEFAULT_PBKDF2_ITERATIONS, Password
 
@@ -106,10 +107,14 @@ def _media_type(data: bytes, filename: str, media_type: str | None) -> str:
 
 
 def check_filename(filename: str) -> str:
+    if isinstance(filename, str) and (_BAD_NAME.search(filename) or forbidden_char(filename)):
+        raise ValueError(
+            "a filename has no path separator, control, bidi or other format character"
+        )
     if not isinstance(filename, str) or not filename or len(filename.encode("utf-8")) > 255:
         raise ValueError("a filename is 1 to 255 UTF-8 bytes")
-    if _BAD_NAME.search(filename) or filename in (".", ".."):
-        raise ValueError("a filename has no path separator or control character")
+    if filename in (".", ".."):
+        raise ValueError("a filename cannot be '.' or '..'")
     return filename
 
 
@@ -143,8 +148,8 @@ def export_html(
         )
     check_filename(filename)
     kind = _media_type(data, filename, media_type)
-    full_context = dict(context or {})
-    full_context.update({FILENAME_KEY: filename, MEDIA_TYPE_KEY: kind})
+    reserved = {FILENAME_KEY: filename, MEDIA_TYPE_KEY: kind}
+    full_context = with_reserved(context, reserved, what="context")
     recipient = Password(password, kdf="pbkdf2-sha256", iterations=iterations)
     suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT  # the one WebCrypto has
     sealed = seal(data, keys=recipient, context=full_context, suite=suite)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +29,13 @@ from ._envelope import (
 )
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
-from ._format import Header, Suite
+from ._format import Header, InternalMap, Suite
 
 if TYPE_CHECKING:
     from ._bulk import BulkReport
 from ._reader import SealedReader, read_header
 from ._storage import pending_write, protocols
+from ._text import forbidden_char
 from ._types import ReadableStream
 from ._uri import KeysOrUris, resolve_keys
 from .exceptions import (
@@ -60,7 +60,7 @@ def check_doc_id(doc_id: object) -> str:
     size = len(doc_id.encode("utf-8", "surrogatepass"))
     if not 1 <= size <= MAX_DOC_ID_BYTES:
         raise InvalidDocumentIdError(f"a doc id is 1 to {MAX_DOC_ID_BYTES} UTF-8 bytes")
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in doc_id):
+    if forbidden_char(doc_id) is not None:  # controls, bidi, format characters (format.md 3.6)
         raise InvalidDocumentIdError("a doc id cannot hold NUL, control or surrogate characters")
     if "\\" in doc_id:
         raise InvalidDocumentIdError("a doc id cannot hold a backslash")
@@ -200,7 +200,7 @@ class Vault:
         return f"{self._root}/{name}" if self._root else name
 
     def _binding(self, doc_id: str) -> dict[str, str]:
-        return {DOC_ID_BINDING: doc_id}
+        return InternalMap({DOC_ID_BINDING: doc_id})  # sealdoc's own reserved key
 
     # -- writing ---------------------------------------------------------------------
 

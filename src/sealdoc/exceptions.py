@@ -57,6 +57,8 @@ from collections.abc import Sequence
 
 import attrs
 
+from ._text import safe
+
 __all__ = [
     "Attempt",
     "DecryptionError",
@@ -85,7 +87,12 @@ class FormatError(SealdocError, ValueError):
 
 @attrs.frozen
 class Attempt:
-    """One provider's try at a wrapped key, for :class:`DecryptionError`."""
+    """One provider's try at a wrapped key, for :class:`DecryptionError`.
+
+    For the developer and the operator, not for the party who sent the
+    document: ``key`` and ``reason`` name key ids, versions and their
+    states, which is why ``str()`` of the error leaves them out.
+    """
 
     provider: str
     """The provider's repr (providers keep secrets out of it)."""
@@ -93,42 +100,67 @@ class Attempt:
     """Which wrapped key: ``kind:key_id#version``, or ``-`` for no key."""
     reason: str
     """Why it did not open the document."""
+    outcome: str = "declined"
+    """``declined`` (not mine, refused, over budget) or ``failed`` (the provider failed)."""
+
+    @property
+    def label(self) -> str:
+        """The same as ``key``: ``kind:key_id#version``."""
+        return self.key
 
     def __str__(self) -> str:
-        return f"{self.provider} on {self.key}: {self.reason}"
+        return f"{self.provider} on {self.key}: {self.outcome}: {self.reason}"
+
+
+_CANNOT_OPEN = "cannot open this document"
+
+
+def _describe(headline: str, reason: str, attempts: Sequence[Attempt]) -> str:
+    lines = [headline + (f": {reason}" if reason else "")]
+    lines += [f"  tried {a}" for a in attempts]
+    return "\n".join(safe(line) for line in lines)
 
 
 class DecryptionError(SealdocError, ValueError):
     """The document cannot be opened with the keys, context and binding given.
 
-    Tampering, a wrong key and a wrong context all raise this same error, so
-    that an attacker cannot tell which check failed. ``attempts`` lists each
-    provider tried and why it declined; it holds no secret.
+    Tampering, a wrong key and a wrong context all raise this same error,
+    and ``str()`` is always "cannot open this document": safe to show the
+    party who sent the document, because it names no key id, version or
+    key state and does not say which check failed. For the developer,
+    ``reason`` says which check failed, ``attempts`` lists each provider
+    tried and why it declined, and :meth:`details` puts both in one
+    escaped text (the same text is logged at DEBUG on the ``sealdoc``
+    logger). None of them holds a secret.
     """
 
     def __init__(self, reason: str = "", attempts: Sequence[Attempt] = ()) -> None:
         self.reason = reason
         self.attempts: tuple[Attempt, ...] = tuple(attempts)
-        message = "cannot open this document"
-        if reason:
-            message += f": {reason}"
-        if self.attempts:
-            message += "; tried: " + "; ".join(str(a) for a in self.attempts)
-        super().__init__(message)
+        super().__init__(_CANNOT_OPEN)
+
+    def details(self) -> str:
+        """The reason and every attempt, one per line, escaped: for logs and ``--verbose``."""
+        return _describe(_CANNOT_OPEN, self.reason, self.attempts)
 
 
 class KeyProviderError(SealdocError, RuntimeError):
     """A key provider failed to wrap or unwrap (down, denied, misconfigured).
 
     The underlying exception is kept as ``__cause__``. This is never raised
-    for a tampered document: that is :class:`DecryptionError`.
+    for a tampered document: that is :class:`DecryptionError`. When opening
+    fails because a provider failed, ``attempts`` lists what every provider
+    said; as with DecryptionError they stay out of ``str()``, and
+    :meth:`details` shows them.
     """
 
     def __init__(self, message: str, attempts: Sequence[Attempt] = ()) -> None:
         self.attempts: tuple[Attempt, ...] = tuple(attempts)
-        if self.attempts:
-            message += "; tried: " + "; ".join(str(a) for a in self.attempts)
         super().__init__(message)
+
+    def details(self) -> str:
+        """The message and every attempt, one per line, escaped."""
+        return _describe(str(self), "", self.attempts)
 
 
 class KeyringError(KeyProviderError):

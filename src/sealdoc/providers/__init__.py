@@ -5,7 +5,7 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
-from ._base import AssociatedData, KeyFamily, KeyProvider, VersionedKey
+from ._base import AssociatedData, HasKind, KeyFamily, KeyProvider, UnwrapBudget, VersionedKey
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -16,6 +16,7 @@ __all__ = [
     "AssociatedData",
     "AwsKms",
     "DekCache",
+    "HasKind",
     "KdfLimits",
     "KeyFamily",
     "KeyProvider",
@@ -24,6 +25,7 @@ __all__ = [
     "MemoryKeyring",
     "Password",
     "Pkcs11",
+    "UnwrapBudget",
     "VersionedKey",
     "WrappedKey",
     "X25519Identity",

@@ -47,6 +47,35 @@ class AssociatedData:
 
 
 @runtime_checkable
+class HasKind(Protocol):
+    """A provider that names its kind: the ``kind`` field of the wraps it makes.
+
+    Optional. sealdoc uses it to label audit events of a wrap that failed
+    (before any :class:`~sealdoc.WrappedKey` exists to say it); a provider
+    without it is labelled by its class name.
+    """
+
+    kind: str
+
+
+@runtime_checkable
+class UnwrapBudget(Protocol):
+    """A provider that says how many wraps of one document it tries (format.md 9.1).
+
+    Optional. An unwrap may cost a KMS request or a password KDF, and a
+    crafted document can hold 32 wraps that all name one key. By default a
+    provider tries at most two wraps naming one kind, key id and version
+    per document; one that declares ``max_unwraps_per_document`` tries at
+    most that many wraps of a document in all, whatever they name. Declare
+    it when the default does not fit: ``Password`` (4: each try is a KDF,
+    and every password wrap carries the same label) and ``X25519Identity``
+    (32: every device wrap carries the same label, and a try is cheap).
+    """
+
+    max_unwraps_per_document: int
+
+
+@runtime_checkable
 class KeyProvider(Protocol):
     """What ``seal``, ``open`` and the other verbs need of a key provider.
 

@@ -15,7 +15,7 @@ import attrs
 from cryptography.exceptions import InvalidTag
 
 from .._audit import record
-from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey
+from .._format import DEK_LEN, MAX_VERSION, KeyRef, WrappedKey, check_key_id_text
 from ..exceptions import KeyProviderError, NotMineError
 from ._base import AssociatedData
 from ._keyring_model import (
@@ -75,9 +75,7 @@ def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
 def check_key_id(key_id: object) -> str:
     if not isinstance(key_id, str):
         raise TypeError(f"key_id must be str, not {type(key_id).__name__}")
-    if not 1 <= len(key_id.encode("utf-8")) <= MAX_KEY_ID_LEN:
-        raise ValueError(f"key_id must be 1 to {MAX_KEY_ID_LEN} UTF-8 bytes")
-    return key_id
+    return check_key_id_text(key_id)  # length and forbidden characters (format.md 3.6)
 
 
 def check_key_name(name: object) -> str:

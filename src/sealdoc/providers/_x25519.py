@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from .._atomic import write_atomic
-from .._format import DEK_LEN, MAGIC, KeyRef, WrappedKey
+from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
 from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
 from ._keyring import check_key_id, wrap_ad
@@ -122,6 +122,9 @@ class X25519Identity:
     """
 
     kind = KIND
+    #: Every device wrap carries the same label, so an identity tries each of
+    #: them (format.md 9.1); a try is one X25519 and costs little.
+    max_unwraps_per_document = MAX_KEYS
 
     def __init__(self, private_key: x25519.X25519PrivateKey, *, label: str = "device") -> None:
         self._private = private_key
@@ -170,7 +173,9 @@ class X25519Identity:
             from ._password import Password  # noqa: PLC0415
 
             data = seal(
-                raw, keys=Password(passphrase), context={"sealdoc:content": "x25519-identity"}
+                raw,
+                keys=Password(passphrase),
+                context=InternalMap({"sealdoc:content": "x25519-identity"}),
             )
         else:
             data = (

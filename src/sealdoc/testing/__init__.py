@@ -30,7 +30,7 @@ from .._envelope import open as open_document
 from .._envelope import seal as seal_document
 from .._format import KeyRef, WrappedKey
 from ..exceptions import DecryptionError, NotMineError, SealdocError
-from ..providers._base import AssociatedData, KeyProvider
+from ..providers._base import AssociatedData, HasKind, KeyProvider, UnwrapBudget
 
 __all__ = ["KeyProviderTests"]
 
@@ -112,6 +112,24 @@ class KeyProviderTests:
             pytest.skip("this provider does not report a current key (optional)")
         wrapped = provider.wrap(os.urandom(32), _ad())
         assert current() == KeyRef(wrapped.kind, wrapped.key_id, wrapped.version)
+
+    def test_declared_capabilities_hold(self) -> None:
+        """``kind`` (HasKind) is the kind its wraps carry; ``max_unwraps_per_document``
+        (UnwrapBudget) is an int of at least 1, and a document the provider sealed
+        with that many of its wraps (or two, the default per key) still opens."""
+        provider = self.make_provider()
+        wrapped = provider.wrap(os.urandom(32), _ad())
+        if isinstance(provider, HasKind):
+            assert provider.kind == wrapped.kind
+        budget = 2
+        if isinstance(provider, UnwrapBudget):
+            budget = provider.max_unwraps_per_document
+            assert isinstance(budget, int)
+            assert not isinstance(budget, bool)
+            assert budget >= 1
+        copies = min(budget, fmt.MAX_KEYS)
+        sealed = seal_document(b"budget", keys=[provider] * copies)
+        assert open_document(sealed, keys=provider) == b"budget"
 
     def test_safe_under_concurrent_use(self) -> None:
         provider = self.make_provider()

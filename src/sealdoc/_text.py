@@ -1,0 +1,101 @@
+"""Which characters a header's text may hold, and how header text is shown safely.
+
+format.md 3.6: key ids, context and binding keys and values must not hold
+control characters, line or paragraph separators, bidi overrides or other
+format characters. A header is attacker-made input that reaches audit logs,
+exception messages and terminals; these characters forge log lines, move the
+cursor or reorder what a reader sees.
+
+The set is a fixed list of code points (below), not "whatever the running
+Python calls category Cc/Cf", so that every reader of format v1 refuses the
+same documents whatever its Unicode version.
+"""
+
+from __future__ import annotations
+
+import re
+
+# (first, last) code points, inclusive: format.md 3.6. Every Cc, Cf, Zl and
+# Zp code point of Unicode 15.1 (U+2065, unassigned, is taken with its
+# block's neighbours), plus the surrogates, which strict UTF-8 never yields
+# but a Python str can hold.
+FORBIDDEN_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0000, 0x001F),  # C0 controls: NUL, newline, ESC...
+    (0x007F, 0x009F),  # DEL and the C1 controls (CSI, NEL...)
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x0600, 0x0605),  # Arabic number signs
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x200B, 0x200F),  # zero-width space/joiners, LRM, RLM
+    (0x2028, 0x202E),  # line and paragraph separators, bidi embeddings and overrides
+    (0x2060, 0x206F),  # word joiner, invisible operators, bidi isolates, deprecated
+    (0xD800, 0xDFFF),  # surrogates
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
+    (0xFFF9, 0xFFFB),  # interlinear annotation
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),  # Egyptian hieroglyph format controls
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0001, 0xE0001),  # language tag
+    (0xE0020, 0xE007F),  # tag characters
+)
+
+
+def _char_class() -> str:
+    def one(cp: int) -> str:
+        return f"\\U{cp:08x}"
+
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in FORBIDDEN_RANGES)
+
+
+_FORBIDDEN = re.compile(f"[{_char_class()}]")
+_ESCAPE = re.compile(f"[{_char_class()}\\\\]")
+
+
+def forbidden_char(text: str) -> str | None:
+    """The first character of ``text`` that format.md 3.6 forbids, or None."""
+    found = _FORBIDDEN.search(text)
+    return None if found is None else found.group()
+
+
+def codepoint(char: str) -> str:
+    """``U+001B``: how messages name a character without printing it."""
+    return f"U+{ord(char):04X}"
+
+
+def check_text(text: str, what: str) -> str:
+    """``text`` unchanged, or ValueError naming the field and the code point (never the text)."""
+    bad = forbidden_char(text)
+    if bad is not None:
+        raise ValueError(
+            f"{what} holds {codepoint(bad)}, a control, separator or format character; "
+            "these are refused in sealed-document headers"
+        )
+    return text
+
+
+def _escape_one(found: re.Match[str]) -> str:
+    char = found.group()
+    if char == "\\":
+        return "\\\\"
+    cp = ord(char)
+    if cp <= 0xFF:
+        return f"\\x{cp:02x}"
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04x}"
+    return f"\\U{cp:08x}"
+
+
+def safe(text: object) -> str:
+    """``text`` with every forbidden character (and backslash) escaped, ``repr``-style.
+
+    For anything printed from a header, a provider or an error: log lines,
+    audit details, the CLI's output. Printable text, accents and scripts
+    other than Latin stay as they are; no quotes are added.
+    """
+    return _ESCAPE.sub(_escape_one, str(text))
