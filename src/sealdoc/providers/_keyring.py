@@ -15,7 +15,7 @@ import attrs
 from cryptography.exceptions import InvalidTag
 
 from .._audit import record
-from .._format import DEK_LEN, MAX_VERSION, KeyRef, WrappedKey, check_key_id_text
+from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey, check_key_id_text
 from ..exceptions import KeyProviderError, NotMineError
 from ._base import AssociatedData
 from ._keyring_model import (
