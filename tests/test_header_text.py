@@ -183,7 +183,7 @@ def _doc_under(ring: MemoryKeyring) -> bytes:
 
 
 def test_decryption_error_text_names_no_key_version_or_state() -> None:
-    ring = MemoryKeyring(key_id="customer-alice")
+    ring = MemoryKeyring(key_id="customer-alice", ring_id=None)
     doc = _doc_under(ring)
     ring.rotate()
     ring.destroy(1)
@@ -227,7 +227,7 @@ class DownProvider:
 
 
 def test_provider_error_text_names_no_key_either() -> None:
-    doc = _doc_under(MemoryKeyring(key_id="customer-alice"))
+    doc = _doc_under(MemoryKeyring(key_id="customer-alice", ring_id=None))
     with pytest.raises(sealdoc.KeyProviderError) as info:
         sealdoc.open(doc, keys=DownProvider())
     assert "alice" not in str(info.value)
@@ -253,7 +253,7 @@ class EvilReasons:
 
 
 def test_details_are_logged_at_debug_and_escaped(caplog: pytest.LogCaptureFixture) -> None:
-    doc = _doc_under(MemoryKeyring())
+    doc = _doc_under(MemoryKeyring(ring_id=None))
     events: list[sealdoc.AuditEvent] = []
     remove = sealdoc.add_audit_hook(events.append)
     caplog.set_level(logging.DEBUG, logger="sealdoc")

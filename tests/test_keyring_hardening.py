@@ -18,6 +18,8 @@ from sealdoc import AuditEvent, KeyringError, KeyringRollbackError, LocalKeyring
 from sealdoc.providers import KeyRef
 from sealdoc.providers._local_format import kdf_aad, outer_bytes, parse_outer, sidecar_path
 
+from .errors import fails_with
+
 PASS = "correct horse battery staple"
 FAST = {"opslimit": 1, "memlimit": 8 * 1024 * 1024}
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
@@ -59,7 +61,7 @@ def test_two_new_keyrings_never_label_alike(tmp_path: Path) -> None:
     moved = sealdoc.rewrap(doc, keys=a, to=b)  # really moved, not "already current"
     assert labels(moved) == [f"local:default@{b.ring_id}#1"]
     assert sealdoc.open(moved, keys=b) == b"statement"
-    with pytest.raises(sealdoc.DecryptionError, match="no provider given holds"):
+    with fails_with(sealdoc.DecryptionError, "no provider given holds"):
         sealdoc.open(moved, keys=a)
     assert MemoryKeyring().ring_id != MemoryKeyring().ring_id
 
@@ -259,7 +261,7 @@ def test_destroy_after_a_grace_period(tmp_path: Path, events: list[AuditEvent]) 
     assert ring.destroy_schedule() == {1: T0 + WEEK}
     reloaded = LocalKeyring.load(path, passphrase=PASS)
     assert reloaded.destroy_schedule() == {1: T0 + WEEK}  # stored in the file
-    with pytest.raises(sealdoc.DecryptionError, match="pending-destroy"):
+    with fails_with(sealdoc.DecryptionError, "pending-destroy"):
         sealdoc.open(doc, keys=reloaded)
     assert ring.purge(now=T0 + timedelta(days=6)) == []  # not due yet
     ring.enable(1)  # cancelled
@@ -270,7 +272,7 @@ def test_destroy_after_a_grace_period(tmp_path: Path, events: list[AuditEvent]) 
     assert ring.purge(now=T0 + WEEK) == [KeyRef("local", f"default@{ring.ring_id}", 1)]
     assert ring.versions() == {1: "destroyed", 2: "enabled"}
     assert ring.purge(now=T0 + 2 * WEEK) == []
-    with pytest.raises(sealdoc.DecryptionError, match="destroyed"):
+    with fails_with(sealdoc.DecryptionError, "destroyed"):
         sealdoc.open(doc, keys=LocalKeyring.load(path, passphrase=PASS))
     ops = [e.operation for e in events if e.operation.startswith("key.")]
     assert ops == [
@@ -321,7 +323,7 @@ def test_grace_period_rules() -> None:
         ring.destroy(1, after=WEEK, now=T0)
     with pytest.raises(ValueError, match="enable\\(\\) cancels"):
         ring.disable(1)
-    with pytest.raises(sealdoc.DecryptionError, match="pending-destroy"):
+    with fails_with(sealdoc.DecryptionError, "pending-destroy"):
         sealdoc.open(doc, keys=ring)
     ring.destroy(1, confirm=True)  # immediate destroy stays available
     assert ring.versions() == {1: "destroyed", 2: "enabled"}

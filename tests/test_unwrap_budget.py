@@ -46,10 +46,13 @@ class Budgeted(Counting):
 
 
 def thirty_two_wraps_of_one_key() -> tuple[bytes, MemoryKeyring]:
-    """32 wraps of memory:default#1, none of which the opener's KEK opens."""
-    sealed = sealdoc.seal(b"x", keys=[MemoryKeyring()] * 32)
+    """32 wraps of memory:default#1, none of which the opener's KEK opens.
+
+    Keyrings without a keyring id, so that each one labels its key alike.
+    """
+    sealed = sealdoc.seal(b"x", keys=[MemoryKeyring(ring_id=None)] * 32)
     assert len(sealdoc.inspect(sealed).wrapped_keys) == 32
-    return sealed, MemoryKeyring()  # the same key id and version, another KEK
+    return sealed, MemoryKeyring(ring_id=None)  # the same key id and version, another KEK
 
 
 def test_a_keyring_tries_one_key_at_most_twice_per_document() -> None:
@@ -63,9 +66,9 @@ def test_a_keyring_tries_one_key_at_most_twice_per_document() -> None:
 
 
 def test_the_budget_is_per_key_so_other_keys_are_still_tried() -> None:
-    ring = MemoryKeyring()
+    ring = MemoryKeyring(ring_id=None)
     escrow = ring.add_key("escrow")
-    decoys = [MemoryKeyring()] * 3  # the same key id, another KEK: not openable by ring
+    decoys = [MemoryKeyring(ring_id=None)] * 3  # the same key id, another KEK: not openable by ring
     sealed = sealdoc.seal(b"x", keys=[*decoys, escrow])
     counting = Counting(ring)
     assert sealdoc.open(sealed, keys=counting) == b"x"
@@ -92,9 +95,9 @@ def test_the_capabilities_are_declared_protocols() -> None:
     assert Password.max_unwraps_per_document == 4
     identity = X25519Identity.generate()
     assert isinstance(identity, UnwrapBudget)
-    assert not isinstance(MemoryKeyring(), UnwrapBudget)
-    assert isinstance(MemoryKeyring(), HasKind)
-    assert not isinstance(Counting(MemoryKeyring()), HasKind)
+    assert not isinstance(MemoryKeyring(ring_id=None), UnwrapBudget)
+    assert isinstance(MemoryKeyring(ring_id=None), HasKind)
+    assert not isinstance(Counting(MemoryKeyring(ring_id=None)), HasKind)
 
 
 def test_a_device_among_many_still_opens_its_wrap() -> None:
