@@ -1,0 +1,80 @@
+"""Build the seed corpus under fuzz/corpus/<harness>/ from tests/vectors.
+
+``python fuzz/make_corpus.py`` rewrites the seeds (deterministically, so a
+second run changes nothing but the HTML page and keyring seeds, which hold
+fresh random salts). The committed corpus is what CI's quick run starts from.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+import sealdoc  # noqa: E402
+from sealdoc.providers import _local  # noqa: E402
+
+CORPUS = ROOT / "fuzz" / "corpus"
+HARNESSES = ("header", "open", "rewrap", "html", "keyring", "key_uri")
+URIS = (
+    "local:///nonexistent/keyring.json#default",
+    "local:///etc/hostname",
+    "local://host/path",
+    "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    "aws-kms://alias/statements?region=eu-west-1",
+    "aws-kms://alias/x",
+    "pkcs11:token=T;object=kek?module-path=/nonexistent/lib.so&pin-source=file:/nonexistent/pin",
+    "pkcs11:token=T;object",
+    "x25519:sdoc-x25519-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+    "memory:default",
+    "",
+)
+
+
+def _vectors() -> list[bytes]:
+    paths = sorted((ROOT / "tests" / "vectors").glob("*.json"))
+    return [base64.b64decode(json.loads(p.read_text())["sealed"]) for p in paths]
+
+
+def _page(sealed: bytes) -> bytes:
+    text = base64.encodebytes(sealed).decode("ascii")
+    return (
+        '<html><script type="application/vnd.sealdoc+base64" id="sealed">\n'
+        f"{text}</script></html>"
+    ).encode()
+
+
+def seeds() -> dict[str, list[bytes]]:
+    vectors = _vectors()
+    built = [b"\x00" + bytes(range(i, i + 40)) * (i + 1) for i in range(0, 200, 40)]
+    ring = sealdoc.MemoryKeyring()
+    inner = json.dumps(_local._encode_keys(ring._keys), sort_keys=True).encode()
+    page = sealdoc.export_html(b"seed", password="correct horse battery", filename="a.txt")
+    return {
+        "header": [v[: int.from_bytes(v[5:9], "big")] for v in vectors if len(v) >= 9],
+        "open": vectors + built,
+        "rewrap": vectors + built,
+        "html": [page] + [_page(v) for v in vectors[:8]],
+        "keyring": [b"\x00" + inner, b"\x00{}", b"\x00" + json.dumps({"keys": {}}).encode()],
+        "key_uri": [u.encode() for u in URIS],
+    }
+
+
+def main() -> None:
+    for name, items in seeds().items():
+        folder = CORPUS / name
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for item in items:
+            (folder / hashlib.sha1(item).hexdigest()).write_bytes(item)  # noqa: S324 - a file name
+        print(f"{name}: {len(items)} seeds")
+
+
+if __name__ == "__main__":
+    main()
