@@ -30,7 +30,8 @@ def test(data: bytes) -> None:
     except sealdoc.FormatError:
         assert parsed is None, "the stream parser refused a header the bytes parser took"
         return
-    assert parsed is not None and streamed.raw == parsed.raw
+    assert parsed is not None
+    assert streamed.raw == parsed.raw
 
 
 if __name__ == "__main__":

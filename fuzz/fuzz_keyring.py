@@ -22,8 +22,7 @@ import tempfile
 from _common import atheris, main
 
 with atheris.instrument_imports(include=["sealdoc"]):
-    from sealdoc.providers import LocalKeyring
-    from sealdoc.providers import _local
+    from sealdoc.providers import LocalKeyring, _local
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

@@ -12,6 +12,8 @@ import io
 
 from _common import OTHER, RING, X25519, atheris, main, sealdoc
 
+from sealdoc.providers import KeyProvider
+
 
 def _raw(data: bytes) -> None:
     for how in range(3):
@@ -31,6 +33,8 @@ def _built(fdp: atheris.FuzzedDataProvider) -> None:
     plaintext = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 600))
     how = fdp.ConsumeIntInRange(0, 3)
     sealed = sealdoc.seal(plaintext, keys=[RING, X25519], segment_size=64)
+    readers: list[KeyProvider]
+    dropped: list[KeyProvider]
     if how == 0:
         new = sealdoc.rewrap(sealed, keys=RING, add=OTHER)
         readers, dropped = [RING, X25519, OTHER], []

@@ -45,8 +45,7 @@ def _vectors() -> list[bytes]:
 def _page(sealed: bytes) -> bytes:
     text = base64.encodebytes(sealed).decode("ascii")
     return (
-        '<html><script type="application/vnd.sealdoc+base64" id="sealed">\n'
-        f"{text}</script></html>"
+        f'<html><script type="application/vnd.sealdoc+base64" id="sealed">\n{text}</script></html>'
     ).encode()
 
 
@@ -72,7 +71,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         for item in items:
-            (folder / hashlib.sha1(item).hexdigest()).write_bytes(item)  # noqa: S324 - a file name
+            (folder / hashlib.sha1(item).hexdigest()).write_bytes(item)  # a file name
         print(f"{name}: {len(items)} seeds")
 
 

@@ -25,7 +25,9 @@ HERE = Path(__file__).resolve().parent
 HARNESSES = ("header", "open", "rewrap", "html", "keyring", "key_uri")
 TIMEOUT_S = 10
 RSS_LIMIT_MB = 1536
-_STATS = re.compile(r"^#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+).*exec/s: (\d+)")
+_STATS = re.compile(
+    r"^#(\d+)\s+(?:DONE|pulse|NEW|REDUCE|INITED)\s+cov: (\d+) ft: (\d+).*exec/s: (\d+)"
+)
 
 
 def fuzz_one(name: str, seconds: int, work: Path) -> tuple[str, int, str]:
@@ -45,13 +47,19 @@ def fuzz_one(name: str, seconds: int, work: Path) -> tuple[str, int, str]:
     ]
     log = work / f"{name}.log"
     with open(log, "wb") as out:
-        code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        code = subprocess.call(
+            command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     text = log.read_text(errors="replace")
     last = [m for m in (_STATS.match(line) for line in text.splitlines()) if m]
     units = re.search(r"stat::number_of_executed_units: (\d+)", text)
     summary = (
         f"{name}: exit {code}, executions {units.group(1) if units else '?'}, "
-        + (f"cov {last[-1].group(2)} ft {last[-1].group(3)} exec/s {last[-1].group(4)}" if last else "no stats")
+        + (
+            f"cov {last[-1].group(2)} ft {last[-1].group(3)} exec/s {last[-1].group(4)}"
+            if last
+            else "no stats"
+        )
         + f", corpus found {len(list(found.iterdir()))}, log {log}"
     )
     return name, code, summary
