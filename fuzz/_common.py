@@ -5,7 +5,7 @@ returns or raises a ``SealdocError`` subclass. Anything else escaping
 (IndexError, struct.error, UnicodeDecodeError, RecursionError, MemoryError,
 a bare ValueError) is a finding, and atheris reports it as a crash with the
 input that caused it. Time and memory are bounded by libFuzzer's
-``-timeout`` and ``-rss_limit_mb``, which the runner (fuzz/run.py) always sets.
+``-timeout`` and ``-rss_limit_mb``, which the runner (fuzz/runner.py) always sets.
 """
 
 from __future__ import annotations

@@ -23,17 +23,22 @@ from sealdoc.providers import _local  # noqa: E402
 CORPUS = ROOT / "fuzz" / "corpus"
 HARNESSES = ("header", "open", "rewrap", "html", "keyring", "key_uri")
 URIS = (
-    "local:///nonexistent/keyring.json#default",
-    "local:///etc/hostname",
-    "local://host/path",
-    "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-    "aws-kms://alias/statements?region=eu-west-1",
-    "aws-kms://alias/x",
-    "pkcs11:token=T;object=kek?module-path=/nonexistent/lib.so&pin-source=file:/nonexistent/pin",
-    "pkcs11:token=T;object",
-    "x25519:sdoc-x25519-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
-    "memory:default",
-    "",
+    b"local:///nonexistent/keyring.json#default",
+    b"local:///etc/hostname",
+    b"local://host/path",
+    b"aws-kms://arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    b"aws-kms://alias/statements?region=eu-west-1",
+    b"aws-kms://alias/x",
+    b"pkcs11:token=T;object=kek?module-path=/nonexistent/lib.so&pin-source=file:/nonexistent/pin",
+    b"pkcs11:token=T;object",
+    b"x25519:sdoc-x25519-1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq",
+    b"memory:default",
+    b"",
+    # what the campaign found (docs/fuzzing.md), kept so that CI replays them
+    b"aws-kms://alias/statements?region=eu-west-;",
+    b"local:///etc\x00\x00\x00\x00hostname",
+    b"pkcs11:token=T;object=kek?module-path=/nonexistent/l\x8fb.so&pin-source=file:/nonexistent/pin",
+    b"aws-kms://alia[s/statements?region=eu-west-1",
 )
 
 
@@ -61,7 +66,7 @@ def seeds() -> dict[str, list[bytes]]:
         "rewrap": vectors + built,
         "html": [page] + [_page(v) for v in vectors[:8]],
         "keyring": [b"\x00" + inner, b"\x00{}", b"\x00" + json.dumps({"keys": {}}).encode()],
-        "key_uri": [u.encode() for u in URIS],
+        "key_uri": list(URIS),
     }
 
 

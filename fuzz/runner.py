@@ -1,6 +1,6 @@
 """Run every harness (or the named ones) for a while; ``nox -s fuzz`` calls this.
 
-``python fuzz/run.py --minutes 10 header open`` fuzzes two harnesses for ten
+``python fuzz/runner.py --minutes 10 header open`` fuzzes two harnesses for ten
 minutes each, ``--seconds 30`` is CI's quick run, ``--jobs 2`` runs two at a
 time. Each harness starts from the committed seeds (fuzz/corpus/<name>/,
 read only) and keeps what it finds in a work folder (``--work``, by default
@@ -74,7 +74,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    seconds = args.seconds if args.seconds is not None else int((args.minutes or 1) * 60)
+    seconds = args.seconds if args.seconds is not None else int((args.minutes or 0.5) * 60)
     work = args.work or Path(tempfile.mkdtemp(prefix="sealdoc-fuzz-"))
     names = args.names or list(HARNESSES)
     failed = []
