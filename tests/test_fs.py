@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import sealdoc
+import sealdoc._writer
 from sealdoc import DecryptionError, MemoryKeyring
 
 from .stores import Store
@@ -242,3 +243,28 @@ def test_a_with_block_on_the_writer_discards_and_says_so(
     f.discard()  # asked for: nothing committed, nothing to warn about
     assert not os.path.exists(target)
     assert caplog.text == ""
+
+
+def test_where_the_stack_cannot_be_read_an_exception_means_discard(
+    tmp_path: object,
+    ring: MemoryKeyring,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a Python without WITH_EXCEPT_START the writer cannot tell: never half a document."""
+    monkeypatch.setattr(sealdoc._writer, "_WITH_EXCEPT_START", None)
+    fs = fsspec.filesystem("sealdoc", keys=ring, target_protocol="file")
+    target = f"{tmp_path}/unsure.bin"
+    f = fs.open(target, "wb")
+    f.write(b"maybe half")
+    try:
+        fail(ValueError("handled"))
+    except ValueError:
+        f.close()
+    assert not os.path.exists(target)
+    assert "unsure.bin" in caplog.text
+    assert "ValueError was being handled" in caplog.text
+    with fs.open(target, "wb") as f:  # no exception: it commits as always
+        f.write(b"whole")
+    with open(target, "rb") as sealed:
+        assert sealdoc.open(sealed.read(), keys=ring) == b"whole"

@@ -130,8 +130,9 @@ class SealedWriter(io.RawIOBase):
         """
         if self.closed:
             return
-        if sys.exc_info()[1] is not None and self._leaving_by_exception():
-            self._discard_because(f"the with block around it raised {_name_of_current()}")
+        why = self._failed_exit() if sys.exc_info()[1] is not None else None
+        if why is not None:
+            self._discard_because(why)
             return
         try:
             self._seal(memoryview(self._pending), final=True)
@@ -143,11 +144,13 @@ class SealedWriter(io.RawIOBase):
         finally:
             super().close()
 
-    def _leaving_by_exception(self) -> bool:
+    def _failed_exit(self) -> str | None:
+        """Why this close must discard, or None: is a ``with`` block around it failing?"""
+        name = _name_of_current()
         exiting = _exiting_frames()
         if exiting is None:  # cannot tell: never commit what may be half a document
-            return True
-        return bool(exiting - self._ambient)
+            return f"{name} was being handled, and this Python cannot show where from"
+        return f"the with block around it raised {name}" if exiting - self._ambient else None
 
     def _discard_because(self, why: str) -> None:
         logger.warning(
