@@ -1,8 +1,9 @@
-"""Build the seed corpus under fuzz/corpus/<harness>/ from tests/vectors.
+"""Write the seed corpus under fuzz/corpus/<harness>/ from tests/vectors.
 
-``python fuzz/make_corpus.py`` rewrites the seeds (deterministically, so a
-second run changes nothing but the HTML page and keyring seeds, which hold
-fresh random salts). The committed corpus is what CI's quick run starts from.
+``python fuzz/make_corpus.py`` adds the seeds (named by their SHA-1, so a
+second run adds nothing but a fresh HTML page, whose salts are random). It
+removes nothing: the folders also hold what a campaign found and kept
+(``-merge=1``, docs/fuzzing.md). The committed corpus is what CI starts from.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -73,8 +73,7 @@ def seeds() -> dict[str, list[bytes]]:
 def main() -> None:
     for name, items in seeds().items():
         folder = CORPUS / name
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=True)
         for item in items:
             (folder / hashlib.sha1(item).hexdigest()).write_bytes(item)  # a file name
         print(f"{name}: {len(items)} seeds")
