@@ -292,18 +292,24 @@ _CRAFTED_WRAPS: dict[bytes, WrappedKey] = {}  # one PBKDF2 wrap per crafted core
 
 
 def craft(
-    context: bytes = _map(_FILE, _TYPE), extra: bytes = b"", *, trailing: bytes = b""
+    context: bytes = _map(_FILE, _TYPE),
+    extra: bytes = b"",
+    *,
+    trailing: bytes = b"",
+    count: int | None = None,
+    segment_size: int = 4096,
 ) -> bytes:
     """A sealed document with exactly this context encoding and these extra wraps."""
     dek, salt, prefix = bytes(range(32)), bytes(32), bytes(7)
     keys = derive(dek, salt, Suite.AES_256_GCM_HKDF_SHA256_COMMIT)
-    core = struct.pack(">HBI", 1, 0, 4096) + salt + prefix + keys.commitment + context
+    fixed = struct.pack(">HBI", 1, 0, segment_size)
+    core = fixed + salt + prefix + keys.commitment + context
     digest = header_digest(core, b"")
     if core not in _CRAFTED_WRAPS:
         recipient = Password(PW, kdf="pbkdf2-sha256")
         _CRAFTED_WRAPS[core] = recipient.wrap(dek, AssociatedData(digest=digest))
     pw = _CRAFTED_WRAPS[core]
-    count = 1 + (1 if extra else 0)
+    count = (1 + (1 if extra else 0)) if count is None else count
     section = (
         bytes([count])
         + _wrap(pw.kind.encode(), pw.key_id.encode(), pw.payload, pw.version)
@@ -333,7 +339,7 @@ def test_a_crafted_document_within_the_limits_opens(tmp_path: Path, tab: Any) ->
 
 
 _TOO_BIG = tuple((b"k%d" % n, b"v" * 4096) for n in range(4))
-BROKEN = {
+BROKEN: dict[str, tuple[dict[str, Any], str]] = {
     # format.md 3.3, the context map
     "keys out of order": ({"context": _map(_TYPE, _FILE)}, "keys are not unique and sorted"),
     "duplicate keys": (
@@ -378,6 +384,12 @@ BROKEN = {
     ),
     # format.md 3.1
     "trailing header bytes": ({"trailing": b"\x00"}, "malformed header"),
+    "33 wrapped keys": (
+        {"extra": _wrap(b"memory", b"default", b"x") * 32, "count": 33},
+        "impossible key count",
+    ),
+    "segment size 63": ({"segment_size": 63}, "impossible segment size"),
+    "segment size over 16 MiB": ({"segment_size": 16 * 1024 * 1024 + 1}, "impossible segment"),
 }
 
 
