@@ -18,7 +18,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
-LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "noxfile.py"]
+LINT_PATHS = ["src", "tests", "benchmarks", "examples", "scripts", "fuzz", "noxfile.py"]
 BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-providers", "pyrage"]
 # for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
 # (the extras as users install them, no pins of their own)
@@ -84,6 +84,23 @@ def bench(session: nox.Session) -> None:
     session.run("bash", "scripts/system-packages.sh", external=True)
     session.install("-e", *BENCH_PROVIDERS, *BENCH_PEERS)
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Coverage-guided fuzzing (atheris) of every parser of untrusted input (docs/fuzzing.md).
+
+    ``nox -s fuzz`` runs each harness for 30 seconds from the committed
+    corpus; ``nox -s fuzz -- --minutes 10 --jobs 2`` is a campaign, and
+    harness names (``header open ...``) choose some. Any exception but a
+    SealdocError, a timeout or a memory overrun fails the session.
+    """
+    # the aws and pkcs11 extras: key_from_uri's harness reaches their URI parsers
+    session.install("-e", ".[fuzz,aws,pkcs11]")
+    args = session.posargs
+    if not any(a in ("--minutes", "--seconds") for a in args):
+        args = [*args, "--seconds", "30"]
+    session.run("python", "fuzz/runner.py", *args)
 
 
 @nox.session

@@ -6,6 +6,7 @@ import base64
 import http.server
 import os
 import re
+import struct
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,12 @@ from typing import Any, ClassVar
 import pytest
 
 import sealdoc
+from sealdoc import Suite, WrappedKey
+from sealdoc._schedule import derive, header_digest, header_mac
+from sealdoc._stream import SegmentCipher
 from sealdoc._format import InternalMap
 from sealdoc.providers import KdfLimits, Password
+from sealdoc.providers._base import AssociatedData
 
 PW = "plum-orbit-kettle-91"
 STATEMENT = b"ACME BANK\nStatement 2026-11\nBalance: 1,204.17 EUR\n"
@@ -255,3 +260,153 @@ def test_python_opens_the_page_too(tmp_path: Path) -> None:
 def test_export_refuses_bad_options(options: dict[str, Any], error: str) -> None:
     with pytest.raises(ValueError, match=error):
         sealdoc.export_html(STATEMENT, password=PW, **options)
+
+
+# -- the page's decoder enforces every limit of format.md section 3 (issue 13.10) ----------
+#
+# Each crafted document is valid in every other way: its commitment, header MAC,
+# password wrap and segment are computed for the crafted header, so the page would
+# open it if it skipped the limit. sealdoc's own parser refuses each one as well.
+
+_FILE = (b"sealdoc:filename", b"statement.txt")
+_TYPE = (b"sealdoc:media_type", b"text/plain")
+
+
+def _pair(key: bytes, value: bytes) -> bytes:
+    return struct.pack(">H", len(key)) + key + struct.pack(">H", len(value)) + value
+
+
+def _map(*pairs: tuple[bytes, bytes], count: int | None = None) -> bytes:
+    head = struct.pack(">H", len(pairs) if count is None else count)
+    return head + b"".join(_pair(k, v) for k, v in pairs)
+
+
+def _wrap(kind: bytes, key_id: bytes, payload: bytes, version: int = 1) -> bytes:
+    return (
+        bytes([len(kind)])
+        + kind
+        + struct.pack(">H", len(key_id))
+        + key_id
+        + struct.pack(">IH", version, len(payload))
+        + payload
+    )
+
+
+_CRAFTED_WRAPS: dict[bytes, WrappedKey] = {}  # one PBKDF2 wrap per crafted core
+
+
+def craft(
+    context: bytes = _map(_FILE, _TYPE),
+    extra: bytes = b"",
+    *,
+    trailing: bytes = b"",
+    count: int | None = None,
+    segment_size: int = 4096,
+) -> bytes:
+    """A sealed document with exactly this context encoding and these extra wraps."""
+    dek, salt, prefix = bytes(range(32)), bytes(32), bytes(7)
+    keys = derive(dek, salt, Suite.AES_256_GCM_HKDF_SHA256_COMMIT)
+    fixed = struct.pack(">HBI", 1, 0, segment_size)
+    core = fixed + salt + prefix + keys.commitment + context
+    digest = header_digest(core, b"")
+    if core not in _CRAFTED_WRAPS:
+        recipient = Password(PW, kdf="pbkdf2-sha256")
+        _CRAFTED_WRAPS[core] = recipient.wrap(dek, AssociatedData(digest=digest))
+    pw = _CRAFTED_WRAPS[core]
+    count = (1 + (1 if extra else 0)) if count is None else count
+    section = (
+        bytes([count])
+        + _wrap(pw.kind.encode(), pw.key_id.encode(), pw.payload, pw.version)
+        + extra
+        + trailing
+    )
+    header_len = 9 + len(core) + len(section) + 32
+    unsigned = b"SDOC\x01" + struct.pack(">I", header_len) + core + section
+    mac = header_mac(keys.mac_key, digest, unsigned)
+    body = SegmentCipher(Suite(1), keys.payload_key, prefix, digest).seal(0, True, STATEMENT)
+    return unsigned + mac + body
+
+
+def _page_with(tmp_path: Path, sealed: bytes) -> Path:
+    path = write(tmp_path, STATEMENT)
+    replace_document(path, lambda _: bytearray(sealed))
+    return path
+
+
+def test_a_crafted_document_within_the_limits_opens(tmp_path: Path, tab: Any) -> None:
+    """The crafting is right: without a broken limit, both decoders open it."""
+    sealed = craft(extra=_wrap(b"memory", b"default", b"\x01" * 60))
+    assert sealdoc.open(sealed, keys=Password(PW)) == STATEMENT
+    page = tab(_page_with(tmp_path, sealed))
+    assert page.submit(PW)[0] == "ok"
+    assert page.page.text_content("#text") == STATEMENT.decode()
+
+
+_TOO_BIG = tuple((b"k%d" % n, b"v" * 4096) for n in range(4))
+BROKEN: dict[str, tuple[dict[str, Any], str]] = {
+    # format.md 3.3, the context map
+    "keys out of order": ({"context": _map(_TYPE, _FILE)}, "keys are not unique and sorted"),
+    "duplicate keys": (
+        {"context": _map(_FILE, (b"sealdoc:filename", b"other.txt"), _TYPE)},
+        "keys are not unique and sorted",
+    ),
+    "empty key": ({"context": _map((b"", b"x"), _FILE, _TYPE)}, "key length out of bounds"),
+    "key over 255 bytes": (
+        {"context": _map(_FILE, _TYPE, (b"z" * 256, b"x"))},
+        "key length out of bounds",
+    ),
+    "value over 4096 bytes": (
+        {"context": _map(_FILE, _TYPE, (b"zz", b"x" * 4097))},
+        "value length over the limit",
+    ),
+    "map over 16384 bytes": (
+        {"context": _map(*sorted((_FILE, _TYPE, *_TOO_BIG)))},
+        "longer than 16384",
+    ),
+    "key not UTF-8": ({"context": _map(_FILE, _TYPE, (b"z\xff", b"x"))}, "not valid UTF-8"),
+    "value not UTF-8": (
+        {"context": _map(_FILE, _TYPE, (b"zz", b"\xc3\x28"))},
+        "not valid UTF-8",
+    ),
+    "65 pairs": (
+        {"context": _map(*sorted((b"k%02d" % n, b"") for n in range(65)))},
+        "too many entries",
+    ),
+    # format.md 3.2, a wrapped key
+    "kind pattern": ({"extra": _wrap(b"Memory", b"default", b"x")}, "outside [a-z0-9.+-]"),
+    "kind with a newline": ({"extra": _wrap(b"memory\n", b"default", b"x")}, "outside"),
+    "kind starting with a dot": ({"extra": _wrap(b".memory", b"default", b"x")}, "outside"),
+    "empty kind": ({"extra": _wrap(b"", b"default", b"x")}, "kind length out of bounds"),
+    "kind over 32 bytes": ({"extra": _wrap(b"k" * 33, b"default", b"x")}, "kind length"),
+    "empty key id": ({"extra": _wrap(b"memory", b"", b"x")}, "key id length out of bounds"),
+    "key id over 1024 bytes": ({"extra": _wrap(b"memory", b"d" * 1025, b"x")}, "key id length"),
+    "key id not UTF-8": ({"extra": _wrap(b"memory", b"\xed\xa0\x80", b"x")}, "not valid UTF-8"),
+    "empty payload": ({"extra": _wrap(b"memory", b"default", b"")}, "payload length out of"),
+    "payload over 4096 bytes": (
+        {"extra": _wrap(b"memory", b"default", b"p" * 4097)},
+        "payload length out of bounds",
+    ),
+    # format.md 3.1
+    "trailing header bytes": ({"trailing": b"\x00"}, "malformed header"),
+    "33 wrapped keys": (
+        {"extra": _wrap(b"memory", b"default", b"x") * 32, "count": 33},
+        "impossible key count",
+    ),
+    "segment size 63": ({"segment_size": 63}, "impossible segment size"),
+    "segment size over 16 MiB": ({"segment_size": 16 * 1024 * 1024 + 1}, "impossible segment"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_a_header_breaking_a_limit_is_refused(tmp_path: Path, tab: Any, case: str) -> None:
+    options, reason = BROKEN[case]
+    sealed = craft(**options)
+    with pytest.raises(sealdoc.FormatError):
+        sealdoc.open(sealed, keys=Password(PW))
+    page = tab(_page_with(tmp_path, sealed))
+    kind, message = page.submit(PW)
+    assert kind == "error"
+    assert message.startswith("This file was altered or damaged and cannot be opened safely.")
+    assert reason in message
+    assert page.page.text_content("#text") == ""
+    assert page.outside_requests() == []

@@ -69,6 +69,39 @@ def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         sealdoc.key_from_uri("pkcs11:token=docs;object=kek?module-path=/usr/lib/x.so&pin-value=1")
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "aws-kms://alias/statements?region=eu-west-;",  # found by fuzz/fuzz_key_uri.py
+        "aws-kms://arn:aws:kms:eu west:111122223333:key/abc",
+        "aws-kms://alias/statements?region=-eu",
+    ],
+)
+def test_a_bad_region_is_a_key_uri_error(uri: str) -> None:
+    with pytest.raises(KeyUriError, match="not an AWS region name"):
+        sealdoc.key_from_uri(uri)
+
+
+@pytest.mark.parametrize("uri", ["aws-kms://alia[s/x?region=eu-west-1", "local://[/x"])
+def test_a_uri_urllib_refuses_is_a_key_uri_error(uri: str) -> None:
+    # found by fuzz/fuzz_key_uri.py: urlsplit raised a bare ValueError
+    with pytest.raises(KeyUriError, match="cannot be parsed"):
+        sealdoc.key_from_uri(uri, passphrase=PASS)
+
+
+def test_an_unencodable_pkcs11_module_path_is_a_provider_error() -> None:
+    # found by fuzz/fuzz_key_uri.py: python-pkcs11 raised SystemError
+    with pytest.raises(sealdoc.KeyProviderError, match="not valid text"):
+        sealdoc.key_from_uri("pkcs11:token=T;object=k?module-path=/nonexistent/l\udc8fb.so")
+
+
+@pytest.mark.parametrize("path", ["/etc\x00hostname", "/etc/\x00"])
+def test_an_unusable_keyring_path_is_a_keyring_error(path: str) -> None:
+    # found by fuzz/fuzz_key_uri.py: open() raised ValueError
+    with pytest.raises(sealdoc.KeyringError, match="not a usable path"):
+        sealdoc.key_from_uri(f"local://{path}", passphrase=PASS)
+
+
 def test_a_wrong_passphrase_is_a_keyring_error(keyring_file: Path) -> None:
     with pytest.raises(sealdoc.KeyringError, match="wrong passphrase"):
         sealdoc.key_from_uri(f"local://{keyring_file}", passphrase="not the one")

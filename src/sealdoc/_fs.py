@@ -102,6 +102,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
                 self.segment_size,
                 commit=pending.commit,
                 discard=pending.discard,
+                name=path,
             )
         raise ValueError(f"sealdoc files open in 'rb', 'wb' or 'xb' mode, not {mode!r}")
 

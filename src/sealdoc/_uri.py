@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
-from .exceptions import KeyUriError
+from .exceptions import KeyUriError, SealdocError
 from .providers._base import KeyProvider
 
 GROUP = "sealdoc.key_providers"
@@ -78,6 +78,12 @@ def key_from_uri(uri: str, **options: Any) -> KeyProvider:
     except ImportError as exc:
         hint = f": pip install 'sealdoc[{_EXTRAS[scheme]}]'" if scheme in _EXTRAS else ""
         raise KeyUriError(f"the {scheme} key provider cannot be imported{hint} ({exc})") from exc
+    except SealdocError:
+        raise
+    except ValueError:
+        # urllib's own refusals (an unbalanced '[' in the host, found by fuzz/)
+        # and the like; the text is not repeated, it may hold a PIN.
+        raise KeyUriError(f"a {scheme} key URI that cannot be parsed") from None
     if not all(callable(getattr(provider, m, None)) for m in ("wrap", "unwrap", "handles")):
         raise KeyUriError(
             f"the {scheme} entry point returned {type(provider).__name__}, not a key provider"

@@ -6,10 +6,24 @@
   "use strict";
   const subtle = globalThis.crypto && globalThis.crypto.subtle;
   const te = new TextEncoder();
-  const td = new TextDecoder("utf-8", { fatal: true });
+  // fatal: invalid UTF-8 is refused; ignoreBOM: a leading U+FEFF is kept, as Python keeps it
+  const td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   const $ = (id) => document.getElementById(id);
   const MIN_PBKDF2 = 600000;
   const MAX_PBKDF2 = 10000000;
+  // format.md 3.1-3.3: every limit, as the Python parser (_format.py) checks it
+  const MIN_HEADER_LEN = 134;
+  const MAX_HEADER_LEN = 262144;
+  const MAX_MAP_PAIRS = 64;
+  const MAX_MAP_KEY_LEN = 255;
+  const MAX_MAP_VALUE_LEN = 4096;
+  const MAX_MAP_LEN = 16384; // the whole encoded map, its 2-byte count included
+  const MAX_KIND_LEN = 32;
+  const MAX_KEY_ID_LEN = 1024;
+  const MAX_PAYLOAD_LEN = 4096;
+  const MAX_KEYS = 32;
+  const MAX_SEGMENTS = 2 ** 32;
+  const KIND = /^[a-z0-9][a-z0-9.+-]*$/; // JS's $ is the end of input: no trailing newline
 
   class Altered extends Error {}
   class WrongPassword extends Error {}
@@ -75,7 +89,62 @@
     }
   }
 
-  // format.md 3.1-3.3
+  function text(bytes, what) {
+    try {
+      return td.decode(bytes);
+    } catch (e) {
+      throw new Altered(what + " is not valid UTF-8");
+    }
+  }
+
+  // bytewise lexicographic order: negative, zero or positive
+  function compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  }
+
+  // format.md 3.3: a string map; keys unique and in ascending byte order
+  function map(r, what) {
+    const start = r.at;
+    const count = r.u16();
+    if (count > MAX_MAP_PAIRS) throw new Altered(what + " has too many entries");
+    const out = new Map();
+    let previous = new Uint8Array(0);
+    for (let i = 0; i < count; i++) {
+      const keyLen = r.u16();
+      if (keyLen < 1 || keyLen > MAX_MAP_KEY_LEN) throw new Altered(what + " key length out of bounds");
+      const key = r.take(keyLen);
+      if (compareBytes(key, previous) <= 0) throw new Altered(what + " keys are not unique and sorted");
+      previous = key;
+      const valueLen = r.u16();
+      if (valueLen > MAX_MAP_VALUE_LEN) throw new Altered(what + " value length over the limit");
+      const value = r.take(valueLen);
+      out.set(text(key, what + " key"), text(value, what + " value"));
+    }
+    if (r.at - start > MAX_MAP_LEN) throw new Altered(what + " is longer than " + MAX_MAP_LEN + " bytes");
+    return out;
+  }
+
+  // format.md 3.2: one wrapped key
+  function wrappedKey(r) {
+    const kindLen = r.u8();
+    if (kindLen < 1 || kindLen > MAX_KIND_LEN) throw new Altered("provider kind length out of bounds");
+    const kindBytes = r.take(kindLen);
+    const kind = text(kindBytes, "provider kind");
+    if (!KIND.test(kind)) throw new Altered("provider kind has characters outside [a-z0-9.+-]");
+    const keyIdLen = r.u16();
+    if (keyIdLen < 1 || keyIdLen > MAX_KEY_ID_LEN) throw new Altered("key id length out of bounds");
+    const keyId = r.take(keyIdLen);
+    text(keyId, "key id"); // checked, and kept as bytes for the wrap's associated data
+    const version = r.u32();
+    const payloadLen = r.u16();
+    if (payloadLen < 1 || payloadLen > MAX_PAYLOAD_LEN) throw new Altered("wrapped key payload length out of bounds");
+    const payload = r.take(payloadLen);
+    return { kind, kindBytes, keyId, version, payload };
+  }
+
+  // format.md 3.1-3.3, every limit in the order the fields come
   function parse(doc) {
     if (doc.length < 9 || doc[0] !== 0x53 || doc[1] !== 0x44 || doc[2] !== 0x4f || doc[3] !== 0x43) {
       throw new Altered("not a sealed document");
@@ -83,9 +152,8 @@
     if (doc[4] !== 1) throw new Altered("unsupported format version");
     const head = new Reader(doc, 5, 9);
     const headerLen = head.u32();
-    if (headerLen < 134 || headerLen > 262144 || headerLen > doc.length) {
-      throw new Altered("impossible header length");
-    }
+    if (headerLen < MIN_HEADER_LEN || headerLen > MAX_HEADER_LEN) throw new Altered("impossible header length");
+    if (headerLen > doc.length) throw new Altered("truncated header");
     const r = new Reader(doc, 9, headerLen - 32);
     const suite = r.u16();
     const flags = r.u8();
@@ -96,24 +164,12 @@
     const salt = r.take(32);
     const prefix = r.take(7);
     const commitment = r.take(32);
-    const count = r.u16();
-    if (count > 64) throw new Altered("too many context entries");
-    const context = new Map();
-    for (let i = 0; i < count; i++) {
-      const key = td.decode(r.take(r.u16()));
-      context.set(key, td.decode(r.take(r.u16())));
-    }
+    const context = map(r, "context");
     const core = doc.subarray(9, r.at);
     const keyCount = r.u8();
-    if (keyCount < 1 || keyCount > 32) throw new Altered("impossible key count");
+    if (keyCount < 1 || keyCount > MAX_KEYS) throw new Altered("impossible key count");
     const wrapped = [];
-    for (let i = 0; i < keyCount; i++) {
-      const kind = r.take(r.u8());
-      const keyId = r.take(r.u16());
-      const version = r.u32();
-      const payload = r.take(r.u16());
-      wrapped.push({ kind: td.decode(kind), kindBytes: kind, keyId, version, payload });
-    }
+    for (let i = 0; i < keyCount; i++) wrapped.push(wrappedKey(r));
     if (r.at !== headerLen - 32) throw new Altered("malformed header");
     return {
       suite,
@@ -204,7 +260,7 @@
     const total = h.body.length;
     const n = Math.max(1, Math.ceil(total / full));
     const last = total - (n - 1) * full;
-    if (total === 0 || last < (n === 1 ? 16 : 17)) throw new Altered("truncated or extended body");
+    if (total === 0 || last < (n === 1 ? 16 : 17) || n > MAX_SEGMENTS) throw new Altered("truncated or extended body");
     const out = new Uint8Array(total - 16 * n);
     for (let i = 0; i < n; i++) {
       const iv = concat(h.prefix, u32(i), new Uint8Array([i === n - 1 ? 1 : 0]));

@@ -9,6 +9,7 @@ for, and a wrapped key moved to another document fails at KMS.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -246,7 +247,15 @@ def from_uri(uri: str, **options: Any) -> AwsKms:
     region = query.get("region", [None])[0] or options.pop("region", None)
     if region is None and not key.startswith("arn:"):
         raise KeyUriError("an AWS KMS key URI without an ARN needs ?region=REGION")
+    name = region if region is not None else _region_of(key)
+    if isinstance(name, str) and not _REGION.match(name):
+        # botocore would refuse it with its own exception type (found by fuzz/)
+        raise KeyUriError(f"{name!r} is not an AWS region name")
     return AwsKms(key, region=region, **options)
+
+
+# botocore's own rule for a region name (botocore.utils.validate_region_name)
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
 
 
 def _looks_like_key_id(key: str) -> bool:

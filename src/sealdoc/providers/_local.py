@@ -181,6 +181,8 @@ class LocalKeyring(KeyringBase):
                 raw = fh.read(MAX_FILE_LEN + 1)
         except OSError as exc:
             raise KeyringError(f"cannot read keyring {target}: {exc.strerror}") from exc
+        except ValueError:  # a NUL byte or a lone surrogate in the path (found by fuzz/)
+            raise KeyringError(f"cannot read keyring {str(target)!r}: not a usable path") from None
         if len(raw) > MAX_FILE_LEN:
             raise KeyringError(f"{target} is larger than any keyring ({MAX_FILE_LEN} bytes)")
         try:

@@ -59,6 +59,10 @@ def _module(path: str) -> tuple[Any, threading.RLock]:
     with _modules_lock:
         if path not in _modules:
             try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:  # python-pkcs11 answers SystemError (found by fuzz/)
+                raise KeyProviderError("the PKCS#11 module path is not valid text") from None
+            try:
                 _modules[path] = (pkcs11.lib(path), threading.RLock())
             except (OSError, pkcs11.exceptions.PKCS11Error) as exc:
                 raise KeyProviderError(f"cannot load the PKCS#11 module {path}") from exc
