@@ -16,9 +16,9 @@ import pytest
 
 import sealdoc
 from sealdoc import Suite, WrappedKey
+from sealdoc._format import InternalMap
 from sealdoc._schedule import derive, header_digest, header_mac
 from sealdoc._stream import SegmentCipher
-from sealdoc._format import InternalMap
 from sealdoc.providers import KdfLimits, Password
 from sealdoc.providers._base import AssociatedData
 
