@@ -30,6 +30,8 @@ def test_the_seam_accessors(store: Store, ring: MemoryKeyring) -> None:
     assert v.doc_id_of("acme/C-1/notes.txt") is None
     assert v.doc_id_of("../x.sdoc") is None
     assert v.binding_for("acme/C-1/statement") == {"sealdoc:doc_id": "acme/C-1/statement"}
+    assert len(v.providers) == 1
+    assert vault(store).providers == ()
     head = v.store.read_head(v.path_of("acme/C-1/statement"), 9)
     assert head.data.startswith(b"SDOC")
     opaque = vault(store, ring, name_key=Vault.generate_name_key())

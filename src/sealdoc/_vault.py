@@ -35,6 +35,7 @@ from ._format import Header, Suite
 
 if TYPE_CHECKING:
     from ._bulk import BulkReport
+    from .providers._base import KeyProvider
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
@@ -255,6 +256,11 @@ class Vault:
         replaces are a true compare-and-swap (docs/storage.md).
         """
         return self._backend
+
+    @property
+    def providers(self) -> tuple[KeyProvider, ...]:
+        """The key providers this vault opens and seals with (empty without ``keys``)."""
+        return tuple(self._providers)
 
     def path_of(self, doc_id: str) -> str:
         """The store-relative path a document is written to (opaque or not)."""

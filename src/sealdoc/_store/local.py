@@ -154,7 +154,8 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[Entry]:
         start = prefix.rpartition("/")[0]
-        yield from _walk(self._full(start) if start else self.root, start, prefix)
+        with store_errors("list", prefix):
+            yield from _walk(self._full(start) if start else self.root, start, prefix)
 
     def read_head(self, path: str, length: int) -> Head:
         with store_errors("read", path):
