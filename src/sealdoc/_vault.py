@@ -24,7 +24,6 @@ from ._deliver import deliver
 from ._envelope import (
     _mapping,
     _new_sealer,
-    inspect,
     open_parsed,
     providers_of,
     write_sealed,
@@ -40,9 +39,11 @@ from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
 from ._store.factory import store_for
+from ._stream import plaintext_length
 from ._types import ReadableStream
 from ._uri import KeysOrUris, resolve_keys
 from .exceptions import (
+    DecryptionError,
     DocumentNotFoundError,
     InvalidDocumentIdError,
     SealdocError,
@@ -50,6 +51,7 @@ from .exceptions import (
 )
 
 _T = TypeVar("_T")
+_HEAD_READ = 8 * 1024  # headers with a few wraps fit: one request per inspect
 
 DOC_ID_BINDING = "sealdoc:doc_id"
 SUFFIX = ".sdoc"
@@ -482,13 +484,27 @@ class Vault:
         )
 
     def inspect(self, doc_id: str) -> Header:
-        """The document's header, read without any key."""
+        """The document's header, read without any key, in one ranged read of the store."""
+        root = len(self._root) + 1 if self._root else 0
+        return self._reading(doc_id, "read", lambda full: self.header_of(full[root:]))
 
-        def read(full: str) -> Header:
-            with self._fs._open(full, mode="rb", cache_type="none", block_size=0) as f:
-                return inspect(f)
+    def header_of(self, path: str) -> Header:
+        """The header of the object at store-relative ``path``: usually one ranged read.
 
-        return self._reading(doc_id, "read", read)
+        A header longer than the first read (many wraps) costs a second one.
+        """
+        head = self._backend.read_head(path, _HEAD_READ)
+        data = head.data
+        header_len = fmt.parse_prelude(data[: fmt.PRELUDE_LEN])
+        if len(data) < header_len < head.size + 1:
+            head = self._backend.read_head(path, header_len)
+            data = head.data
+        parsed = fmt.parse_header(data)
+        try:
+            length: int | None = plaintext_length(head.size - header_len, parsed.core.segment_size)
+        except DecryptionError:
+            length = None
+        return parsed.public(length)
 
     def exists(self, doc_id: str) -> bool:
         with _store(f"look up {doc_id!r}", doc_id):
