@@ -60,14 +60,24 @@ class DocumentStore(Protocol):
         """Objects whose path starts with ``prefix``, in path order, streamed.
 
         The prefix is pushed down to the backend's own listing, and results
-        come page by page: memory does not grow with the store.
+        come page by page: memory does not grow with the store. "Path order"
+        is the order of the paths' UTF-8 bytes (S3's own listing order; for a
+        ``str`` it is the same as Python's ``<``), identical on every run, so
+        a checkpoint may record finished ranges of it. Temporary files of
+        writers are never listed.
         """
         ...
 
     def read_head(self, path: str, length: int) -> Head:
         """At most ``length`` bytes from the start of ``path``, in one ranged read.
 
-        DocumentNotFoundError if there is no such object.
+        ``Head.size`` is the whole object's size: when it is no more than
+        ``len(Head.data)`` the head holds the whole object, and a caller may
+        rewrite it with :meth:`replace` without reading it again (on S3 that
+        saves the ranged read a :meth:`replace_header` makes). The version is
+        the one to pass to ``open_range`` and ``replace*``; a listing's
+        ``Entry.version``, where given, is the same token. DocumentNotFoundError
+        if there is no such object.
         """
         ...
 
@@ -86,7 +96,9 @@ class DocumentStore(Protocol):
         through Python where the backend allows it (a kernel copy locally, a
         server-side part copy on S3). Returns the new version.
         DocumentChangedError if the object changed, DocumentNotFoundError if
-        it is gone; on any failure the old version stays as it was.
+        it is gone; StoreError for anything else (a timeout, a store that
+        refuses conditional requests); on any failure the old version stays
+        as it was.
         """
         ...
 
@@ -105,4 +117,27 @@ class DocumentStore(Protocol):
         Only files older than ``before`` (a Unix time) that no live writer
         holds are removed; a concurrent writer's file is never touched.
         """
+        ...
+
+
+@runtime_checkable
+class VaultStore(DocumentStore, Protocol):
+    """What the Vault needs on top of the engine's seam: plain writes and deletes.
+
+    Added beside :class:`DocumentStore` (which the bulk engine uses) so that
+    a ``Vault.put`` takes the same per-document lock or condition as a
+    ``replace``: a put that returned is never reverted by a replace that read
+    the version before it.
+    """
+
+    def put(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        """Make ``path`` hold what ``write`` writes, whatever it held; the new version.
+
+        Atomic: nothing is visible until ``write`` returns; on any failure the
+        previous version stays.
+        """
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove ``path``; DocumentNotFoundError if there is none."""
         ...
