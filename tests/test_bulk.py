@@ -33,8 +33,18 @@ def body(vault: Vault, doc_id: str) -> bytes:
     return sealed[sealdoc.inspect(sealed).header_length :]
 
 
-def adds_up(report: sealdoc._bulk.BulkReport) -> None:
-    assert report.rewritten + report.skipped + report.resumed + len(report.failed) == report.scanned
+def adds_up(report: sealdoc.BulkReport) -> None:
+    parts = (
+        report.rewritten,
+        report.would_rewrite,
+        report.skipped,
+        report.resumed,
+        len(report.failed),
+        len(report.changed),
+        len(report.missing),
+        report.abandoned,
+    )
+    assert sum(parts) == report.scanned
 
 
 def test_rewrap_all_brings_a_store_up_to_date(store: Store, ring: MemoryKeyring) -> None:
@@ -60,7 +70,8 @@ def test_dry_run_and_select(store: Store, ring: MemoryKeyring) -> None:
     vault = filled(store, ring, 10)
     ring.rotate()
     dry = vault.rewrap_all(dry_run=True)
-    assert dry.rewritten == 10
+    assert (dry.rewritten, dry.would_rewrite) == (0, 10)  # "would rewrite", never "rewritten"
+    assert json.loads(dry.to_json())["would_rewrite"] == 10
     assert vault.inventory() == {"memory:default#1": 10}
     only_a = vault.rewrap_all(select=lambda h: h.context.get("tenant") == "a")
     assert (only_a.rewritten, only_a.skipped) == (5, 5)
