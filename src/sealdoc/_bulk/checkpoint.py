@@ -24,8 +24,8 @@ from typing import Any
 from ..exceptions import CheckpointError
 
 FORMAT = 2
-_FLUSH_EVERY_S = 2.0
-_FLUSH_EVERY_N = 512
+_FLUSH_EVERY_S = 1.0
+_FLUSH_EVERY_N = 128
 
 
 def fingerprint(secret: bytes | None) -> str | None:
