@@ -54,7 +54,8 @@ with vault.open("big/1") as reader:
     tail = reader.read()
 print(json.dumps({
     "baseline": baseline, "peak": status("VmHWM"),
-    "rewritten": [rewrap.rewritten, rotate.rewritten], "failed": len(rewrap.failed) + len(rotate.failed),
+    "rewritten": [rewrap.rewritten, rotate.rewritten],
+    "failed": len(rewrap.failed) + len(rotate.failed),
     "tail": tail.hex(), "after": rotate.after,
 }))
 """
