@@ -227,9 +227,20 @@ def _changed_once(source: Source, plan: Plan, path: str, doc_id: str) -> Done:
 
 
 def _with_retries(work: Any, options: BulkOptions) -> Done:
-    """Transient faults retried with jittered exponential backoff, cut short by ``stop``."""
+    """Transient faults retried with jittered exponential backoff, cut short by ``stop``.
+
+    The first attempt runs bare: tenacity's bookkeeping costs about 0.4 ms a
+    call here, a tenth of a document's CPU budget, and most documents never
+    need a second attempt.
+    """
+    try:
+        return work()  # type: ignore[no-any-return]
+    except Exception as exc:
+        if not _transient(exc) or options.retries == 0:
+            raise
+        exc_first = exc
     stop = options.stop
-    halt: Any = tenacity.stop_after_attempt(options.retries + 1)
+    halt: Any = tenacity.stop_after_attempt(options.retries)
     if stop is not None:
         halt = halt | tenacity.stop_when_event_set(stop)
 
@@ -239,6 +250,9 @@ def _with_retries(work: Any, options: BulkOptions) -> Done:
         else:
             time.sleep(seconds)
 
+    sleep(options.backoff)  # before the second attempt, as tenacity waits before the others
+    if stop is not None and stop.is_set():
+        raise exc_first
     retrying = tenacity.Retrying(
         stop=halt,
         wait=tenacity.wait_exponential_jitter(
