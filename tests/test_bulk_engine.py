@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import fsspec
 import pytest
 
 import sealdoc
@@ -436,55 +435,6 @@ def test_a_stop_mid_job_flushes_the_checkpoint_and_a_resume_finishes(tmp_path: P
     assert resumed.resumed >= report.rewritten - 3 * 2 - 4
     assert resumed.rewritten + resumed.resumed + resumed.skipped == 200
     assert vault.inventory().counts == {"memory:default#2": 200}
-
-
-# -- inventory ------------------------------------------------------------------------------
-
-
-def test_inventory_counts_every_sealed_object_and_lists_the_rest(tmp_path: Path) -> None:
-    ring, escrow = MemoryKeyring(), MemoryKeyring(key_id="escrow")
-    url = f"file://{tmp_path}/store"
-    vault = filled(url, ring, 4)
-    vault.put("docs/escrowed", b"x")
-    vault.rewrap_all(prefix="docs/escrowed", to=[ring, escrow])
-    # a file written through the sealdoc:: protocol: not named *.sdoc
-    with fsspec.open(f"sealdoc::{url}/exports/balances.csv", "wb", sealdoc={"keys": ring}) as f:
-        f.write(b"customer,balance\n")
-    (tmp_path / "store" / "notes.txt").write_text("not sealed")
-    (tmp_path / "store" / "docs" / "0002.sdoc").write_bytes(b"SDOC\x01")
-    inv = Vault(url, keys=MemoryKeyring()).inventory(workers=4)
-    assert inv.counts == {"memory:default#1": 5, "memory:escrow#1": 1}
-    assert inv.documents == 5
-    assert inv.only_on == {"memory:default#1": 4}  # the escrowed one survives either key
-    assert [name for name, _ in inv.unreadable] == ["docs/0002.sdoc", "notes.txt"]
-    assert "truncated" in inv.unreadable[0][1]
-    assert "no SDOC magic" in inv.unreadable[1][1]
-    assert inv.by_kind == {"memory": {"default": {1: 5}, "escrow": {1: 1}}}
-    assert inv == {"memory:default#1": 5, "memory:escrow#1": 1}  # still a mapping
-    data = json.loads(inv.to_json())
-    assert data["unreadable"][1] == {"name": "notes.txt", "reason": inv.unreadable[1][1]}
-    assert data["by_kind"]["memory"]["default"] == {"1": 5}
-
-
-def test_only_on_ignores_wraps_no_custodian_can_open() -> None:
-    ring = MemoryKeyring()
-    recipient = sealdoc.providers.X25519Identity.generate().recipient
-    vault = Vault(memory_url(), keys=[ring, recipient])
-    vault.put("d", b"x")
-    inv = vault.inventory()
-    assert inv.documents == 1
-    ring_label = ring.current_key().label
-    assert inv.only_on[ring_label] == 1  # the device's wrap does not save it
-    assert len(inv.counts) == 2
-
-
-def test_inventory_reads_each_object_once() -> None:
-    ring = MemoryKeyring()
-    vault = filled(memory_url(), ring, 30)
-    calls: list[str] = []
-    hooked = hooked_vault(vault, lambda call, path: calls.append(call))
-    assert hooked.inventory().documents == 30
-    assert calls == ["read_head"] * 30
 
 
 def test_a_rotation_streams_and_is_verified_on_a_local_folder(tmp_path: Path) -> None:
