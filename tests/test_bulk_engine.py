@@ -402,12 +402,16 @@ def test_work_starts_before_the_listing_ends() -> None:
 
     slow = SlowList.__new__(SlowList)
     slow.__dict__.update(vault.__dict__)
-    seen: list[tuple[int, int]] = []
-    report = slow.rewrap_all(workers=2, progress=lambda d, t: seen.append((d, t)))
+    report = slow.rewrap_all(workers=2)
     assert report.rewritten == 60
     assert any(early)  # documents were read while the listing still ran
+    ring.rotate()
+    seen: list[tuple[int, int]] = []
+    report = vault.rewrap_all(workers=2, progress=lambda d, t: seen.append((d, t)))
+    assert report.rewritten == 60
     assert seen[-1] == (60, 60)
-    assert all(d <= t for d, t in seen)
+    assert all(d <= t <= 60 for d, t in seen)
+    assert [d for d, _ in seen] == list(range(1, 61))
 
 
 def test_a_stop_mid_job_flushes_the_checkpoint_and_a_resume_finishes(tmp_path: Path) -> None:
@@ -462,3 +466,24 @@ def test_a_document_changed_under_a_rotation_is_not_overwritten(tmp_path: Path) 
     assert [f.doc_id for f in report.changed] == ["docs/0001"]
     assert vault.get("docs/0001") == b"written by a service during the job"
     assert issubclass(DocumentChangedError, sealdoc.StoreError)
+
+
+def test_a_job_first_cleans_killed_writers_files_older_than_itself() -> None:
+    import time
+
+    ring = MemoryKeyring()
+    vault = filled(memory_url(), ring, 3)
+    calls: list[tuple[str, float]] = []
+
+    def clean(prefix: str, before: float) -> int:
+        calls.append((prefix, before))
+        return 0
+
+    hooked = hooked_vault(vault, lambda *_: None, clean_partials=clean)
+    hooked.rewrap_all(dry_run=True)
+    assert calls == []  # a dry run touches nothing
+    started = time.time()
+    hooked.rewrap_all(prefix="docs/")
+    [(prefix, before)] = calls
+    assert prefix == "docs/"
+    assert started - 1 <= before <= time.time()
