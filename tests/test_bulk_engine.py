@@ -296,6 +296,10 @@ def test_an_old_format_checkpoint_is_refused(tmp_path: Path) -> None:
 def test_not_sealed_truncated_changed_and_missing_are_each_reported() -> None:
     ring = MemoryKeyring()
     vault = filled(memory_url(), ring, 8)
+    vault.put("docs/0003", b"statement 3, another version")
+    versions = [raw(vault, "docs/0003")]  # two versions under the old key, bytes apart
+    vault.put("docs/0003", b"statement 3")
+    versions.append(raw(vault, "docs/0003"))
     ring.rotate()
     fs = vault._fs
     root = vault._root
@@ -305,14 +309,13 @@ def test_not_sealed_truncated_changed_and_missing_are_each_reported() -> None:
     fs.pipe_file(f"{root}/docs/0006.sdoc", raw(vault, "docs/0006")[:-5])  # inside the last segment
     damaged = {d: raw(vault, d) for d in ("docs/0001", "docs/0002", "docs/0006")}
     writes: dict[str, int] = {}
-    original = raw(vault, "docs/0003")
 
     def before(call: str, path: str) -> None:
         writing = call in ("replace", "replace_header")
         if writing and path == "docs/0003.sdoc":
             writes[path] = writes.get(path, 0) + 1
             # another writer stores a new version (still under the old key) each time
-            fs.pipe_file(f"{root}/docs/0003.sdoc", bytes(original))
+            fs.pipe_file(f"{root}/docs/0003.sdoc", versions[(writes[path] - 1) % 2])
         if writing and path == "docs/0004.sdoc" and "once" not in writes:
             writes["once"] = 1
             vault.put("docs/0004", b"a newer version, once")
@@ -330,7 +333,7 @@ def test_not_sealed_truncated_changed_and_missing_are_each_reported() -> None:
     assert writes["docs/0003.sdoc"] == 2  # read again and redone once, then reported
     assert report.rewritten == 2  # 0000 and 0007
     assert report.skipped == 1  # 0004, read again: its newer version is already current
-    assert raw(vault, "docs/0003") == original  # the other writer's version, never overwritten
+    assert raw(vault, "docs/0003") == versions[1]  # the other writer's last, never overwritten
     assert vault.get("docs/0004") == b"a newer version, once"
     assert {d: raw(vault, d) for d in damaged} == damaged
 
