@@ -9,6 +9,8 @@ records the figures.
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import resource
@@ -549,6 +551,9 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
 
     results: dict[str, Any] = bulk_bench.run(tmp, quick)
     results["dask"] = _bulk_dask(tmp, quick)
+    if importlib.util.find_spec("store_transfer") is not None:  # the store backends' own bench
+        transfer = importlib.import_module("store_transfer")
+        results["store_transfer"] = transfer.measure(24, 2 if quick else 3)
     return results
 
 
@@ -734,6 +739,8 @@ def _report(results: dict[str, Any]) -> None:
     import bulk as bulk_bench  # benchmarks/bulk.py, put on the path by bulk()
 
     failed += bulk_bench.report(b)
+    if "store_transfer" in b:
+        print(f"INFO  S3 header replace through the store seam: {json.dumps(b['store_transfer'])}")
     dk = b["dask"]
     print(
         f"INFO  Dask LocalCluster (2 workers) vs the local engine: {dk['dask_vs_local']:.2f}x "
