@@ -569,7 +569,7 @@ def inventory_cmd(
         keys = [key_from_uri(u) for u in key_uris] or [_NoKeys()]
         counts = Vault(store_url, keys=keys).inventory(prefix)
     if as_json:
-        click.echo(json.dumps(counts, indent=2, sort_keys=True))
+        click.echo(json.dumps(dict(counts), indent=2, sort_keys=True))
         return
     for label, count in counts.items():
         click.echo(f"{label}\t{count}")
