@@ -99,7 +99,7 @@ def test_usage_errors_exit_2(initialised: Path) -> None:
 
 def test_no_passphrase_without_a_terminal(tmp_path: Path) -> None:
     result = run(tmp_path, "keys", "init", passphrase=None)
-    assert result.returncode == 2
+    assert result.returncode == 1  # a missing secret, not a usage error (docs/cli.md)
     assert b"SEALDOC_PASSPHRASE" in result.stderr
 
 
@@ -138,7 +138,8 @@ def test_key_lifecycle_and_rewrap_from_the_command_line(initialised: Path) -> No
     assert run(d, "keys", "destroy", "1").returncode == 0  # not the last enabled one
     last = run(d, "keys", "destroy", "2")
     assert last.returncode == 1
-    assert b"confirm" in last.stderr
+    assert b"--yes-destroy-last" in last.stderr  # the flag, not the Python parameter
+    assert b"confirm=" not in last.stderr
     assert (
         run(d, "keys", "list").stdout == b"default\t1\tdestroyed\ndefault\t2\tenabled (primary)\n"
     )
@@ -160,7 +161,8 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     assert json.loads(inventory.stdout) == {"local:default#1": 12}
     assert run(d, "keys", "rotate").returncode == 0
     dry = run(d, "rewrap", url, "--dry-run", "--json")
-    assert json.loads(dry.stdout)["rewritten"] == 12
+    assert (json.loads(dry.stdout)["would_rewrite"], json.loads(dry.stdout)["rewritten"]) == (12, 0)
+    assert b"12 would rewrite" in run(d, "rewrap", url, "--dry-run").stdout
     assert json.loads(run(d, "inventory", url, "--json").stdout) == {"local:default#1": 12}
     done = run(d, "rewrap", url, "--workers", "3", "--resume", str(d / "ck"), "--json")
     assert done.returncode == 0, done.stderr
@@ -210,6 +212,12 @@ def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
 
 
 def test_a_store_with_no_documents_is_said_so(initialised: Path) -> None:
-    result = run(initialised, "rewrap", f"file://{initialised}/no-such-store")
-    assert result.returncode == 0
+    url = f"file://{initialised}/no-such-store"
+    result = run(initialised, "rewrap", url)
+    assert result.returncode == 3  # refused: most likely a typo in the URL
     assert b"no documents under" in result.stderr
+    assert b"--allow-empty" in result.stderr
+    assert run(initialised, "rewrap", url, "--allow-empty").returncode == 0
+    assert run(initialised, "inventory", url).returncode == 3
+    allowed = run(initialised, "inventory", url, "--allow-empty", "--json")
+    assert (allowed.returncode, json.loads(allowed.stdout)) == (0, {})

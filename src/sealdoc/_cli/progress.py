@@ -1,0 +1,65 @@
+"""Progress of a store job: click's progress bar on a terminal, a log line otherwise.
+
+click's ``progressbar`` draws the bar, the percentage and the ETA; what is
+left here is the part it does not do: a job reports ``(done, total)`` from
+worker threads, with ``total`` growing while the store is still being
+listed, and a log (no terminal) wants a line every few seconds, not a bar.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import click
+
+LOG_EVERY_S = 5.0
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int) -> None: ...
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Progress]:
+    """A ``progress(done, total)`` callback for the length of the block."""
+    if sys.stderr.isatty():
+        with click.progressbar(
+            length=0, label=label, file=sys.stderr, show_eta=True, show_percent=True, show_pos=True
+        ) as bar:
+            yield _Bar(bar)
+    else:
+        yield _Log(label)
+
+
+class _Bar:
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        with self._lock:  # the job calls from its worker threads
+            self._bar.length = max(total, 1)
+            self._bar.update(done - self._bar.pos)
+
+
+class _Log:
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < LOG_EVERY_S and done != total:
+                return
+            self._last = now
+        click.echo(f"{self._label}: {done}/{total} documents", err=True)
+
+
+__all__ = ["Progress", "progress"]
