@@ -99,3 +99,25 @@ def test_config_after_the_subcommand_and_its_global_keys(d: Path) -> None:
     assert listed.stdout == b"default\t1\tenabled (primary)\n", listed.stderr
     counted = run(d, "inventory", f"file://{d}/none", "--config", "c.toml", passphrase=None)
     assert (counted.returncode, json.loads(counted.stdout)) == (0, {}), counted.stderr
+
+
+def test_progress_on_a_terminal_drives_clicks_bar() -> None:
+    import io
+
+    import click
+
+    from sealdoc._cli.progress import _Bar
+
+    out = io.StringIO()
+    with click.progressbar(length=0, file=out) as bar:
+        on_progress = _Bar(bar)
+        on_progress(1, 10)  # the listing is still going: total grows
+        on_progress(5, 40)
+        assert (bar.pos, bar.length) == (5, 40)
+
+
+def test_progress_without_a_terminal_is_log_lines(d: Path) -> None:
+    url = f"file://{d}/v"
+    result = run(d, "rewrap", url)
+    assert result.returncode == 0, result.stderr
+    assert b"rewrap: 1/1 documents" in result.stderr
