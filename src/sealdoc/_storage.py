@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -72,24 +69,16 @@ def _local_pending_write(fs: Any, path: str, *, fsync: bool) -> PendingWrite:
     Not fsspec's own uncommitted local file: that one lives in the system
     temporary folder, and moving it onto another file system is a copy that
     a reader can catch half done. A hidden name in the same folder makes the
-    final ``mv`` a rename, which is atomic.
+    final ``mv`` a rename, which is atomic. The rename takes the folder lock
+    of :mod:`sealdoc._store.local`, so it is ordered with the Vault's puts and
+    the bulk engine's conditional replaces; the temporary file is locked while
+    written, so a cleaner never removes it from under this writer.
     """
-    parent, _, name = path.rpartition("/")
-    if parent:
-        fs.makedirs(parent, exist_ok=True)
-    temp = f"{parent}/.{name}.{secrets.token_hex(8)}.partial"
-    f = fs.open(temp, "wb")
+    from ._store.local import Partial  # noqa: PLC0415 - _store.generic imports this module
+
+    partial = Partial(fs._strip_protocol(path), durable=fsync)
 
     def commit() -> None:
-        f.flush()
-        if fsync:
-            os.fsync(f.fileno())
-        f.close()
-        fs.mv(temp, path)
+        partial.commit(None)
 
-    def discard() -> None:
-        f.close()
-        with contextlib.suppress(FileNotFoundError):
-            fs.rm_file(temp)
-
-    return PendingWrite(f, commit, discard)
+    return PendingWrite(partial.file, commit, partial.discard)

@@ -1,18 +1,19 @@
 """Vault: a store of sealed documents over any fsspec URL (DESIGN.md, "Storage").
 
-sealdoc speaks no storage protocol itself: every read, write, listing and
-delete goes through fsspec. Writes are atomic through fsspec's own
-``autocommit=False`` files (a temporary file renamed on a local disk, a
-multipart upload completed on S3, a dict entry set in memory).
+Reads go through fsspec; writes, deletes and listings go through the
+vault's :mod:`store <sealdoc._store>` backend (``Vault.store``), which makes
+each write atomic and orders it with the bulk engine's conditional replaces
+(a folder lock on a local disk, If-Match on S3, a lock in memory).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import unicodedata
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
 from cryptography.exceptions import InvalidTag
@@ -35,7 +36,9 @@ from ._format import Header, Suite
 if TYPE_CHECKING:
     from ._bulk import BulkReport
 from ._reader import SealedReader, read_header
-from ._storage import pending_write, protocols
+from ._storage import protocols
+from ._store.base import VaultStore
+from ._store.factory import store_for
 from ._types import ReadableStream
 from ._uri import KeysOrUris, resolve_keys
 from .exceptions import (
@@ -44,6 +47,8 @@ from .exceptions import (
     SealdocError,
     StoreError,
 )
+
+_T = TypeVar("_T")
 
 DOC_ID_BINDING = "sealdoc:doc_id"
 SUFFIX = ".sdoc"
@@ -74,11 +79,37 @@ def check_doc_id(doc_id: object) -> str:
     return doc_id
 
 
+_PAD_VERSION = b"\x01"  # never a doc id's first byte: control characters are refused
+_PAD_BUCKET = 32
+
+
+def _pad(raw: bytes) -> bytes:
+    """``0x01 || len(id) as 2 bytes || id || zeros`` to a multiple of 32 bytes.
+
+    An AES-SIV name is as long as its plaintext: padded, it shows which
+    32-byte bucket the doc id falls in, not its exact length.
+    """
+    body = _PAD_VERSION + len(raw).to_bytes(2, "big") + raw
+    return body + bytes(-len(body) % _PAD_BUCKET)
+
+
+def _unpad(data: bytes) -> bytes | None:
+    """The doc id inside a padded name; a name of the older unpadded form as it is."""
+    if not data.startswith(_PAD_VERSION):
+        return data  # written before padding (format of sealdoc <= this change)
+    size = int.from_bytes(data[1:3], "big")
+    if len(data) % _PAD_BUCKET or 3 + size > len(data) or any(data[3 + size :]):
+        return None
+    return data[3 : 3 + size]
+
+
 class _OpaqueNames:
     """Object names that say nothing about the doc id: AES-SIV of it (RFC 5297).
 
     Deterministic, so the same id always finds the same object; decryptable
-    by the holder of the name key, so ``list()`` still returns doc ids.
+    by the holder of the name key, so ``list()`` still returns doc ids. The
+    id is padded to a 32-byte bucket first (:func:`_pad`); names written
+    unpadded by earlier versions still decode (:meth:`legacy` finds them).
     """
 
     def __init__(self, key: bytes) -> None:
@@ -90,7 +121,14 @@ class _OpaqueNames:
         return "_OpaqueNames(<secret>)"
 
     def encode(self, doc_id: str) -> str:
-        raw = self._siv.encrypt(doc_id.encode("utf-8"), [_NAME_AD])
+        return self._name(_pad(doc_id.encode("utf-8")))
+
+    def legacy(self, doc_id: str) -> str:
+        """The unpadded name earlier versions gave ``doc_id``."""
+        return self._name(doc_id.encode("utf-8"))
+
+    def _name(self, plaintext: bytes) -> str:
+        raw = self._siv.encrypt(plaintext, [_NAME_AD])
         name = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
         chunks = [name[i : i + _NAME_CHUNK] for i in range(2, len(name), _NAME_CHUNK)]
         return "/".join([name[:2], *chunks]) + SUFFIX
@@ -101,8 +139,9 @@ class _OpaqueNames:
         name = relative[: -len(SUFFIX)].replace("/", "").upper()
         try:
             raw = base64.b32decode(name + "=" * (-len(name) % 8))
-            return self._siv.decrypt(raw, [_NAME_AD]).decode("utf-8")
-        except (ValueError, InvalidTag, UnicodeDecodeError):
+            plain = _unpad(self._siv.decrypt(raw, [_NAME_AD]))
+            return plain.decode("utf-8") if plain is not None else None
+        except (ValueError, InvalidTag, UnicodeDecodeError, binascii.Error):
             return None  # not one of ours
 
 
@@ -119,16 +158,23 @@ def _store(what: str, doc_id: str | None = None) -> Iterator[None]:
         raise StoreError(f"the store failed to {what}: {type(exc).__name__}: {exc}") from exc
 
 
+_NO_KEYS = (
+    "this vault was opened without keys; pass keys= to Vault() to {what} "
+    "(listing, inspect and inventory need none)"
+)
+
+
 class Vault:
     """Sealed documents in any fsspec store, one per doc id.
 
     ``url`` is any fsspec URL (``file:///srv/docs``, ``memory://docs``,
     ``s3://bucket/prefix``...); ``storage_options`` go to fsspec. ``keys``
-    is a provider, a key URI, or a sequence of them. Each
+    is a provider, a key URI, or a sequence of them; without keys a vault
+    can list, inspect and count (inventory) but not open or write. Each
     document is sealed under its own key for ``keys`` and bound to its doc id,
     so an object copied or moved under another id does not open. With
-    ``name_key``, object names are AES-SIV encryptions of the doc ids: a
-    listing of the store says nothing about whose documents they are.
+    ``name_key``, object names are AES-SIV encryptions of the (padded) doc
+    ids: a listing of the store says nothing about whose documents they are.
     On a local disk each write is fsynced before it is renamed into place;
     ``durable=False`` skips that (as plain fsspec writes do), for bulk loads
     that can be redone after a crash.
@@ -138,7 +184,7 @@ class Vault:
         self,
         url: str,
         *,
-        keys: KeysOrUris,
+        keys: KeysOrUris | None = None,
         storage_options: Mapping[str, Any] | None = None,
         name_key: bytes | None = None,
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
@@ -147,7 +193,7 @@ class Vault:
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
-        self._providers = providers_of(resolve_keys(keys))
+        self._providers = providers_of(resolve_keys(keys)) if keys is not None else []
         # kept to rebuild this vault elsewhere (a Dask worker): key URIs only
         uris = [keys] if isinstance(keys, str) else keys
         self.key_uris: list[str] | None = (
@@ -165,6 +211,7 @@ class Vault:
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
         self._local = "file" in protocols(self._fs)
+        self._backend = store_for(self._fs, self._root, url=url, durable=durable)
         self.url = url
 
     def spec(self) -> dict[str, Any]:
@@ -192,15 +239,74 @@ class Vault:
         opaque = ", opaque names" if self._names else ""
         return f"Vault({self.url!r}{opaque})"
 
+    def _keys(self, what: str) -> Any:
+        if not self._providers:
+            raise SealdocError(_NO_KEYS.format(what=what))
+        return self._providers
+
+    # -- the store seam ------------------------------------------------------------
+
+    @property
+    def store(self) -> VaultStore:
+        """The backend under this vault (a :class:`~sealdoc._store.base.DocumentStore`).
+
+        Paths on it are relative to the vault's root: :meth:`path_of` and
+        :meth:`doc_id_of` translate. Its ``conditional`` says whether its
+        replaces are a true compare-and-swap (docs/storage.md).
+        """
+        return self._backend
+
+    def path_of(self, doc_id: str) -> str:
+        """The store-relative path a document is written to (opaque or not)."""
+        doc_id = check_doc_id(doc_id)
+        return self._names.encode(doc_id) if self._names else doc_id + SUFFIX
+
+    def doc_id_of(self, path: str) -> str | None:
+        """The doc id of a listed store-relative path; None if it is not this vault's document.
+
+        With opaque names, names written before padding (older versions)
+        decode too.
+        """
+        if self._names is not None:
+            return self._names.decode(path)
+        if not path.endswith(SUFFIX):
+            return None
+        try:
+            return check_doc_id(path[: -len(SUFFIX)])
+        except InvalidDocumentIdError:
+            return None
+
+    def binding_for(self, doc_id: str) -> dict[str, str]:
+        """The binding a document of this vault is sealed and opened with."""
+        return {DOC_ID_BINDING: doc_id}
+
     # -- paths ---------------------------------------------------------------------
 
+    def _full(self, relative: str) -> str:
+        return f"{self._root}/{relative}" if self._root else relative
+
     def _path(self, doc_id: str) -> str:
-        doc_id = check_doc_id(doc_id)
-        name = self._names.encode(doc_id) if self._names else doc_id + SUFFIX
-        return f"{self._root}/{name}" if self._root else name
+        return self._full(self.path_of(doc_id))
+
+    def _candidates(self, doc_id: str) -> list[str]:
+        """Where a document may be: its name, then (opaque) its pre-padding name."""
+        first = self.path_of(doc_id)
+        return [first, self._names.legacy(doc_id)] if self._names else [first]
+
+    def _reading(self, doc_id: str, what: str, fn: Callable[[str], _T]) -> _T:
+        """``fn(full path)`` on the first place the document is found."""
+        candidates = self._candidates(doc_id)
+        for i, relative in enumerate(candidates):
+            try:
+                with _store(f"{what} {doc_id!r}", doc_id):
+                    return fn(self._full(relative))
+            except DocumentNotFoundError:  # noqa: PERF203 - at most two candidates
+                if i == len(candidates) - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _binding(self, doc_id: str) -> dict[str, str]:
-        return {DOC_ID_BINDING: doc_id}
+        return self.binding_for(doc_id)
 
     # -- writing ---------------------------------------------------------------------
 
@@ -215,20 +321,22 @@ class Vault:
 
         Atomic: a reader sees the old document or the new one, never a mix;
         if anything fails (a provider, the store, a full disk), the previous
-        version stays as it was.
+        version stays as it was. A put that returned is never reverted by a
+        bulk job running at the same time (docs/storage.md, per backend).
         """
-        path = self._path(doc_id)
+        self.path_of(doc_id)  # the id is checked before anything else
+        providers = self._keys("put documents")
         binding = self._binding(doc_id)
         if isinstance(data, bytes | bytearray | memoryview):
             sealed = seal_document(
                 data,
-                keys=self._providers,
+                keys=providers,
                 context=context,
                 binding=binding,
                 suite=self._suite,
                 segment_size=self._segment_size,
             )
-            self._write(path, doc_id, lambda f: f.write(sealed))
+            self._write(doc_id, lambda f: f.write(sealed))
             return
         if not callable(getattr(data, "read", None)):
             raise TypeError(
@@ -236,35 +344,30 @@ class Vault:
             )
         # Wrapped (and the arguments checked) before anything is written.
         sealer = _new_sealer(
-            self._providers,
+            providers,
             context=context,
             binding=binding,
             suite=self._suite,
             segment_size=self._segment_size,
         )
-        self._write(path, doc_id, lambda f: write_sealed(sealer, data, f))
+        self._write(doc_id, lambda f: write_sealed(sealer, data, f))
 
-    def _write(self, path: str, doc_id: str, produce: Any) -> None:
+    def _write(self, doc_id: str, produce: Callable[[Any], object]) -> None:
         with _store(f"write {doc_id!r}", doc_id):
-            pending = pending_write(self._fs, path, fsync=self._durable)
-            try:
-                produce(pending.file)
-                pending.commit()
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    pending.discard()
-                raise
+            self._backend.put(self.path_of(doc_id), produce)
+        if self._names is not None:
+            # a copy under the pre-padding name would be listed twice and read first
+            with contextlib.suppress(DocumentNotFoundError), _store(f"write {doc_id!r}", doc_id):
+                self._backend.delete(self._names.legacy(doc_id))
 
     def _read_sealed(self, doc_id: str) -> bytes:
         """The stored bytes of a document, unopened."""
-        path = self._path(doc_id)
-        with _store(f"read {doc_id!r}", doc_id):
-            data: bytes = self._fs.cat_file(path)
+        data: bytes = self._reading(doc_id, "read", self._fs.cat_file)
         return data
 
     def _write_sealed(self, doc_id: str, sealed: bytes) -> None:
-        """Replace a document's stored bytes atomically."""
-        self._write(self._path(doc_id), doc_id, lambda f: f.write(sealed))
+        """Replace a document's stored bytes atomically (unconditionally)."""
+        self._write(doc_id, lambda f: f.write(sealed))
 
     # -- bulk ----------------------------------------------------------------------------
 
@@ -288,6 +391,7 @@ class Vault:
         """
         from ._bulk import run_bulk  # noqa: PLC0415
 
+        self._keys("rewrap documents")
         return run_bulk(self, "rewrap", **options)
 
     def rotate_all(self, **options: Any) -> BulkReport:
@@ -299,42 +403,43 @@ class Vault:
         """
         from ._bulk import run_bulk  # noqa: PLC0415
 
+        self._keys("rotate documents")
         return run_bulk(self, "rotate", **options)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document. DocumentNotFoundError if there is none."""
-        path = self._path(doc_id)
-        with _store(f"delete {doc_id!r}", doc_id):
-            if not self._fs.exists(path):
-                raise FileNotFoundError(path)
-            self._fs.rm_file(path)
+        store = self._backend
+        root = len(self._root) + 1 if self._root else 0
+        self._reading(doc_id, "delete", lambda full: store.delete(full[root:]))
 
     # -- reading -----------------------------------------------------------------------
 
     def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
         """The plaintext of a document; every pair in ``context`` must match."""
-        path = self._path(doc_id)
-        with _store(f"read {doc_id!r}", doc_id):
-            sealed = self._fs.cat_file(path)
-        return open_document(
-            sealed, keys=self._providers, context=context, binding=self._binding(doc_id)
-        )
+        self.path_of(doc_id)
+        providers = self._keys("open documents")
+        sealed = self._read_sealed(doc_id)
+        return open_document(sealed, keys=providers, context=context, binding=self._binding(doc_id))
 
     def open(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> SealedReader:
         """A seekable reader over a document; it fetches only the segments it reads.
 
         Close it (or use it in a ``with`` block) to release the store's file.
         """
-        path = self._path(doc_id)
-        with _store(f"read {doc_id!r}", doc_id):
-            f = self._fs._open(path, mode="rb", cache_type="none", block_size=0)
+        self.path_of(doc_id)
+        providers = self._keys("open documents")
+        f = self._reading(
+            doc_id,
+            "read",
+            lambda full: self._fs._open(full, mode="rb", cache_type="none", block_size=0),
+        )
         try:
             with _store(f"read {doc_id!r}", doc_id):
                 parsed = read_header(f)
             reader = open_parsed(
                 f,
                 parsed,
-                self._providers,
+                providers,
                 _mapping(context, "context"),
                 self._binding(doc_id),
             )
@@ -359,9 +464,11 @@ class Vault:
         does, and its recipient opens it with
         ``binding={"sealdoc:doc_id": doc_id}``.
         """
+        self.path_of(doc_id)
+        providers = self._keys("deliver documents")
         return deliver(
             self._read_sealed(doc_id),
-            keys=self._providers,
+            keys=providers,
             to=to,
             fresh_key=fresh_key,
             context=context,
@@ -370,34 +477,31 @@ class Vault:
 
     def inspect(self, doc_id: str) -> Header:
         """The document's header, read without any key."""
-        path = self._path(doc_id)
-        with (
-            _store(f"read {doc_id!r}", doc_id),
-            self._fs._open(path, mode="rb", cache_type="none", block_size=0) as f,
-        ):
-            return inspect(f)
+
+        def read(full: str) -> Header:
+            with self._fs._open(full, mode="rb", cache_type="none", block_size=0) as f:
+                return inspect(f)
+
+        return self._reading(doc_id, "read", read)
 
     def exists(self, doc_id: str) -> bool:
-        path = self._path(doc_id)
         with _store(f"look up {doc_id!r}", doc_id):
-            return bool(self._fs.exists(path))
+            return any(self._fs.exists(self._full(p)) for p in self._candidates(doc_id))
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        """The doc ids in the vault (starting with ``prefix``), sorted."""
+        """The doc ids in the vault starting with ``prefix``, streamed in store order.
+
+        Store order is the UTF-8 byte order of the stored names (for plain
+        names, ``doc_id + ".sdoc"``), the same on every run. With plain names
+        the prefix is pushed down to the store's listing; with opaque names it
+        cannot be (the names are encrypted): every name is listed, decoded
+        and filtered, still streamed.
+        """
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
         with _store("list the vault"):
-            found = self._fs.find(self._root) if self._fs.exists(self._root) else []
-        start = len(self._root) + 1 if self._root else 0
-        ids = []
-        for path in found:
-            relative = path[start:] if path.startswith(self._root) else path
-            if self._names is not None:
-                doc_id = self._names.decode(relative)
-            elif relative.endswith(SUFFIX):
-                doc_id = relative[: -len(SUFFIX)]
-            else:
-                doc_id = None  # not a document of this vault
-            if doc_id is not None and doc_id.startswith(prefix):
-                ids.append(doc_id)
-        yield from sorted(ids)
+            listed = self._backend.list(prefix if self._names is None else "")
+            for entry in listed:
+                doc_id = self.doc_id_of(entry.path)
+                if doc_id is not None and doc_id.startswith(prefix):
+                    yield doc_id

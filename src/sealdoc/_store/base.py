@@ -60,7 +60,11 @@ class DocumentStore(Protocol):
         """Objects whose path starts with ``prefix``, in path order, streamed.
 
         The prefix is pushed down to the backend's own listing, and results
-        come page by page: memory does not grow with the store.
+        come page by page: memory does not grow with the store. "Path order"
+        is the order of the paths' UTF-8 bytes (S3's own listing order; for a
+        ``str`` it is the same as Python's ``<``), identical on every run, so
+        a checkpoint may record finished ranges of it. Temporary files of
+        writers are never listed.
         """
         ...
 
@@ -105,4 +109,27 @@ class DocumentStore(Protocol):
         Only files older than ``before`` (a Unix time) that no live writer
         holds are removed; a concurrent writer's file is never touched.
         """
+        ...
+
+
+@runtime_checkable
+class VaultStore(DocumentStore, Protocol):
+    """What the Vault needs on top of the engine's seam: plain writes and deletes.
+
+    Added beside :class:`DocumentStore` (which the bulk engine uses) so that
+    a ``Vault.put`` takes the same per-document lock or condition as a
+    ``replace``: a put that returned is never reverted by a replace that read
+    the version before it.
+    """
+
+    def put(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        """Make ``path`` hold what ``write`` writes, whatever it held; the new version.
+
+        Atomic: nothing is visible until ``write`` returns; on any failure the
+        previous version stays.
+        """
+        ...
+
+    def delete(self, path: str) -> None:
+        """Remove ``path``; DocumentNotFoundError if there is none."""
         ...

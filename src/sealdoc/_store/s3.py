@@ -1,0 +1,362 @@
+"""S3 through s3fs's own client, for the calls fsspec has no verb for.
+
+fsspec has no conditional write, no server-side part copy and no ranged read
+that returns the object's ETag, so this module (and only this one) calls
+S3's API through s3fs: ``fs.call_s3`` (s3fs's synchronous wrapper around its
+aiobotocore client, with its retries, credentials and ``s3_additional_kwargs``
+such as server-side encryption settings) and, for streamed bodies,
+``fs._call_s3`` run on s3fs's event loop.
+
+* **Version** = the object's ETag.
+* ``read_head``: one ranged GET; the size comes from ``Content-Range``.
+* ``replace`` / ``put``: one ``PutObject`` up to :data:`PART` bytes, else a
+  multipart upload of :data:`PART`-sized parts; ``replace`` sends
+  ``If-Match: <etag>`` on the PutObject or the ``CompleteMultipartUpload``.
+* ``replace_header`` of an object over :data:`PART`: part 1 is the new header
+  plus enough of the old body (a ranged GET with ``If-Match``) to reach the
+  5 MiB minimum part size; the rest is copied by S3 itself with
+  ``UploadPartCopy`` + ``CopySourceRange`` + ``CopySourceIfMatch``, and the
+  upload completes with ``If-Match``. Smaller objects are rewritten whole
+  with a conditional PutObject. Any failure aborts the upload.
+* HTTP 412 (PreconditionFailed) and 409 ConditionalRequestConflict are
+  :class:`DocumentChangedError`; NoSuchKey / 404 is
+  :class:`DocumentNotFoundError`; anything else (timeouts included) is
+  :class:`StoreError`, and the old version stays.
+
+moto, the test server, enforces ``If-Match`` on GetObject and PutObject but
+ignores it on CompleteMultipartUpload and ignores ``CopySourceIfMatch``;
+docs/storage.md says which guarantees the tests can therefore show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO, cast
+
+from fsspec.asyn import sync
+
+from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocError, StoreError
+from .base import Entry, Head
+
+PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
+COPY_PART = 1 << 30  # server-side copy per UploadPartCopy (S3 allows up to 5 GiB)
+
+
+def _error_code(exc: BaseException) -> tuple[str, int]:
+    """S3's error code and HTTP status, from botocore's error or s3fs's translation of it."""
+    for candidate in (exc, exc.__cause__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, dict):
+            error = response.get("Error", {})
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            return str(error.get("Code", "")), int(status or 0)
+    return "", 0
+
+
+@contextlib.contextmanager
+def s3_errors(what: str, path: str) -> Iterator[None]:
+    try:
+        yield
+    except SealdocError:
+        raise
+    except Exception as exc:
+        code, status = _error_code(exc)
+        if code in ("PreconditionFailed", "ConditionalRequestConflict") or status == 412:
+            raise DocumentChangedError(
+                f"{path!r} changed since it was read; nothing was written"
+            ) from exc
+        if code == "NoSuchKey" or (status == 404 and code not in ("NoSuchUpload", "NoSuchBucket")):
+            raise DocumentNotFoundError(f"no object {path!r} in the store") from exc
+        if code == "InvalidRange":
+            raise _InvalidRangeError(str(exc)) from exc
+        detail = f"{type(exc).__name__}: {exc}"
+        raise StoreError(f"the store failed to {what} {path!r}: {detail}") from exc
+
+
+class _InvalidRangeError(StoreError):
+    """A range past the object's end (an empty object, or a body offset past it)."""
+
+
+class S3Store:
+    """Objects under ``bucket/prefix`` of an s3fs file system."""
+
+    conditional = True
+
+    def __init__(self, fs: Any, root: str, *, url: str | None = None) -> None:
+        self._fs = fs
+        self.root = root.strip("/")
+        self.bucket, _, prefix = self.root.partition("/")
+        self._prefix = prefix + "/" if prefix else ""
+        self._url = url or f"s3://{self.root}"
+
+    def __repr__(self) -> str:
+        return f"S3Store({self._url!r})"
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def _key(self, path: str) -> str:
+        return self._prefix + path
+
+    def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        return cast("dict[str, Any]", self._fs.call_s3(method, Bucket=self.bucket, **kwargs))
+
+    def _invalidate(self, path: str) -> None:
+        self._fs.invalidate_cache(f"{self.bucket}/{self._key(path)}")
+
+    async def _get_async(self, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
+        response = await self._fs._call_s3("get_object", Bucket=self.bucket, **kwargs)
+        body = response["Body"]
+        try:
+            data = await body.read()
+        finally:
+            body.close()
+        return response, data
+
+    def _get(self, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
+        """One GET, its body read whole (callers ask for bounded ranges only)."""
+        return cast("tuple[dict[str, Any], bytes]", sync(self._fs.loop, self._get_async, **kwargs))
+
+    # -- reading -------------------------------------------------------------------
+
+    def list(self, prefix: str = "") -> Iterator[Entry]:
+        """``list_objects_v2`` page by page: keys come in UTF-8 byte order."""
+        kwargs: dict[str, Any] = {"Prefix": self._key(prefix)}
+        while True:
+            with s3_errors("list", prefix):
+                page = self._call("list_objects_v2", **kwargs)
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if not key.endswith("/"):  # folder markers made by other tools
+                    yield Entry(key[len(self._prefix) :], item.get("Size"), item.get("ETag"))
+            if not page.get("IsTruncated"):
+                return
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+
+    def read_head(self, path: str, length: int) -> Head:
+        try:
+            with s3_errors("read", path):
+                response, data = self._get(Key=self._key(path), Range=f"bytes=0-{length - 1}")
+        except _InvalidRangeError:  # an empty object has no byte 0
+            with s3_errors("read", path):
+                head = self._call("head_object", Key=self._key(path))
+            return Head(b"", int(head["ContentLength"]), head["ETag"])
+        return Head(data, _total_size(response), response["ETag"])
+
+    def open_range(self, path: str, start: int, version: str) -> BinaryIO:
+        """One streamed GET of ``bytes=start-`` with ``If-Match``: read as it arrives."""
+        try:
+            with s3_errors("read", path):
+                response = self._call(
+                    "get_object", Key=self._key(path), Range=f"bytes={start}-", IfMatch=version
+                )
+        except _InvalidRangeError:  # nothing after ``start``: still check the version
+            with s3_errors("read", path):
+                self._call("head_object", Key=self._key(path), IfMatch=version)
+            return io.BytesIO(b"")
+        raw = _StreamedBody(self._fs.loop, response["Body"], path)
+        return cast("BinaryIO", io.BufferedReader(raw, buffer_size=1 << 20))
+
+    # -- writing -------------------------------------------------------------------
+
+    def put(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        return self._upload(path, write, {})
+
+    def replace(self, path: str, version: str, write: Callable[[BinaryIO], object]) -> str:
+        return self._upload(path, write, {"IfMatch": version})
+
+    def _upload(self, path: str, write: Callable[[BinaryIO], object], cond: dict[str, str]) -> str:
+        upload = _Upload(self, self._key(path), cond)
+        with s3_errors("write", path):
+            try:
+                write(cast("BinaryIO", upload))
+                etag = upload.finish()
+            except BaseException:
+                upload.abort()
+                raise
+        self._invalidate(path)
+        return etag
+
+    def replace_header(self, path: str, version: str, header: bytes, body_offset: int) -> str:
+        key = self._key(path)
+        fill = max(1, PART - len(header))
+        try:
+            with s3_errors("replace", path):
+                response, data = self._get(
+                    Key=key, Range=f"bytes={body_offset}-{body_offset + fill - 1}", IfMatch=version
+                )
+        except _InvalidRangeError as exc:
+            raise StoreError(f"{path!r} is no longer than its header") from exc
+        with s3_errors("replace", path):
+            total = _total_size(response)
+            rest = body_offset + len(data)
+            if rest >= total:  # small: the whole object in one conditional PutObject
+                done = self._call("put_object", Key=key, Body=header + data, IfMatch=version)
+                etag = str(done["ETag"])
+            else:
+                etag = self._copy_rest(key, version, header + data, rest, total)
+        self._invalidate(path)
+        return etag
+
+    def _copy_rest(self, key: str, version: str, first: bytes, start: int, total: int) -> str:
+        """Part 1 uploaded, the rest copied by S3 from ``version`` of ``key``; completed."""
+        upload = self._call("create_multipart_upload", Key=key)["UploadId"]
+        try:
+            part = self._call("upload_part", Key=key, UploadId=upload, PartNumber=1, Body=first)
+            parts = [{"PartNumber": 1, "ETag": part["ETag"]}]
+            while start < total:
+                end = min(total, start + COPY_PART) - 1
+                copied = self._call(
+                    "upload_part_copy",
+                    Key=key,
+                    UploadId=upload,
+                    PartNumber=len(parts) + 1,
+                    CopySource={"Bucket": self.bucket, "Key": key},
+                    CopySourceRange=f"bytes={start}-{end}",
+                    CopySourceIfMatch=version,
+                )
+                parts.append(
+                    {"PartNumber": len(parts) + 1, "ETag": copied["CopyPartResult"]["ETag"]}
+                )
+                start = end + 1
+            done = self._call(
+                "complete_multipart_upload",
+                Key=key,
+                UploadId=upload,
+                MultipartUpload={"Parts": parts},
+                IfMatch=version,
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._call("abort_multipart_upload", Key=key, UploadId=upload)
+            raise
+        return str(done["ETag"])
+
+    def delete(self, path: str) -> None:
+        with s3_errors("delete", path):
+            self._call("head_object", Key=self._key(path))  # S3 deletes a missing key silently
+            self._call("delete_object", Key=self._key(path))
+        self._invalidate(path)
+
+    # -- cleaning ------------------------------------------------------------------
+
+    def clean_partials(self, prefix: str, before: float) -> int:
+        """S3 shows no partial object: what a killed writer leaves is a multipart upload."""
+        return self.abort_stale_uploads(prefix, before)
+
+    def abort_stale_uploads(self, prefix: str, before: float) -> int:
+        """Abort the multipart uploads under ``prefix`` initiated before ``before``.
+
+        They hold storage (and cost) until aborted. The alternative is the
+        bucket lifecycle rule ``AbortIncompleteMultipartUpload``.
+        """
+        kwargs: dict[str, Any] = {"Prefix": self._key(prefix)}
+        aborted = 0
+        while True:
+            with s3_errors("list the uploads under", prefix):
+                page = self._call("list_multipart_uploads", **kwargs)
+            for upload in page.get("Uploads", []):
+                if upload["Initiated"].timestamp() < before:
+                    with (
+                        contextlib.suppress(DocumentNotFoundError, StoreError),
+                        s3_errors("abort an upload of", upload["Key"]),
+                    ):
+                        self._call(
+                            "abort_multipart_upload", Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+            if not page.get("IsTruncated"):
+                return aborted
+            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
+            kwargs["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
+
+
+def _total_size(response: dict[str, Any]) -> int:
+    content_range = response.get("ContentRange")
+    if content_range:
+        return int(str(content_range).rpartition("/")[2])
+    return int(response["ContentLength"])
+
+
+class _StreamedBody(io.RawIOBase):
+    """An aiobotocore streaming body read synchronously, chunk by chunk."""
+
+    def __init__(self, loop: Any, body: Any, path: str) -> None:
+        super().__init__()
+        self._loop = loop
+        self._body = body
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with s3_errors("read", self._path):
+            data = sync(self._loop, self._body.read, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):
+                self._body.close()
+        super().close()
+
+
+class _Upload(io.RawIOBase):
+    """A write-only file that becomes one PutObject, or a multipart upload of PART parts."""
+
+    def __init__(self, store: S3Store, key: str, cond: dict[str, str]) -> None:
+        super().__init__()
+        self._store = store
+        self._key = key
+        self._cond = cond
+        self._buffer = bytearray()
+        self._upload: str | None = None
+        self._parts: list[dict[str, Any]] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._buffer += data
+        while len(self._buffer) >= PART:
+            self._send(bytes(self._buffer[:PART]))
+            del self._buffer[:PART]
+        return len(memoryview(data))
+
+    def _send(self, data: bytes) -> None:
+        call = self._store._call
+        if self._upload is None:
+            self._upload = call("create_multipart_upload", Key=self._key)["UploadId"]
+        number = len(self._parts) + 1
+        done = call(
+            "upload_part", Key=self._key, UploadId=self._upload, PartNumber=number, Body=data
+        )
+        self._parts.append({"PartNumber": number, "ETag": done["ETag"]})
+
+    def finish(self) -> str:
+        call = self._store._call
+        if self._upload is None:
+            done = call("put_object", Key=self._key, Body=bytes(self._buffer), **self._cond)
+        else:
+            if self._buffer:  # the last part may be short; an empty one is left out
+                self._send(bytes(self._buffer))
+            done = call(
+                "complete_multipart_upload",
+                Key=self._key,
+                UploadId=self._upload,
+                MultipartUpload={"Parts": self._parts},
+                **self._cond,
+            )
+        self._buffer = bytearray()
+        return str(done["ETag"])
+
+    def abort(self) -> None:
+        self._buffer = bytearray()
+        if self._upload is not None:
+            with contextlib.suppress(Exception):
+                self._store._call("abort_multipart_upload", Key=self._key, UploadId=self._upload)
