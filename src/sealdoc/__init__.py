@@ -6,6 +6,7 @@ name starts with ``_`` is private.
 
 from . import exceptions, providers
 from ._audit import AuditEvent, add_audit_hook
+from ._bulk import BulkOptions, BulkReport, Inventory
 from ._deliver import deliver
 from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
@@ -17,9 +18,11 @@ from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
 from ._uri import key_from_uri
 from ._vault import Vault
 from .exceptions import (
+    CheckpointError,
     DecryptionError,
     DocumentChangedError,
     DocumentNotFoundError,
+    EmptyStoreError,
     FormatError,
     InvalidDocumentIdError,
     KeyProviderError,
@@ -27,6 +30,7 @@ from .exceptions import (
     KeyUriError,
     SealdocError,
     StoreError,
+    UnsafeStoreError,
     WeakPasswordError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
@@ -35,12 +39,17 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AuditEvent",
+    "BulkOptions",
+    "BulkReport",
+    "CheckpointError",
     "DecryptionError",
     "DocumentChangedError",
     "DocumentNotFoundError",
+    "EmptyStoreError",
     "FormatError",
     "Header",
     "InvalidDocumentIdError",
+    "Inventory",
     "KeyProvider",
     "KeyProviderError",
     "KeyRef",
@@ -52,6 +61,7 @@ __all__ = [
     "SealedReader",
     "StoreError",
     "Suite",
+    "UnsafeStoreError",
     "Vault",
     "WeakPasswordError",
     "WrappedKey",

@@ -11,15 +11,27 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import fsspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
+from ._bulk import (
+    BulkOptions,
+    BulkReport,
+    Inventory,
+    Remote,
+    Source,
+    run_bulk,
+    run_inventory,
+    source_of,
+)
+from ._bulk.options import Progress
 from ._deliver import deliver
 from ._envelope import (
     _mapping,
@@ -32,9 +44,6 @@ from ._envelope import (
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, Suite
-
-if TYPE_CHECKING:
-    from ._bulk import BulkReport
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
@@ -371,40 +380,62 @@ class Vault:
 
     # -- bulk ----------------------------------------------------------------------------
 
-    def inventory(self, prefix: str = "") -> dict[str, int]:
-        """Documents per wrapped key (``kind:key_id#version``), from headers alone.
+    def _bulk_source(self) -> Source:
+        return source_of(self, tuple(self._providers), self._name_key)
 
-        Shows that a key version is no longer used before it is destroyed.
+    def inventory(
+        self,
+        prefix: str = "",
+        *,
+        workers: int = 16,
+        allow_empty: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> Inventory:
+        """What protects the documents under ``prefix``, from headers alone (no key is used).
+
+        Counts every sealed object, whatever its name; objects that are not
+        sealed or cannot be read are listed in ``unreadable``. Shows that a
+        key version protects nothing (``only_on``) before it is destroyed.
+        EmptyStoreError if there is nothing there, unless ``allow_empty``.
         """
-        from ._bulk import inventory  # noqa: PLC0415 - _bulk builds on this module
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        return run_inventory(
+            self._bulk_source(),
+            prefix,
+            workers=workers,
+            allow_empty=allow_empty,
+            progress=progress,
+            stop=stop,
+        )
 
-        return inventory(self, prefix)
+    def rewrap_all(self, options: BulkOptions | None = None, **kwargs: Any) -> BulkReport:
+        """Rewrap every document under ``prefix``; the options are :class:`BulkOptions` fields.
 
-    def rewrap_all(self, **options: Any) -> BulkReport:
-        """Rewrap every document under ``prefix`` (see :func:`_bulk.run_bulk` options).
-
-        ``prefix``, ``to`` (default: the vault's keys at their current
-        versions), ``select`` (a predicate on the Header), ``workers``,
-        ``dry_run``, ``checkpoint`` (a file that makes a rerun resume),
-        ``retries``, ``verify``. Documents already current are skipped from
-        their header alone. Returns a BulkReport.
+        ``prefix``, ``to`` (default: bring each wrap to its key's current
+        version), ``drop``, ``select`` (a predicate on the Header),
+        ``workers``, ``dry_run``, ``checkpoint`` (a file that makes a rerun
+        resume), ``retries``, ``verify``, ``stop``... Documents already
+        current are skipped from their header alone. Returns a BulkReport.
         """
-        from ._bulk import run_bulk  # noqa: PLC0415
+        return self._bulk("rewrap", BulkOptions.build(options, kwargs))
 
-        self._keys("rewrap documents")
-        return run_bulk(self, "rewrap", **options)
-
-    def rotate_all(self, **options: Any) -> BulkReport:
+    def rotate_all(self, options: BulkOptions | None = None, **kwargs: Any) -> BulkReport:
         """Rotate (fresh document key, body re-encrypted) every selected document.
 
         Same options as :meth:`rewrap_all`. Every selected document is
         rotated: use ``checkpoint`` to make a rerun resume rather than rotate
         twice.
         """
-        from ._bulk import run_bulk  # noqa: PLC0415
+        return self._bulk("rotate", BulkOptions.build(options, kwargs))
 
-        self._keys("rotate documents")
-        return run_bulk(self, "rotate", **options)
+    def _bulk(self, operation: str, options: BulkOptions) -> BulkReport:
+        self._keys(f"{operation} documents")
+        remote = None
+        if options.client is not None:
+            remote = Remote(self.spec(), self.key_uris, _source_from_spec)
+        return run_bulk(self._bulk_source(), operation, options, remote=remote)
 
     def delete(self, doc_id: str) -> None:
         """Remove a document. DocumentNotFoundError if there is none."""
@@ -505,3 +536,17 @@ class Vault:
                 doc_id = self.doc_id_of(entry.path)
                 if doc_id is not None and doc_id.startswith(prefix):
                     yield doc_id
+
+
+def _source_from_spec(spec: dict[str, Any]) -> Source:
+    """On a Dask worker: the vault of ``Vault.spec()``, as the bulk engine sees it."""
+    vault = Vault(
+        spec["url"],
+        keys=spec["keys"],
+        storage_options=spec["storage_options"],
+        name_key=spec["name_key"],
+        suite=spec["suite"],
+        segment_size=spec["segment_size"],
+        durable=spec["durable"],
+    )
+    return vault._bulk_source()

@@ -29,6 +29,16 @@ exception it resembles, so callers can catch either::
     ├── InvalidDocumentIdError(SealdocError, ValueError)
     │       a doc id that is empty, too long, absolute, has ``..`` or empty
     │       segments, or control characters
+    ├── CheckpointError(SealdocError, ValueError)
+    │       a bulk job's checkpoint file belongs to another job (another
+    │       operation, store, prefix or target key version), or is no
+    │       checkpoint; nothing was done
+    ├── EmptyStoreError(SealdocError, LookupError)
+    │       a bulk job or inventory found no object under the URL and prefix
+    │       (a typo, a missing folder or bucket); ``allow_empty=True`` accepts it
+    ├── UnsafeStoreError(SealdocError, ValueError)
+    │       the store cannot refuse to overwrite a document changed under a
+    │       bulk job; ``allow_unconditional=True`` accepts the risk
     ├── WeakPasswordError(SealdocError, ValueError)
     │       ``check_password`` refused a delivery password; ``reasons`` says
     │       why (never the password itself)
@@ -52,9 +62,11 @@ import attrs
 
 __all__ = [
     "Attempt",
+    "CheckpointError",
     "DecryptionError",
     "DocumentChangedError",
     "DocumentNotFoundError",
+    "EmptyStoreError",
     "FormatError",
     "InvalidDocumentIdError",
     "KeyProviderError",
@@ -63,6 +75,7 @@ __all__ = [
     "NotMineError",
     "SealdocError",
     "StoreError",
+    "UnsafeStoreError",
     "WeakPasswordError",
 ]
 
@@ -153,6 +166,18 @@ class DocumentChangedError(StoreError):
 
     Nothing was written: the newer version stays as it is.
     """
+
+
+class CheckpointError(SealdocError, ValueError):
+    """A checkpoint file that this job must not resume from; nothing was done."""
+
+
+class EmptyStoreError(SealdocError, LookupError):
+    """No object under the URL and prefix: check them, or pass ``allow_empty=True``."""
+
+
+class UnsafeStoreError(SealdocError, ValueError):
+    """The store cannot replace a document only if unchanged (no compare-and-swap)."""
 
 
 class KeyUriError(SealdocError, ValueError):

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import click
 
-from ..exceptions import SealdocError
+from ..exceptions import CheckpointError, EmptyStoreError, SealdocError, UnsafeStoreError
 from . import exit_codes
 from .text import shown
 
@@ -67,6 +67,7 @@ _PARAMS = {
     "checkpoint": "--resume",
     "allow_empty": "--allow-empty",
     "dry_run": "--dry-run",
+    "allow_unconditional": "--allow-unconditional",
     "after": "--after",
 }
 _TRUE = re.compile(r"\b([a-z_]+)=True\b")
@@ -85,6 +86,10 @@ def translate(message: str) -> str:
     return _PARAM.sub(lambda m: _flag(m.group(1)), message)
 
 
+# What sealdoc refuses on purpose (exit 3): a human decides what to do next.
+_REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError)
+
+
 @contextmanager
 def errors() -> Iterator[None]:
     """sealdoc, OS and value errors as one line on stderr and exit 1.
@@ -95,6 +100,8 @@ def errors() -> Iterator[None]:
         yield
     except click.ClickException:
         raise
+    except _REFUSALS as exc:
+        raise RefusedError(str(exc)) from None
     except (SealdocError, OSError, ValueError) as exc:
         raise CliError(str(exc) or type(exc).__name__) from None
 

@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from . import exit_codes, streams
-from .errors import CliError, RefusedError, errors
+from .errors import CliError, errors
 from .files import rekey_file
 from .options import binding_option, dumps, json_option, name_key, pairs, store_options
 from .options import storage_options as parse_storage_options
 from .progress import progress
+from .signals import Stop, stopping_on_signals
 from .state import State
 from .stores import open_vault
 from .text import shown
@@ -83,6 +84,12 @@ def _bulk_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Documents per Dask task.",
         ),
         ALLOW_EMPTY_OPTION,
+        click.option(
+            "--allow-unconditional",
+            is_flag=True,
+            help="Run on a store that cannot replace a document only if unchanged (no "
+            "compare-and-swap); stop every other writer first.",
+        ),
         store_options,
         pass_state,
     ]
@@ -126,12 +133,12 @@ def _store_job(state: State, operation: str, target: str, output: str | None, **
         raise click.UsageError(f"{target!r} is not a store URL; for one file, give -o OUT")
     if job["binding_pairs"] or job["force"]:
         raise click.UsageError("--binding and --force are for one file (-o OUT)")
-    with errors():
-        report = _run(state, operation, target, job)
-    _summarise(operation, target, job, report)
+    with errors(), stopping_on_signals() as stop:
+        report = _run(state, operation, target, job, stop)
+    _summarise(operation, job, report, stop)
 
 
-def _run(state: State, operation: str, target: str, job: dict[str, Any]) -> Any:
+def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: Stop) -> Any:
     cluster: dict[str, Any] = {}
     if job["dask_address"]:
         # workers open the store themselves: keys travel as URIs, secrets stay in their env
@@ -159,6 +166,9 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any]) -> Any:
                 dry_run=job["dry_run"],
                 checkpoint=job["checkpoint"],
                 progress=on_progress,
+                allow_empty=job["allow_empty"],
+                allow_unconditional=job["allow_unconditional"],
+                stop=stop.event,
                 **cluster,
             )
     finally:
@@ -167,44 +177,61 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any]) -> Any:
 
 
 def report_data(report: Any) -> dict[str, Any]:
-    """The report as data, with a dry run's count under ``would_rewrite``, never ``rewritten``."""
+    """The report as plain data (what ``--json`` prints, on one line)."""
     data: dict[str, Any] = json.loads(report.to_json())
-    if data.get("dry_run") and "would_rewrite" not in data:
-        data["would_rewrite"], data["rewritten"] = data["rewritten"], 0
     return data
 
 
-def _summarise(operation: str, target: str, job: dict[str, Any], report: Any) -> None:
+def _summarise(operation: str, job: dict[str, Any], report: Any, stop: Stop) -> None:
     data = report_data(report)
-    if data["scanned"] == 0 and not job["allow_empty"]:
-        where = f"{target!r}" + (f" with prefix {job['prefix']!r}" if job["prefix"] else "")
-        raise RefusedError(
-            f"no documents under {where} (check the URL, the prefix and the store's "
-            "credentials; --allow-empty accepts an empty store)"
-        )
     if job["as_json"]:
         click.echo(dumps(data))
     else:
-        done = (
-            f"{data['would_rewrite']} would rewrite"
-            if data["dry_run"]
-            else f"{data['rewritten']} rewritten"
-        )
-        click.echo(
-            f"{operation}{' (dry run)' if data['dry_run'] else ''}: {data['scanned']} scanned, "
-            f"{done}, {data['skipped']} skipped, {data['resumed']} resumed, "
-            f"{len(data['failed'])} failed in {data['duration_s']:.1f} s "
-            f"({data['docs_per_second']:.0f} documents/s)"
-        )
-    for failure in data["failed"]:
+        click.echo(_summary_line(operation, data))
+    problems = [("failed", f) for f in data["failed"]]
+    problems += [("changed", f) for f in data.get("changed", [])]
+    problems += [("missing", f) for f in data.get("missing", [])]
+    for what, failure in problems:
         name = failure.get("doc_id") or failure.get("path")
-        click.echo(f"failed: {shown(name)}: {shown(failure['error'])}", err=True)
-    if data["failed"]:
+        click.echo(f"{what}: {shown(name)}: {shown(failure['error'])}", err=True)
+    resume = f"--resume {job['checkpoint']}" if job["checkpoint"] else "--resume FILE"
+    if data.get("interrupted"):
+        hint = (
+            f"rerun with {resume} to go on where it stopped"
+            if job["checkpoint"]
+            else "rerun it (with --resume FILE next time, so finished documents are skipped)"
+        )
+        raise CliError(f"interrupted by {stop.name}: {hint}", stop.exit_code)
+    if problems:
         raise CliError(
-            f"{len(data['failed'])} documents failed (listed above); rerun for the transient ones"
-            + (f" with --resume {job['checkpoint']}" if job["checkpoint"] else ""),
+            f"{len(problems)} documents were left as they were (listed above); "
+            f"rerun with {resume} for the transient ones",
             exit_codes.FAILED,
         )
+
+
+def _summary_line(operation: str, data: dict[str, Any]) -> str:
+    done = (
+        f"{data.get('would_rewrite', 0)} would rewrite"
+        if data["dry_run"]
+        else f"{data['rewritten']} rewritten"
+    )
+    extra = "".join(
+        f", {n} {what}"
+        for what, n in (
+            ("changed under the job", len(data.get("changed", []))),
+            ("missing", len(data.get("missing", []))),
+            ("abandoned", data.get("abandoned", 0)),
+        )
+        if n
+    )
+    return (
+        f"{operation}{' (dry run)' if data['dry_run'] else ''}"
+        f"{' (interrupted)' if data.get('interrupted') else ''}: {data['scanned']} scanned, "
+        f"{done}, {data['skipped']} skipped, {data['resumed']} resumed, "
+        f"{len(data['failed'])} failed{extra} in {data['duration_s']:.1f} s "
+        f"({data['docs_per_second']:.0f} documents/s)"
+    )
 
 
 @click.command("rewrap")
@@ -250,6 +277,7 @@ def rotate_cmd(state: State, target: str, output: str | None, **job: Any) -> Non
 @click.option("--prefix", default="", help="Only doc ids starting with this.")
 @json_option
 @ALLOW_EMPTY_OPTION
+@click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
 @store_options
 def inventory_cmd(
     *,
@@ -257,13 +285,17 @@ def inventory_cmd(
     prefix: str,
     as_json: bool,
     allow_empty: bool,
+    workers: int,
     storage_options: tuple[str, ...],
     name_key_file: str | None,
 ) -> None:
     """Count documents per wrapped key version, from headers alone (no key is used).
 
-    Shows that a key version protects nothing before you destroy it. An
-    empty or missing store is refused (exit 3) unless --allow-empty.
+    Every object under the URL is read, whatever its name; objects that are
+    not sealed documents, or cannot be read, are listed under their own
+    heading and never stop the count. "only on" counts the documents that
+    would be lost with that version (see 'keys destroy --check-store').
+    An empty or missing store is refused (exit 3) unless --allow-empty.
 
     \b
     Example:
@@ -275,18 +307,26 @@ def inventory_cmd(
             storage_options=parse_storage_options(storage_options),
             name_key=name_key(name_key_file),
         )
-        counts = dict(vault.inventory(prefix))
-    if not counts and not allow_empty:
-        where = f"{store_url!r}" + (f" with prefix {prefix!r}" if prefix else "")
-        raise RefusedError(
-            f"no documents under {where} (check the URL, the prefix, --name-key-file and the "
-            "store's credentials; --allow-empty accepts an empty store)"
-        )
+        with progress("inventory") as on_progress:
+            found = vault.inventory(
+                prefix, workers=workers, allow_empty=allow_empty, progress=on_progress
+            )
     if as_json:
-        click.echo(dumps(counts))
+        click.echo(dumps(json.loads(found.to_json())))
         return
-    for label, count in counts.items():
-        click.echo(f"{shown(label)}\t{count}")
+    print_inventory(found)
 
 
-__all__ = ["inventory_cmd", "report_data", "rewrap_cmd", "rotate_cmd"]
+def print_inventory(found: Any) -> None:
+    """The inventory for a person: per version, how many documents, and how many only on it."""
+    for label, count in found.counts.items():
+        only = found.only_on.get(label, 0)
+        click.echo(f"{shown(label)}\t{count}" + (f"\t(only on it: {only})" if only else ""))
+    click.echo(f"documents: {found.documents}")
+    if found.unreadable:
+        click.echo(f"unreadable ({len(found.unreadable)}): not sealed documents, or not readable")
+        for name, reason in found.unreadable:
+            click.echo(f"  {shown(name)}: {shown(reason)}")
+
+
+__all__ = ["inventory_cmd", "print_inventory", "report_data", "rewrap_cmd", "rotate_cmd"]

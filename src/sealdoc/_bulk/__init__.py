@@ -1,0 +1,44 @@
+"""Bulk rewrap, rotate and inventory over a store: streaming, resumable, verified.
+
+``engine`` runs a job on a thread pool here, ``dask`` on a cluster;
+``document`` does one document, ``checkpoint`` remembers finished ones,
+``inventory`` counts what protects what. They work on the store seam
+(``sealdoc._store.base.DocumentStore``) and never on a Vault's insides:
+the Vault hands over a ``Source`` (its store, keys and naming).
+"""
+
+from __future__ import annotations
+
+from ._adapter import Source, source_of
+from .dask import Remote, run_on_dask
+from .engine import run_here
+from .inventory import Inventory, run_inventory
+from .options import BulkOptions
+from .report import BulkReport, Failure
+
+
+def run_bulk(
+    source: Source, operation: str, options: BulkOptions, *, remote: Remote | None = None
+) -> BulkReport:
+    """Run one job; with ``options.client`` on Dask (``remote`` says how workers open the vault)."""
+    if operation not in ("rewrap", "rotate"):
+        raise ValueError("operation is 'rewrap' or 'rotate'")
+    if options.client is not None:
+        if remote is None:
+            raise ValueError("a Dask job needs to know how its workers open the vault")
+        return run_on_dask(remote, source, operation, options)
+    report, _ = run_here(source, operation, options)
+    return report
+
+
+__all__ = [
+    "BulkOptions",
+    "BulkReport",
+    "Failure",
+    "Inventory",
+    "Remote",
+    "Source",
+    "run_bulk",
+    "run_inventory",
+    "source_of",
+]

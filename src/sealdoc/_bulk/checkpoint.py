@@ -1,0 +1,195 @@
+"""The checkpoint of a bulk job: which objects are finished, in a few lines whatever the store.
+
+The listing comes in path order, so "finished" is a low-water mark (every
+path up to ``upto`` was handled), the few paths above it that finished out
+of order (``above``), and the handled paths at or below it that must be
+done again (``redo``: failed, changed, missing, abandoned). The file holds
+object names as the store shows them (opaque names stay opaque), never doc
+ids. It is rewritten whole, atomically (temporary file, fsync, rename),
+with mode 0600.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import CheckpointError
+
+FORMAT = 2
+_FLUSH_EVERY_S = 1.0
+_FLUSH_EVERY_N = 128
+
+
+def fingerprint(secret: bytes | None) -> str | None:
+    """A name for a name key that reveals nothing of it: a hash of its hash."""
+    if secret is None:
+        return None
+    inner = hashlib.sha256(secret).digest()
+    return hashlib.sha256(b"sealdoc checkpoint name key\x00" + inner).hexdigest()[:16]
+
+
+class Checkpoint:
+    """Finished paths of one job, loaded from and saved to one small file (or kept nowhere)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, job: dict[str, Any]) -> None:
+        self._path = Path(path) if path is not None else None
+        self._job = job
+        self._lock = threading.Lock()
+        # what an earlier run finished: consulted to skip, never grown
+        self._old_upto: str | None = None
+        self._old_above: frozenset[str] = frozenset()
+        self._old_redo: frozenset[str] = frozenset()
+        # this run: paths in flight in listing order (None: running, else finished?)
+        self._window: OrderedDict[str, bool | None] = OrderedDict()
+        self._upto: str | None = None
+        self._redo: set[str] = set()
+        self._fixed: set[str] = set()  # old redo paths finished by this run
+        self._dirty = 0
+        self._last_flush = time.monotonic()
+        if self._path is not None and self._path.exists():
+            self._load(self._path)
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _load(self, path: Path) -> None:
+        text = path.read_text("utf-8")
+        if not text.strip():
+            return
+        try:
+            state = json.loads(text)
+        except ValueError:
+            state = _first_line(text)
+        if not isinstance(state, dict) or "sealdoc_checkpoint" not in state:
+            raise CheckpointError(f"{path} is not a sealdoc checkpoint")
+        if state["sealdoc_checkpoint"] != FORMAT:
+            raise CheckpointError(
+                f"{path} is a checkpoint of an older sealdoc (format "
+                f"{state['sealdoc_checkpoint']}), which named documents in the clear: delete it "
+                "(and any copy) and run the job again with a new checkpoint file"
+            )
+        theirs = state.get("job")
+        if theirs != self._job:
+            raise CheckpointError(_mismatch(path, theirs, self._job))
+        self._old_upto = state.get("upto")
+        self._old_above = frozenset(state.get("above", ()))
+        self._old_redo = frozenset(state.get("redo", ()))
+
+    def finished(self, path: str) -> bool:
+        """Whether an earlier run finished ``path`` (so this one skips it)."""
+        if path in self._old_above:
+            return True
+        upto = self._old_upto
+        return upto is not None and path <= upto and path not in self._old_redo
+
+    # -- this run ----------------------------------------------------------------------
+
+    def begin(self, path: str) -> None:
+        """``path`` is handed to a worker; paths come in listing (path) order."""
+        with self._lock:
+            self._window[path] = None
+
+    def end(self, path: str, *, finished: bool) -> None:
+        """``path`` is done with: finished (skip it next time) or to be redone."""
+        with self._lock:
+            self._window[path] = finished
+            while self._window:
+                first, state = next(iter(self._window.items()))
+                if state is None:
+                    break
+                self._window.popitem(last=False)
+                self._upto = first
+                if state:
+                    self._redo.discard(first)
+                    if first in self._old_redo:
+                        self._fixed.add(first)
+                else:
+                    self._redo.add(first)
+            self._dirty += 1
+            due = self._dirty >= _FLUSH_EVERY_N or (
+                time.monotonic() - self._last_flush > _FLUSH_EVERY_S
+            )
+            if due:
+                self._flush()
+
+    def _state(self) -> dict[str, Any]:
+        upto = max(filter(None, (self._old_upto, self._upto)), default=None)
+        above: set[str] = {p for p, state in self._window.items() if state}
+        above |= self._old_above
+        redo: set[str] = set(self._old_redo - self._fixed) | self._redo
+        # paths not handled by anyone yet sit above the mark: nothing to record for them
+        if upto is not None:
+            above = {p for p in above if p > upto}
+            redo = {p for p in redo if p <= upto}
+            pending = [p for p, state in self._window.items() if not state and p <= upto]
+            redo |= set(pending)  # in flight below an earlier run's mark: not finished
+        return {
+            "sealdoc_checkpoint": FORMAT,
+            "job": self._job,
+            "upto": upto,
+            "above": sorted(above),
+            "redo": sorted(redo),
+        }
+
+    def _flush(self) -> None:
+        if self._path is None or self._dirty == 0:
+            return
+        data = json.dumps(self._state(), sort_keys=True).encode("utf-8")
+        _write_private(self._path, data)
+        self._dirty = 0
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Write what this run finished (call it however the job ends)."""
+        with self._lock:
+            self._flush()
+
+
+def _first_line(text: str) -> Any:
+    try:
+        return json.loads(text.splitlines()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def _mismatch(path: Path, theirs: Any, ours: dict[str, Any]) -> str:
+    theirs = theirs if isinstance(theirs, dict) else {}
+    same_job = all(theirs.get(k) == ours.get(k) for k in ("operation", "url", "prefix"))
+    if same_job and theirs.get("targets") != ours.get("targets"):
+        return (
+            f"{path} is the checkpoint of another job: an earlier {ours['operation']} of the same "
+            f"store towards {', '.join(theirs.get('targets') or ['?'])}, while this one goes "
+            f"towards {', '.join(ours.get('targets') or ['?'])}; resuming from it would skip "
+            "documents this job has not done. Use a new checkpoint file for each rotation"
+        )
+    return (
+        f"{path} is the checkpoint of another job ({theirs.get('operation')} of "
+        f"{theirs.get('url')} under {theirs.get('prefix')!r}); use a new file for this one"
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, readable by its owner only."""
+    temp = path.with_name(f".{path.name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        temp.unlink()  # a run killed while writing it
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
+    with contextlib.suppress(OSError):  # the rename itself survives a crash
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

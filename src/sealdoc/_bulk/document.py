@@ -1,0 +1,329 @@
+"""One document of a bulk job: read its head once, decide, rewrap or rotate, verify, replace.
+
+Verification uses what was written, never a re-read: for a rewrap, the new
+header must open with every provider that will open it (the ``to=``
+targets, or the job's own keys that serve it); for a rotation, the new
+stream is authenticated segment by segment as it is written, with those
+same providers, before the store makes it visible.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any, BinaryIO
+
+import attrs
+
+from .. import _format as fmt
+from .._envelope import _write_all, unlock
+from .._format import Header, ParsedHeader
+from .._rekey import is_current, rewrap_stream, rotate_stream
+from .._store.base import DocumentStore, Head
+from .._stream import SegmentCipher, plaintext_length
+from ..exceptions import DecryptionError, FormatError
+from ..providers._base import KeyProvider
+from ..providers._x25519 import X25519Recipient
+from .options import Select
+
+# One read fetches the header (most are under 2 KiB; a longer one costs a second
+# read) and, for documents up to this size, the whole object: then the body is
+# authenticated too and the new version is written in one request.
+HEAD_READ = 128 * 1024
+
+
+@attrs.frozen
+class Plan:
+    """What the job does to each document (the same for all of them)."""
+
+    operation: str
+    keys: tuple[KeyProvider, ...]
+    to: tuple[KeyProvider, ...] | None
+    drop: Any
+    select: Select | None
+    dry_run: bool
+    verify: bool
+
+
+@attrs.frozen
+class Done:
+    """How one document ended: ``outcome`` is rewritten, would_rewrite or skipped."""
+
+    outcome: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+def read_parsed(
+    store: DocumentStore, path: str, length: int = HEAD_READ
+) -> tuple[Head, ParsedHeader]:
+    """The object's head and parsed header: one ranged read, two for a long header."""
+    head = store.read_head(path, length)
+    header_len = fmt.parse_prelude(head.data[: fmt.PRELUDE_LEN])
+    if header_len > len(head.data) and head.size > len(head.data):
+        head = store.read_head(path, header_len)
+    parsed = fmt.parse_header(head.data)
+    return head, parsed
+
+
+def public_header(head: Head, parsed: ParsedHeader) -> Header:
+    """The Header, with the plaintext length; DecryptionError for a truncated body."""
+    body = head.size - len(parsed.raw)
+    return parsed.public(plaintext_length(body, parsed.core.segment_size))
+
+
+def process(
+    store: DocumentStore, plan: Plan, path: str, doc_id: str, binding: Mapping[str, str]
+) -> Done:
+    """One attempt at one document (errors are the caller's to sort and retry)."""
+    head, parsed = read_parsed(store, path)
+    header = public_header(head, parsed)
+    labels = tuple(w.label for w in parsed.wrapped_keys)
+    if plan.select is not None and not plan.select(header):
+        return Done("skipped", labels, labels)
+    if plan.operation == "rewrap" and _already_current(plan, header):
+        return Done("skipped", labels, labels)
+    if plan.dry_run:  # from the header alone: no key is used, nothing is audited
+        return Done("would_rewrite", labels, labels)
+    if plan.operation == "rewrap":
+        return _rewrap(store, plan, path=path, head=head, parsed=parsed, binding=binding)
+    return _rotate(
+        store,
+        plan,
+        path=path,
+        head=head,
+        parsed=parsed,
+        binding=binding,
+        length=header.plaintext_length or 0,
+    )
+
+
+def _rewrap(
+    store: DocumentStore,
+    plan: Plan,
+    *,
+    path: str,
+    head: Head,
+    parsed: ParsedHeader,
+    binding: Mapping[str, str],
+) -> Done:
+    labels = tuple(w.label for w in parsed.wrapped_keys)
+    new_header = _new_header(plan, head, parsed, binding)
+    new = fmt.parse_header(new_header)
+    if new.wrapped_keys == parsed.wrapped_keys:
+        return Done("skipped", labels, labels)
+    whole = len(head.data) >= head.size
+    body = memoryview(head.data)[len(parsed.raw) :]
+    if plan.verify:
+        cipher = check_opens(new, _verifiers(plan, new), binding)
+        if whole and cipher is not None:  # the same key and body: a truncation shows here
+            _authenticate(cipher, body, new.core.segment_size)
+    if whole:
+        store.replace(path, head.version, lambda out: _write_all(out, new_header + body))
+    else:
+        store.replace_header(path, head.version, new_header, len(parsed.raw))
+    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys))
+
+
+def _authenticate(cipher: SegmentCipher, body: memoryview, size: int) -> None:
+    scratch = memoryview(bytearray(min(len(body), size)))
+    seg_ct = size + fmt.TAG_LEN
+    count = max(1, -(-len(body) // seg_ct))
+    for index in range(count):
+        segment = body[index * seg_ct : (index + 1) * seg_ct]
+        cipher.open_into(index, index == count - 1, segment, scratch[: len(segment) - fmt.TAG_LEN])
+
+
+def _rotate(
+    store: DocumentStore,
+    plan: Plan,
+    *,
+    path: str,
+    head: Head,
+    parsed: ParsedHeader,
+    binding: Mapping[str, str],
+    length: int,
+) -> Done:
+    sink: list[_Checked] = []
+
+    def write(out: BinaryIO) -> None:
+        checked = _Checked(out, plan, binding, length)
+        sink.append(checked)
+        with _old_stream(store, path, head, parsed) as src:
+            rotate_stream(src, checked, keys=plan.keys, to=plan.to, binding=binding, **_drop(plan))
+        checked.finish()
+
+    store.replace(path, head.version, write)
+    return Done("rewritten", tuple(w.label for w in parsed.wrapped_keys), sink[-1].labels)
+
+
+def _drop(plan: Plan) -> dict[str, Any]:
+    # passed only when given: rotate gains drop= in the rekey branch
+    return {} if plan.drop is None else {"drop": plan.drop}
+
+
+def _already_current(plan: Plan, header: Header) -> bool:
+    targets = plan.to if plan.to is not None else plan.keys
+    if plan.drop is not None or not is_current(header, keys=targets):
+        return False
+    return plan.to is None or len(header.wrapped_keys) == len(plan.to)
+
+
+class _HeaderOnly(io.RawIOBase):
+    """The header bytes as an unseekable stream: rewrap_stream then copies no body."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._pos = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), len(self._data) - self._pos)
+        b[:n] = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+
+def _new_header(plan: Plan, head: Head, parsed: ParsedHeader, binding: Mapping[str, str]) -> bytes:
+    """The rewrapped header, through the public rewrap_stream (its rules, its audit)."""
+    out = io.BytesIO()
+    rewrap_stream(
+        _HeaderOnly(head.data[: len(parsed.raw)]),
+        out,
+        keys=plan.keys,
+        to=plan.to,
+        drop=plan.drop,
+        binding=binding,
+    )
+    return out.getvalue()
+
+
+def _verifiers(plan: Plan, new: ParsedHeader) -> list[KeyProvider]:
+    """Who will open the new version: the targets, or the job's keys that serve it."""
+    candidates = plan.to if plan.to is not None else plan.keys
+    serving = [p for p in candidates if any(p.handles(w) for w in new.wrapped_keys)]
+    if plan.to is not None and len(serving) < len(plan.to):
+        raise DecryptionError("a target key has no wrap in the new header")
+    # a recipient holds a public key only: its wrap cannot be opened here
+    return [p for p in serving if not isinstance(p, X25519Recipient)]
+
+
+def check_opens(
+    new: ParsedHeader, providers: Sequence[KeyProvider], binding: Mapping[str, str]
+) -> SegmentCipher | None:
+    """Each provider must open the new header on its own; the cipher of the first."""
+    cipher = None
+    for provider in providers:
+        unlocked = unlock(new, [provider], {}, binding)
+        if cipher is None:
+            cipher = unlocked.cipher()
+    return cipher
+
+
+class _Concat(io.RawIOBase):
+    """The header already read, then the rest of the object from the store."""
+
+    def __init__(self, first: bytes, rest: BinaryIO | None) -> None:
+        self._first, self._pos, self._rest = first, 0, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._pos < len(self._first):
+            n = min(len(b), len(self._first) - self._pos)
+            b[:n] = self._first[self._pos : self._pos + n]
+            self._pos += n
+            return n
+        if self._rest is None:
+            return 0
+        return self._rest.readinto(b)  # type: ignore[attr-defined,no-any-return]
+
+    def close(self) -> None:
+        if self._rest is not None:
+            self._rest.close()
+        super().close()
+
+
+def _old_stream(store: DocumentStore, path: str, head: Head, parsed: ParsedHeader) -> _Concat:
+    if len(head.data) >= head.size:  # the head read fetched it all
+        return _Concat(head.data, None)
+    header_len = len(parsed.raw)
+    return _Concat(head.data[:header_len], store.open_range(path, header_len, head.version))
+
+
+class _Checked(io.RawIOBase):
+    """Passes the new document on, and authenticates it as it goes by.
+
+    The header is parsed (and opened with every verifying provider) as soon
+    as it is complete; each body segment is authenticated once the bytes
+    after it show it is not the last; ``finish`` checks the last one and the
+    plaintext length. Holds at most one segment and one write.
+    """
+
+    def __init__(self, out: BinaryIO, plan: Plan, binding: Mapping[str, str], length: int) -> None:
+        self._out, self._plan, self._binding, self._length = out, plan, binding, length
+        self._buf = bytearray()
+        self._parsed: ParsedHeader | None = None
+        self._cipher: SegmentCipher | None = None
+        self._index = 0
+        self._plain = 0
+        self._scratch = memoryview(bytearray(0))
+        self.labels: tuple[str, ...] = ()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        _write_all(self._out, view)
+        self._buf += view
+        if self._parsed is None:
+            self._header()
+        if self._parsed is not None and self._cipher is not None:
+            self._segments(final=False)
+        return len(view)
+
+    def _header(self) -> None:
+        if len(self._buf) < fmt.PRELUDE_LEN:
+            return
+        header_len = fmt.parse_prelude(bytes(self._buf[: fmt.PRELUDE_LEN]))
+        if len(self._buf) < header_len:
+            return
+        self._parsed = fmt.parse_header(bytes(self._buf[:header_len]))
+        del self._buf[:header_len]
+        self.labels = tuple(w.label for w in self._parsed.wrapped_keys)
+        if self._plan.verify:
+            self._cipher = check_opens(
+                self._parsed, _verifiers(self._plan, self._parsed), self._binding
+            )
+            size = self._parsed.core.segment_size
+            self._scratch = memoryview(bytearray(size))
+
+    def _segments(self, *, final: bool) -> None:
+        assert self._parsed is not None
+        assert self._cipher is not None
+        size = self._parsed.core.segment_size
+        seg_ct = size + fmt.TAG_LEN
+        while len(self._buf) > seg_ct or (final and self._buf):
+            take = min(seg_ct, len(self._buf))
+            last = final and take == len(self._buf)
+            segment = memoryview(self._buf)[:take]
+            try:
+                out = self._scratch[: take - fmt.TAG_LEN]
+                self._plain += self._cipher.open_into(self._index, last, segment, out)
+            finally:
+                segment.release()
+            del self._buf[:take]
+            self._index += 1
+
+    def finish(self) -> None:
+        """Raise unless what went by is a whole document that opens, of the right length."""
+        if self._parsed is None:
+            raise FormatError("the rotated document has no complete header")
+        if self._cipher is None:
+            return
+        self._segments(final=True)
+        if self._plain != self._length:
+            raise DecryptionError("the rotated document does not have the old one's length")

@@ -1,0 +1,251 @@
+"""A bulk job in this process: list, hand out, retry, record, report.
+
+Per document (see ``document.py``): one ranged read of its head, a decision
+from the header alone, then a conditional replace of the header (rewrap) or
+a streamed re-encryption (rotate), verified before it becomes visible. A
+document changed under the job is read again and redone once, then
+reported as changed; a deleted one is reported as missing; neither is ever
+overwritten.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import tenacity
+
+from .._envelope import providers_of
+from .._store.base import Entry
+from .._uri import resolve_keys
+from ..exceptions import (
+    DocumentChangedError,
+    DocumentNotFoundError,
+    EmptyStoreError,
+    KeyProviderError,
+    SealdocError,
+    StoreError,
+    UnsafeStoreError,
+)
+from ..providers._base import KeyProvider
+from ._adapter import Source
+from .checkpoint import Checkpoint
+from .document import Done, Plan, process
+from .options import BulkOptions, as_list
+from .pool import run_pool
+from .report import BulkReport, Failure, Tally
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, DocumentChangedError | DocumentNotFoundError):
+        return False  # not a fault: the document itself moved on
+    return isinstance(exc, StoreError | KeyProviderError)
+
+
+def targets_of(options: BulkOptions) -> tuple[KeyProvider, ...] | None:
+    if options.to is None:
+        return None
+    return providers_of(resolve_keys(as_list(options.to)))
+
+
+def job_identity(source: Source, operation: str, options: BulkOptions) -> dict[str, Any]:
+    """What a checkpoint is matched on: a rerun of another job must not skip anything."""
+    to = targets_of(options)
+    targets = [_label(p) for p in (to if to is not None else source.keys)]
+    select = options.select
+    drop = options.drop
+    return {
+        "operation": operation,
+        "url": source.url,
+        "prefix": options.prefix,
+        "name_key": source.name_key,
+        "targets": targets,
+        "to": to is not None,
+        "drop": None if drop is None else [_label(d) for d in as_list(drop)],
+        "select": None if select is None else getattr(select, "__qualname__", repr(select)),
+    }
+
+
+def _label(item: object) -> str:
+    current = getattr(item, "current_key", None)
+    if callable(current):
+        return str(current().label)
+    label = getattr(item, "label", None)
+    if isinstance(label, str):
+        return label
+    return str(item) if isinstance(item, str) else f"{getattr(item, 'kind', type(item).__name__)}:?"
+
+
+def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str]]:
+    """The vault's documents under a doc-id prefix, in path order, streamed."""
+    previous = None
+    for entry in source.store.list(source.list_prefix(prefix)):
+        if previous is not None and entry.path <= previous:
+            raise StoreError(
+                "the store's listing is not in path order; the job cannot resume safely"
+            )
+        previous = entry.path
+        doc_id = source.doc_id_of(entry.path)
+        if doc_id is not None and doc_id.startswith(prefix):
+            yield entry, doc_id
+
+
+def preflight(source: Source, options: BulkOptions, started: float) -> None:
+    if options.dry_run:
+        return
+    if not source.store.conditional and not options.allow_unconditional:
+        raise UnsafeStoreError(
+            f"{source.url}: this store cannot refuse to overwrite a document changed during the "
+            "job (no compare-and-swap), so a concurrent write could be lost; stop the writers and "
+            "pass allow_unconditional=True to run anyway"
+        )
+    source.store.clean_partials(source.list_prefix(options.prefix), before=started)
+
+
+def run_here(
+    source: Source,
+    operation: str,
+    options: BulkOptions,
+    *,
+    items: Iterable[tuple[Entry, str]] | None = None,
+) -> tuple[BulkReport, list[str]]:
+    """The job on a thread pool here. Also returns the paths finished (for a Dask client)."""
+    if operation not in ("rewrap", "rotate"):
+        raise ValueError("operation is 'rewrap' or 'rotate'")
+    started_wall, started = time.time(), time.monotonic()
+    plan = Plan(
+        operation=operation,
+        keys=source.keys,
+        to=targets_of(options),
+        drop=options.drop,
+        select=options.select,
+        dry_run=options.dry_run,
+        verify=options.verify,
+    )
+    marks = Checkpoint(
+        None if options.dry_run or items is not None else options.checkpoint,
+        job_identity(source, operation, options),
+    )
+    if items is None:
+        preflight(source, options, started_wall)
+    tally = Tally()
+    finished: list[str] = []
+    seen = [0, 0]  # listed, done
+    progress_lock = threading.Lock()
+
+    def progressed() -> None:
+        with progress_lock:
+            seen[1] += 1
+            if options.progress is not None:
+                options.progress(seen[1], max(seen))
+
+    def admit(item: tuple[Entry, str]) -> bool:
+        seen[0] += 1
+        if marks.finished(item[0].path):
+            tally.add("resumed")
+            progressed()
+            return False
+        marks.begin(item[0].path)
+        return True
+
+    def work(item: tuple[Entry, str]) -> None:
+        entry, doc_id = item
+        ok = _one(source, plan, options, path=entry.path, doc_id=doc_id, tally=tally)
+        marks.end(entry.path, finished=ok)
+        if ok and not options.dry_run:
+            with progress_lock:
+                finished.append(entry.path)
+        progressed()
+
+    try:
+        stream = items if items is not None else listing(source, options.prefix)
+        interrupted = run_pool(
+            stream, work, workers=options.workers, stop=options.stop, admit=admit
+        )
+    finally:
+        marks.close()
+    if seen[0] == 0 and items is None and not options.allow_empty and not interrupted:
+        raise EmptyStoreError(_nothing_at(source, options.prefix))
+    report = tally.report(
+        operation,
+        dry_run=options.dry_run,
+        duration_s=time.monotonic() - started,
+        interrupted=interrupted,
+    )
+    return report, finished
+
+
+def _nothing_at(source: Source, prefix: str) -> str:
+    where = f"{source.url!r}" + (f" with prefix {prefix!r}" if prefix else "")
+    return (
+        f"no documents under {where}: check the URL, the prefix and the store's credentials "
+        "(allow_empty=True accepts an empty store)"
+    )
+
+
+def _one(
+    source: Source, plan: Plan, options: BulkOptions, *, path: str, doc_id: str, tally: Tally
+) -> bool:
+    """One document, retried and sorted into the report; True when it is finished."""
+    stop = options.stop
+    if stop is not None and stop.is_set():
+        tally.add("abandoned")
+        return False
+    try:
+        done = _with_retries(lambda: _changed_once(source, plan, path, doc_id), options)
+    except DocumentChangedError as exc:
+        tally.problem("changed", Failure(doc_id, _why(exc), path))
+        return False
+    except DocumentNotFoundError as exc:
+        tally.problem("missing", Failure(doc_id, _why(exc), path))
+        return False
+    except Exception as exc:
+        if stop is not None and stop.is_set() and _transient(exc):
+            tally.add("abandoned")
+            return False
+        tally.problem("failed", Failure(doc_id, _why(exc), path))
+        return False
+    tally.add(done.outcome, done.before, done.after)
+    return True
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, SealdocError | ValueError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc} (unexpected; please report it)"
+
+
+def _changed_once(source: Source, plan: Plan, path: str, doc_id: str) -> Done:
+    """A document changed under the job is read again and redone, once."""
+    binding = source.binding_for(doc_id)
+    try:
+        return process(source.store, plan, path, doc_id, binding)
+    except DocumentChangedError:
+        return process(source.store, plan, path, doc_id, binding)
+
+
+def _with_retries(work: Any, options: BulkOptions) -> Done:
+    """Transient faults retried with jittered exponential backoff, cut short by ``stop``."""
+    stop = options.stop
+    halt: Any = tenacity.stop_after_attempt(options.retries + 1)
+    if stop is not None:
+        halt = halt | tenacity.stop_when_event_set(stop)
+
+    def sleep(seconds: float) -> None:
+        if stop is not None:
+            stop.wait(seconds)  # a signal ends the wait, not only the job
+        else:
+            time.sleep(seconds)
+
+    retrying = tenacity.Retrying(
+        stop=halt,
+        wait=tenacity.wait_exponential_jitter(
+            multiplier=options.backoff, max=30, jitter=options.backoff
+        ),
+        retry=tenacity.retry_if_exception(_transient),
+        sleep=sleep,
+        reraise=True,
+    )
+    return retrying(work)  # type: ignore[no-any-return]

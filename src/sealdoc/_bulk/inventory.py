@@ -1,0 +1,194 @@
+"""Inventory: which key versions protect which documents, from headers alone.
+
+Every object under the URL is read once (one ranged read of its head, two
+for a header longer than the first read) on the bulk engine's worker pool.
+An object is counted when its prelude says it is a sealed document,
+whatever its name (files written through the ``sealdoc::`` protocol too);
+the others are listed under ``unreadable`` with the reason, and never stop
+the count.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+
+import attrs
+import tenacity
+
+from .._format import ParsedHeader, WrappedKey
+from .._store.base import Head
+from ..exceptions import DocumentNotFoundError, EmptyStoreError, SealdocError, StoreError
+from ._adapter import Source
+from .document import public_header, read_parsed
+from .options import Progress
+from .pool import run_pool
+
+# Kinds whose wraps a custodian cannot open: a customer's password, a device key.
+NON_CUSTODIAL = frozenset({"password", "x25519"})
+INVENTORY_READ = 8 * 1024
+
+
+@attrs.frozen(eq=False)
+class Inventory(Mapping[str, int]):
+    """What protects the documents under a URL.
+
+    ``counts``: documents with a wrap under each ``kind:key_id#version``.
+    ``documents``: sealed documents counted. ``only_on``: per label, the
+    documents that depend only on it: once every wrap under that label is
+    removed, they have no wrap left of a custodial kind (any kind but
+    ``password`` and ``x25519``, which only a customer or a device opens),
+    so destroying it loses them. ``unreadable``: ``(name, reason)`` of every
+    object that is not a sealed document or cannot be read.
+
+    It is also a read-only mapping over ``counts``, as the plain dict it
+    used to be.
+    """
+
+    counts: dict[str, int]
+    documents: int
+    only_on: dict[str, int]
+    unreadable: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def by_kind(self) -> dict[str, dict[str, dict[int, int]]]:
+        """The counts nested as kind -> key id -> version -> documents."""
+        nested: dict[str, dict[str, dict[int, int]]] = {}
+        for label, count in self.counts.items():
+            kind, _, rest = label.partition(":")
+            key_id, _, version = rest.rpartition("#")
+            nested.setdefault(kind, {}).setdefault(key_id, {})[int(version)] = count
+        return nested
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "counts": self.counts,
+                "by_kind": self.by_kind,
+                "documents": self.documents,
+                "only_on": self.only_on,
+                "unreadable": [{"name": n, "reason": r} for n, r in self.unreadable],
+            },
+            indent=2,
+            sort_keys=True,
+        )
+
+    def __getitem__(self, label: str) -> int:
+        return self.counts[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Inventory):
+            return (self.counts, self.documents, self.only_on, self.unreadable) == (
+                other.counts,
+                other.documents,
+                other.only_on,
+                other.unreadable,
+            )
+        if isinstance(other, Mapping):
+            return self.counts == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Inventory({self.counts!r}, documents={self.documents}, "
+            f"only_on={self.only_on!r}, unreadable={len(self.unreadable)})"
+        )
+
+
+def depends_only_on(wrapped: tuple[WrappedKey, ...]) -> set[str]:
+    """The labels this document would be lost without (see Inventory.only_on)."""
+    labels = {w.label for w in wrapped}
+    return {
+        label
+        for label in labels
+        if not any(w.label != label and w.kind not in NON_CUSTODIAL for w in wrapped)
+    }
+
+
+def run_inventory(
+    source: Source,
+    prefix: str = "",
+    *,
+    workers: int = 16,
+    allow_empty: bool = False,
+    progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> Inventory:
+    lock = threading.Lock()
+    counts: Counter[str] = Counter()
+    only_on: Counter[str] = Counter()
+    unreadable: list[tuple[str, str]] = []
+    seen = [0, 0, 0]  # listed, done, documents
+
+    def names() -> Iterator[str]:
+        for entry in source.store.list(source.list_prefix(prefix)):
+            if source.opaque and prefix:
+                doc_id = source.doc_id_of(entry.path)
+                if doc_id is None or not doc_id.startswith(prefix):
+                    continue
+            seen[0] += 1
+            yield entry.path
+
+    def one(path: str) -> None:
+        try:
+            head, parsed = _read(source, path)
+            public_header(head, parsed)  # a truncated body opens for nobody
+        except SealdocError as exc:
+            with lock:
+                unreadable.append((path, f"{type(exc).__name__}: {exc}"))
+                seen[1] += 1
+                _tell(progress, seen)
+            return
+        labels = {w.label for w in parsed.wrapped_keys}
+        only = depends_only_on(parsed.wrapped_keys)
+        with lock:
+            counts.update(labels)
+            only_on.update(only)
+            seen[1] += 1
+            seen[2] += 1
+            _tell(progress, seen)
+
+    run_pool(names(), one, workers=workers, stop=stop)
+    if seen[0] == 0 and not allow_empty:
+        where = f"{source.url!r}" + (f" with prefix {prefix!r}" if prefix else "")
+        raise EmptyStoreError(
+            f"nothing under {where}: check the URL, the prefix and the store's credentials "
+            "(allow_empty=True accepts an empty store)"
+        )
+    return Inventory(
+        counts=dict(sorted(counts.items())),
+        documents=seen[2],
+        only_on=dict(sorted(only_on.items())),
+        unreadable=tuple(sorted(unreadable)),
+    )
+
+
+@tenacity.retry(
+    stop=tenacity.stop_after_attempt(4),
+    wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.2),
+    retry=tenacity.retry_if_exception(
+        lambda e: isinstance(e, StoreError) and not isinstance(e, DocumentNotFoundError)
+    ),
+    reraise=True,
+)
+def _read(source: Source, path: str) -> tuple[Head, ParsedHeader]:
+    """A store fault is retried: an object skipped for one would make only_on lie."""
+    return read_parsed(source.store, path, INVENTORY_READ)
+
+
+def _tell(progress: Progress | None, seen: list[int]) -> None:
+    if progress is not None:
+        progress(seen[1], max(seen[0], seen[1]))
+
+
+__all__ = ["Inventory", "run_inventory"]
