@@ -28,10 +28,11 @@ def test_seal_open_and_a_failed_open(events: list[AuditEvent], ring: MemoryKeyri
     doc = sealdoc.seal(b"x", keys=ring, context={"tenant": "acme"})
     sealdoc.open(doc, keys=ring)
     with pytest.raises(sealdoc.DecryptionError):
-        sealdoc.open(doc, keys=MemoryKeyring())
+        sealdoc.open(doc, keys=MemoryKeyring(ring_id=ring.ring_id))  # alike, another KEK
     assert ops(events) == [("wrap", "ok"), ("unwrap", "ok"), ("unwrap", "declined")]
     wrap = events[0]
-    assert (wrap.provider_kind, wrap.key_id, wrap.key_version) == ("memory", "default", 1)
+    label = ("memory", "default@kr-00000000000a", 1)
+    assert (wrap.provider_kind, wrap.key_id, wrap.key_version) == label
     assert wrap.context == {"tenant": "acme"}
     assert "does not open under this keyring" in events[2].detail
 
@@ -60,9 +61,13 @@ def test_rewrap_rotate_and_key_lifecycle(events: list[AuditEvent], ring: MemoryK
         "key.destroy",
     ]
     rewrap = events[4]
-    assert rewrap.detail == "memory:default#1 -> memory:default#2"
+    assert rewrap.detail == "memory:default@kr-00000000000a#1 -> memory:default@kr-00000000000a#2"
     destroy = events[-1]
-    assert (destroy.key_id, destroy.key_version, destroy.outcome) == ("customer-9", 1, "ok")
+    assert (destroy.key_id, destroy.key_version, destroy.outcome) == (
+        "customer-9@kr-00000000000a",
+        1,
+        "ok",
+    )
 
 
 def test_a_provider_failure_is_audited_as_failed(
@@ -84,7 +89,7 @@ def test_events_reach_the_logger_with_structured_extras(
     [record] = [r for r in caplog.records if r.name == "sealdoc.audit"]
     event = record.sealdoc_event  # type: ignore[attr-defined]
     assert isinstance(event, AuditEvent)
-    assert record.getMessage() == "wrap memory:default#1 ok"
+    assert record.getMessage() == "wrap memory:default@kr-00000000000a#1 ok"
     assert json.loads(json.dumps(event.as_dict()))["context"] == {"doc": "7"}
 
 

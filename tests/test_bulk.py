@@ -50,14 +50,14 @@ def adds_up(report: sealdoc.BulkReport) -> None:
 def test_rewrap_all_brings_a_store_up_to_date(store: Store, ring: MemoryKeyring) -> None:
     vault = filled(store, ring, 30)
     bodies = {d: body(vault, d) for d in vault.list()}
-    assert vault.inventory() == {"memory:default#1": 30}
+    assert vault.inventory() == {"memory:default@kr-00000000000a#1": 30}
     ring.rotate()
     report = vault.rewrap_all(workers=4)
     adds_up(report)
     assert (report.rewritten, report.skipped, report.failed) == (30, 0, ())
-    assert report.before == {"memory:default#1": 30}
-    assert report.after == {"memory:default#2": 30}
-    assert vault.inventory() == {"memory:default#2": 30}
+    assert report.before == {"memory:default@kr-00000000000a#1": 30}
+    assert report.after == {"memory:default@kr-00000000000a#2": 30}
+    assert vault.inventory() == {"memory:default@kr-00000000000a#2": 30}
     assert {d: body(vault, d) for d in vault.list()} == bodies  # bodies untouched
     json.loads(report.to_json())
     again = vault.rewrap_all()
@@ -72,20 +72,26 @@ def test_dry_run_and_select(store: Store, ring: MemoryKeyring) -> None:
     dry = vault.rewrap_all(dry_run=True)
     assert (dry.rewritten, dry.would_rewrite) == (0, 10)  # "would rewrite", never "rewritten"
     assert json.loads(dry.to_json())["would_rewrite"] == 10
-    assert vault.inventory() == {"memory:default#1": 10}
+    assert vault.inventory() == {"memory:default@kr-00000000000a#1": 10}
     only_a = vault.rewrap_all(select=lambda h: h.context.get("tenant") == "a")
     assert (only_a.rewritten, only_a.skipped) == (5, 5)
-    assert vault.inventory() == {"memory:default#1": 5, "memory:default#2": 5}
+    assert vault.inventory() == {
+        "memory:default@kr-00000000000a#1": 5,
+        "memory:default@kr-00000000000a#2": 5,
+    }
 
 
 def test_move_a_store_to_another_key_and_rotate_with_resume(
     store: Store, ring: MemoryKeyring, tmp_path: Path
 ) -> None:
     vault = filled(store, ring, 12)
-    escrow = MemoryKeyring(key_id="escrow")
+    escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     moved = vault.rewrap_all(to=[ring, escrow])
     assert moved.rewritten == 12
-    assert vault.inventory() == {"memory:default#1": 12, "memory:escrow#1": 12}
+    assert vault.inventory() == {
+        "memory:default@kr-00000000000a#1": 12,
+        "memory:escrow@kr-0000000000e5#1": 12,
+    }
     checkpoint = tmp_path / "rotate.checkpoint"
     first = vault.rotate_all(checkpoint=checkpoint, to=[ring, escrow])
     assert first.rewritten == 12
@@ -137,7 +143,7 @@ def test_transient_provider_faults_are_retried(store: Store, ring: MemoryKeyring
     adds_up(report)
     assert flaky.failures > 0
     assert (report.rewritten, report.failed) == (40, ())
-    assert vault.inventory() == {"memory:default#2": 40}
+    assert vault.inventory() == {"memory:default@kr-00000000000a#2": 40}
 
 
 def test_faults_without_retries_are_reported_and_damage_nothing(
@@ -223,7 +229,7 @@ def test_sigkill_twice_mid_job_then_resume(
     assert report.failed == ()
     assert report.resumed == skip  # exactly what the checkpoint says, no more
     assert report.scanned == count
-    assert resumed.inventory().counts == {"local:default#2": count}  # none left behind
+    assert resumed.inventory().counts == {f"local:default@{mid.ring_id}#2": count}  # none left
     assert len(list(resumed.list())) == count
     for doc_id in list(resumed.list())[:: 1 if kind == "file" else 10]:
         assert resumed.get(doc_id).startswith(b"statement ")  # nothing half-written
@@ -301,7 +307,7 @@ def test_a_store_that_fails_transiently(
     assert report.rewritten == 40
     monkeypatch.undo()
     steady = Vault(store.url, keys=ring)
-    assert steady.inventory() == {"memory:default#2": 40}
+    assert steady.inventory() == {"memory:default@kr-00000000000a#2": 40}
     assert steady.get("docs/0011") == b"statement 11"
 
 
@@ -309,7 +315,7 @@ def test_a_document_rotate_must_not_change_is_reported_and_the_job_goes_on(
     store: Store, ring: MemoryKeyring
 ) -> None:
     vault = filled(store, ring, 6)
-    escrow = MemoryKeyring(key_id="escrow")
+    escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     sealed = sealdoc.seal(b"escrowed", keys=[ring, escrow], binding={"sealdoc:doc_id": "docs/0002"})
     vault._write_sealed("docs/0002", sealed)
     report = vault.rotate_all()  # the vault's keys cannot re-create the escrow wrap
@@ -317,5 +323,5 @@ def test_a_document_rotate_must_not_change_is_reported_and_the_job_goes_on(
     assert report.rewritten == 5
     [failure] = report.failed
     assert failure.doc_id == "docs/0002"
-    assert "would lose the wrapped key memory:escrow#1" in failure.error
+    assert "would lose the wrapped key memory:escrow@kr-0000000000e5#1" in failure.error
     assert vault.get("docs/0002") == b"escrowed"  # untouched

@@ -57,7 +57,9 @@ def test_seal_inspect_open(initialised: Path) -> None:
     assert info.returncode == 0
     header = json.loads(info.stdout)
     assert header["context"] == {"tenant": "acme"}
-    assert header["wrapped_keys"] == [{"kind": "local", "key_id": "default", "version": 1}]
+    ring_id = sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS).ring_id
+    key_id = f"default@{ring_id}"
+    assert header["wrapped_keys"] == [{"kind": "local", "key_id": key_id, "version": 1}]
     assert header["plaintext_length"] == 23000
     result = run(d, "open", "claim.sdoc", "-o", "back.txt", "--context", "tenant=acme")
     assert result.returncode == 0, result.stderr
@@ -87,7 +89,8 @@ def test_failures_exit_1_and_leave_no_output(initialised: Path) -> None:
     assert not_sealed.returncode == 1
     assert b"not a sealed document" in not_sealed.stderr
     assert b"Traceback" not in not_sealed.stderr
-    assert sorted(p.name for p in d.iterdir()) == ["a.sdoc", "a.txt", "ring.json"]
+    left = sorted(p.name for p in d.iterdir() if not p.name.startswith(".ring.json."))
+    assert left == ["a.sdoc", "a.txt", "ring.json"]  # (the keyring's generation sidecar aside)
 
 
 def test_usage_errors_exit_2(initialised: Path) -> None:
@@ -110,7 +113,23 @@ def test_keys_list_shows_versions_not_keys(initialised: Path) -> None:
 
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], ["inventory"], []]
-    commands += [["keys", c] for c in ("init", "rotate", "add", "disable", "enable", "destroy")]
+    commands += [["vault", c] for c in ("put", "get", "ls", "rm", "inspect", "new-name-key")]
+    commands += [["deliver"], ["identity", "new"], ["identity", "recipient"]]
+    commands += [
+        ["keys", c]
+        for c in (
+            "init",
+            "list",
+            "rotate",
+            "add",
+            "disable",
+            "enable",
+            "destroy",
+            "purge",
+            "change-passphrase",
+            "assign-id",
+        )
+    ]
     for command in commands:
         result = run(tmp_path, *command, "--help")
         assert result.returncode == 0
@@ -135,11 +154,14 @@ def test_key_lifecycle_and_rewrap_from_the_command_line(initialised: Path) -> No
     assert b"key 'default' version 1 is disabled" in refused.stderr
     assert run(d, "keys", "enable", "1").returncode == 0
     assert run(d, "open", "a.sdoc", "-o", "out.txt").returncode == 0
-    assert run(d, "keys", "destroy", "1").returncode == 0  # not the last enabled one
-    last = run(d, "keys", "destroy", "2")
+    unconfirmed = run(d, "keys", "destroy", "1")  # neither a grace period nor "now"
+    assert unconfirmed.returncode == 2
+    assert b"--after" in unconfirmed.stderr
+    assert b"--yes-destroy-last" in unconfirmed.stderr
+    assert run(d, "keys", "destroy", "1", "--yes-destroy-last").returncode == 0
+    last = run(d, "keys", "destroy", "2", "--after", "7d")  # the primary cannot wait
     assert last.returncode == 1
-    assert b"--yes-destroy-last" in last.stderr  # the flag, not the Python parameter
-    assert b"confirm=" not in last.stderr
+    assert b"rotate" in last.stderr
     assert (
         run(d, "keys", "list").stdout == b"default\t1\tdestroyed\ndefault\t2\tenabled (primary)\n"
     )
@@ -158,23 +180,24 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     for i in range(12):
         vault.put(f"acme/{i:02}", b"statement %d" % i)
     inventory = run(d, "inventory", url, "--json", passphrase=None)
-    assert json.loads(inventory.stdout)["counts"] == {"local:default#1": 12}
+    assert json.loads(inventory.stdout)["counts"] == {f"local:default@{ring.ring_id}#1": 12}
     assert run(d, "keys", "rotate").returncode == 0
     dry = run(d, "rewrap", url, "--dry-run", "--json")
     assert (json.loads(dry.stdout)["would_rewrite"], json.loads(dry.stdout)["rewritten"]) == (12, 0)
     assert b"12 would rewrite" in run(d, "rewrap", url, "--dry-run").stdout
     assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
-        "local:default#1": 12
+        f"local:default@{ring.ring_id}#1": 12
     }
     done = run(d, "rewrap", url, "--workers", "3", "--resume", str(d / "ck"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["rewritten"], report["failed"]) == (12, [])
     assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
-        "local:default#2": 12
+        f"local:default@{ring.ring_id}#2": 12
     }
     # the inventory proves version 1 unused: destroying it loses nothing
-    assert run(d, "keys", "destroy", "1").returncode == 0
+    destroyed = run(d, "keys", "destroy", "1", "--yes-destroy-last", "--check-store", url)
+    assert destroyed.returncode == 0, destroyed.stderr
     assert run(d, "open", "store/acme/03.sdoc", "-o", "-").returncode == 1  # bound to its doc id
     assert (
         sealdoc.Vault(url, keys=sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS)).get(
@@ -210,7 +233,9 @@ def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
     dry = run(d, "--config", "sealdoc.toml", "rewrap", url)
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["dry_run"] is True
-    assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {"local:default#1": 4}
+    assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
+        f"local:default@{ring.ring_id}#1": 4
+    }
     bad = run(d, "--config", "missing.toml", "rewrap", url)
     assert bad.returncode == 2
 

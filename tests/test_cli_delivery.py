@@ -273,3 +273,19 @@ def test_a_missing_document(tmp_path: Path, store: str) -> None:
     )
     assert result.returncode == 1
     assert b"C-9999/2026-11" in result.stderr
+
+
+def test_a_password_made_of_the_customers_own_data_is_refused(tmp_path: Path, store: str) -> None:
+    phone = "0798315526"
+    password = f"plum-orbit-{phone}"
+    args = ("deliver", store, DOC, "--password-env", "PW", "-o", "s.sdoc")
+    plain = run(tmp_path, *args, PW=password)
+    assert plain.returncode == 0, plain.stderr  # strong enough for a stranger...
+    (tmp_path / "s.sdoc").unlink()
+    refused = run(tmp_path, *args, "--personal", phone, "--personal", "Jane", PW=password)
+    assert refused.returncode == 1  # ...not for someone who knows the customer
+    assert b"known about the customer" in refused.stderr
+    assert b"--personal" in refused.stderr
+    assert b"personal=" not in refused.stderr
+    assert phone.encode() not in refused.stderr
+    assert not (tmp_path / "s.sdoc").exists()

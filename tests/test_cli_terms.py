@@ -28,7 +28,7 @@ def d(tmp_path: Path) -> Path:
 
 
 ERROR_PATHS = [
-    ("keys", "destroy", "1"),  # the last enabled version
+    ("keys", "destroy", "1", "--after", "7d"),  # the primary: rotate first
     ("open", "v/doc-1.sdoc", "-o", "x"),  # bound, no --binding
     ("rewrap", "v/doc-1.sdoc", "-o", "x"),
     ("rotate", "two.sdoc", "-o", "x"),  # would lose the device's wrap

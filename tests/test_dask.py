@@ -55,8 +55,8 @@ def test_rewrap_and_rotate_on_a_cluster(client: Any, shared_store: Store, tmp_pa
     ring.rotate()
     report = vault.rewrap_all(client=client, batch_size=50)  # 5 tasks, not 240
     assert (report.scanned, report.rewritten, report.failed) == (count, count, ())
-    assert report.after == {"local:default#2": count}
-    assert vault.inventory() == {"local:default#2": count}
+    assert report.after == {f"local:default@{ring.ring_id}#2": count}
+    assert vault.inventory() == {f"local:default@{ring.ring_id}#2": count}
     again = vault.rewrap_all(client=client, batch_size=50)
     assert (again.rewritten, again.skipped) == (0, count)  # idempotent on the cluster too
     checkpoint = tmp_path / "rotate.checkpoint"
@@ -113,4 +113,4 @@ def test_the_command_line_runs_on_a_cluster(client: Any, tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rewritten"] == 90
-    assert vault.inventory() == {"local:default#2": 90}
+    assert vault.inventory() == {f"local:default@{ring.ring_id}#2": 90}

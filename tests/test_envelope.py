@@ -48,17 +48,20 @@ def test_wrong_key_is_decryption_error_listing_attempts(
     ring: MemoryKeyring, other_ring: MemoryKeyring
 ) -> None:
     sealed = sealdoc.seal(b"statement", keys=ring)
+    impostor = MemoryKeyring(ring_id=ring.ring_id)  # labels alike, another KEK
     with pytest.raises(DecryptionError) as info:
-        sealdoc.open(sealed, keys=other_ring)
+        sealdoc.open(sealed, keys=[other_ring, impostor])
     assert "cannot open this document" in str(info.value)
     assert info.value.attempts
-    assert info.value.attempts[0].key == "memory:default#1"
+    assert info.value.attempts[0].key == "memory:default@kr-00000000000a#1"
 
 
 def test_provider_of_another_kind_is_reported(ring: MemoryKeyring, tmp_path: object) -> None:
     sealed = sealdoc.seal(b"x", keys=ring)
     stranger = MemoryKeyring(key_id="tenant-b")
-    with pytest.raises(DecryptionError, match=r"no provider given holds any .*memory:default#1"):
+    with pytest.raises(
+        DecryptionError, match=r"no provider given holds any .*memory:default@kr-00000000000a#1"
+    ):
         sealdoc.open(sealed, keys=stranger)
 
 
@@ -98,7 +101,7 @@ def test_inspect_shows_public_fields_only(ring: MemoryKeyring) -> None:
     assert header.suite is Suite.AES_256_GCM_HKDF_SHA256_COMMIT
     assert header.segment_size == 4096
     assert [(w.kind, w.key_id, w.version) for w in header.wrapped_keys] == [
-        ("memory", "default", 1)
+        ("memory", "default@kr-00000000000a", 1)
     ]
     assert header.plaintext_length == len(b"secret plaintext")
     assert "payload=<60 bytes>" in repr(header)

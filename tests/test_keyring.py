@@ -27,7 +27,9 @@ def test_create_then_load_opens_what_was_sealed(keyring_path: Path) -> None:
     ring = LocalKeyring.create(keyring_path, passphrase=PASS)
     sealed = sealdoc.seal(b"statement", keys=ring)
     header = sealdoc.inspect(sealed)
-    assert [(w.kind, w.key_id, w.version) for w in header.wrapped_keys] == [("local", "default", 1)]
+    labels = [(w.kind, w.key_id, w.version) for w in header.wrapped_keys]
+    assert ring.ring_id is not None
+    assert labels == [("local", f"default@{ring.ring_id}", 1)]
     again = LocalKeyring.load(keyring_path, passphrase=PASS)
     assert sealdoc.open(sealed, keys=again) == b"statement"
 
@@ -40,7 +42,9 @@ def test_file_mode_is_0600_and_holds_no_plain_key(keyring_path: Path) -> None:
     assert kek not in raw
     assert kek.hex().encode() not in raw
     assert PASS.encode() not in raw
-    assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]  # no temp left
+    # no temp file left; the sidecar records the generation only
+    names = sorted(p.name for p in keyring_path.parent.iterdir())
+    assert names == [".keyring.json.generation", "keyring.json"]
 
 
 def test_wrong_passphrase_is_a_clear_error(keyring_path: Path) -> None:
@@ -114,7 +118,7 @@ def test_another_keyring_cannot_open(keyring_path: Path, tmp_path: Path) -> None
     ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
     other = LocalKeyring.create(tmp_path / "other.json", passphrase=PASS, **FAST)
     sealed = sealdoc.seal(b"x", keys=ring)
-    with pytest.raises(sealdoc.DecryptionError, match="local:default#1"):
+    with pytest.raises(sealdoc.DecryptionError, match=f"local:default@{ring.ring_id}#1"):
         sealdoc.open(sealed, keys=other)
 
 
@@ -132,7 +136,9 @@ def test_direct_construction_is_refused() -> None:
 
 def test_repr_names_the_file_not_the_key(keyring_path: Path) -> None:
     ring = LocalKeyring.create(keyring_path, passphrase=PASS, **FAST)
-    assert repr(ring) == f"LocalKeyring(path={str(keyring_path)!r}, key_id='default')"
+    assert repr(ring) == (
+        f"LocalKeyring(path={str(keyring_path)!r}, key_id='default', ring_id={ring.ring_id!r})"
+    )
 
 
 def test_a_crash_while_saving_leaves_the_old_file(
@@ -146,10 +152,11 @@ def test_a_crash_while_saving_leaves_the_old_file(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(KeyringError, match="No space left"):
-        ring._persist(ring._keys)
+        ring._persist(ring._keys, ring._meta)
     monkeypatch.undo()
     assert keyring_path.read_bytes() == before
-    assert [p.name for p in keyring_path.parent.iterdir()] == ["keyring.json"]
+    names = sorted(p.name for p in keyring_path.parent.iterdir())
+    assert names == [".keyring.json.generation", "keyring.json"]
     assert LocalKeyring.load(keyring_path, passphrase=PASS).versions() == {1: "enabled"}
 
 

@@ -37,7 +37,7 @@ def test_rewrap_keeps_the_body_byte_for_byte(ring: MemoryKeyring, doc: bytes) ->
     ring.rotate()
     new = sealdoc.rewrap(doc, keys=ring)
     assert body_of(new) == body_of(doc)
-    assert labels(new) == ["memory:default#2"]
+    assert labels(new) == ["memory:default@kr-00000000000a#2"]
     assert sealdoc.open(new, keys=ring) == plain
     assert sealdoc.inspect(new).context == {"t": "a"}
 
@@ -45,7 +45,7 @@ def test_rewrap_keeps_the_body_byte_for_byte(ring: MemoryKeyring, doc: bytes) ->
 def test_rewrap_to_replaces_the_whole_set(ring: MemoryKeyring, doc: bytes) -> None:
     other = MemoryKeyring(key_id="tenant-b")
     moved = sealdoc.rewrap(doc, keys=ring, to=other)
-    assert labels(moved) == ["memory:tenant-b#1"]
+    assert labels(moved) == [f"memory:tenant-b@{other.ring_id}#1"]
     assert body_of(moved) == body_of(doc)
     with pytest.raises(DecryptionError):
         sealdoc.open(moved, keys=ring)
@@ -74,11 +74,11 @@ def test_old_version_destroyed_before_rewrap_is_lost(ring: MemoryKeyring, doc: b
 
 
 def test_bring_up_to_date_keeps_wraps_it_cannot_serve(ring: MemoryKeyring) -> None:
-    escrow = MemoryKeyring(key_id="escrow")
+    escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     doc = sealdoc.seal(b"claim", keys=[ring, escrow])
     ring.rotate()
     new = sealdoc.rewrap(doc, keys=ring)
-    assert labels(new) == ["memory:default#2", "memory:escrow#1"]
+    assert labels(new) == ["memory:default@kr-00000000000a#2", "memory:escrow@kr-0000000000e5#1"]
     escrow_entry = sealdoc.inspect(doc).wrapped_keys[1]
     assert sealdoc.inspect(new).wrapped_keys[1] == escrow_entry  # byte for byte
     assert sealdoc.open(new, keys=escrow) == b"claim"
@@ -89,23 +89,34 @@ def test_bring_up_to_date_collapses_versions_of_one_key(ring: MemoryKeyring) -> 
     ring.rotate()
     both = sealdoc.rewrap(doc, keys=ring, add=MemoryKeyring(key_id="dr"))
     two_versions = sealdoc.rewrap(both, keys=ring, to=[ring, ring])
-    assert labels(two_versions) == ["memory:default#2", "memory:default#2"]
-    assert labels(sealdoc.rewrap(two_versions, keys=ring)) == ["memory:default#2"]
+    assert labels(two_versions) == [
+        "memory:default@kr-00000000000a#2",
+        "memory:default@kr-00000000000a#2",
+    ]
+    assert labels(sealdoc.rewrap(two_versions, keys=ring)) == ["memory:default@kr-00000000000a#2"]
 
 
 def test_add_and_drop_one_provider_leave_the_others_alone(ring: MemoryKeyring) -> None:
-    escrow = MemoryKeyring(key_id="escrow")
-    region = MemoryKeyring(key_id="eu-west")
+    escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
+    region = MemoryKeyring(key_id="eu-west", ring_id="kr-0000000000e3")
     doc = sealdoc.seal(b"statement", keys=[ring, escrow])
     before = sealdoc.inspect(doc).wrapped_keys
     added = sealdoc.rewrap(doc, keys=ring, add=region)
     after = sealdoc.inspect(added).wrapped_keys
     assert after[:2] == before
-    assert after[2].label == "memory:eu-west#1"
+    assert after[2].label == "memory:eu-west@kr-0000000000e3#1"
     assert sealdoc.open(added, keys=region) == b"statement"
-    for drop in (escrow, "memory:escrow", "memory:escrow#1", KeyRef("memory", "escrow", 1)):
+    for drop in (
+        escrow,
+        "memory:escrow@kr-0000000000e5",
+        "memory:escrow@kr-0000000000e5#1",
+        KeyRef("memory", "escrow@kr-0000000000e5", 1),
+    ):
         dropped = sealdoc.rewrap(added, keys=region, drop=drop)
-        assert labels(dropped) == ["memory:default#1", "memory:eu-west#1"]
+        assert labels(dropped) == [
+            "memory:default@kr-00000000000a#1",
+            "memory:eu-west@kr-0000000000e3#1",
+        ]
         with pytest.raises(DecryptionError):
             sealdoc.open(dropped, keys=escrow)
         assert sealdoc.open(dropped, keys=ring) == b"statement"
@@ -185,7 +196,7 @@ def test_rewrap_stream_matches_rewrap(ring: MemoryKeyring, doc: bytes) -> None:
     written = sealdoc.rewrap_stream(io.BytesIO(doc), out, keys=ring)
     assert written == len(out.getvalue())
     assert body_of(out.getvalue()) == body_of(doc)
-    assert labels(out.getvalue()) == ["memory:default#2"]
+    assert labels(out.getvalue()) == ["memory:default@kr-00000000000a#2"]
     assert sealdoc.open(out.getvalue(), keys=ring) == sealdoc.open(doc, keys=ring)
 
 
@@ -237,13 +248,15 @@ def test_rotate_keeps_the_binding(ring: MemoryKeyring) -> None:
 
 
 def test_rotate_refuses_to_lose_a_wrapped_key(ring: MemoryKeyring) -> None:
-    escrow = MemoryKeyring(key_id="escrow")
+    escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     doc = sealdoc.seal(b"x", keys=[ring, escrow])
-    with pytest.raises(ValueError, match="would lose the wrapped key memory:escrow#1"):
+    with pytest.raises(
+        ValueError, match="would lose the wrapped key memory:escrow@kr-0000000000e5#1"
+    ):
         sealdoc.rotate(doc, keys=ring)
     both = sealdoc.rotate(doc, keys=[ring, escrow])
-    assert labels(both) == ["memory:default#1", "memory:escrow#1"]
-    assert labels(sealdoc.rotate(doc, keys=ring, to=ring)) == ["memory:default#1"]
+    assert labels(both) == ["memory:default@kr-00000000000a#1", "memory:escrow@kr-0000000000e5#1"]
+    assert labels(sealdoc.rotate(doc, keys=ring, to=ring)) == ["memory:default@kr-00000000000a#1"]
 
 
 def test_rotate_of_a_tampered_body_writes_nothing(ring: MemoryKeyring, doc: bytes) -> None:
@@ -273,7 +286,7 @@ def test_is_current_reads_the_header_only(ring: MemoryKeyring, doc: bytes) -> No
     ring.rotate()
     assert not sealdoc.is_current(header, keys=ring)
     assert not sealdoc.is_current(doc, keys=[ring, MemoryKeyring(key_id="dr")])
-    assert ring.current_key() == KeyRef("memory", "default", 2)
+    assert ring.current_key() == KeyRef("memory", "default@kr-00000000000a", 2)
 
 
 def test_is_current_is_false_for_providers_that_cannot_say(doc: bytes) -> None:
@@ -339,7 +352,7 @@ def test_key_providers_share_their_keyring(ring: MemoryKeyring) -> None:
     tenant = ring.add_key("tenant-7")
     again = ring.key("tenant-7")
     doc = sealdoc.seal(b"x", keys=tenant)
-    assert labels(doc) == ["memory:tenant-7#1"]
+    assert labels(doc) == ["memory:tenant-7@kr-00000000000a#1"]
     tenant.rotate()
     assert again.current_key().version == 2
     assert ring.key_ids() == ["default", "tenant-7"]
@@ -398,8 +411,12 @@ def test_a_crash_during_a_key_change_keeps_file_and_memory_as_they_were(
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert ring.versions() == {1: "enabled"}  # memory was not changed either
-    # no temp file is left; the lock file beside the keyring is meant to stay
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".ring.json.lock", "ring.json"]
+    # no temp file is left; the lock file and generation sidecar are meant to stay
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".ring.json.generation",
+        ".ring.json.lock",
+        "ring.json",
+    ]
     assert ring.rotate() == 2
     assert LocalKeyring.load(path, passphrase="pass phrase").versions() == {
         1: "enabled",

@@ -27,7 +27,7 @@ def test_local_uri_with_a_passphrase(keyring_file: Path) -> None:
     assert isinstance(ring, LocalKeyring)
     assert ring.key_id == "default"
     tenant = sealdoc.key_from_uri(f"local://{keyring_file}#tenant-7", passphrase=PASS)
-    assert tenant.current_key().key_id == "tenant-7"  # type: ignore[attr-defined]
+    assert tenant.current_key().key_id == f"tenant-7@{ring.ring_id}"  # type: ignore[attr-defined]
     assert sealdoc.open(sealdoc.seal(b"x", keys=tenant), keys=ring.key("tenant-7")) == b"x"
 
 

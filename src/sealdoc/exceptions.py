@@ -16,8 +16,11 @@ exception it resembles, so callers can catch either::
     │   │   a provider failed (down, no access, misconfigured); the cause is
     │   │   kept as ``__cause__``. Never raised for tampering.
     │   └── KeyringError
-    │           a keyring file cannot be created or loaded (wrong passphrase,
-    │           altered or unreadable file)
+    │       │   a keyring file cannot be created or loaded (wrong passphrase,
+    │       │   altered or unreadable file)
+    │       └── KeyringRollbackError
+    │               a keyring file older than one already seen (a restored
+    │               copy that may hold destroyed keys)
     ├── NotMineError(SealdocError, LookupError)
     │       raised by a provider's ``unwrap`` when it cannot open that wrapped
     │       key; sealdoc catches it and tries the next provider.
@@ -138,6 +141,14 @@ class KeyProviderError(SealdocError, RuntimeError):
 
 class KeyringError(KeyProviderError):
     """A keyring cannot be created, loaded or saved."""
+
+
+class KeyringRollbackError(KeyringError):
+    """A keyring file is older (a lower generation) than one already seen.
+
+    An old copy (a backup, a snapshot) may still hold versions destroyed
+    since; docs/keyring.md says how to restore a backup on purpose.
+    """
 
 
 class NotMineError(SealdocError, LookupError):

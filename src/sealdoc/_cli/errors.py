@@ -9,7 +9,6 @@ own messages stay right for Python callers.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -29,7 +28,11 @@ class CliError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc] # click reads it from the instance
 
     def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"sealdoc: {shown(translate(self.format_message()))}", err=True, file=file)
+        # one escaped line each: a message can never start a line of its own making
+        first, *rest = self.format_message().split("\n")
+        click.echo(f"sealdoc: {shown(translate(first))}", err=True, file=file)
+        for line in rest:
+            click.echo(f"  {shown(translate(line.strip()))}", err=True, file=file)
 
 
 class RefusedError(CliError):
@@ -69,6 +72,7 @@ _PARAMS = {
     "dry_run": "--dry-run",
     "allow_unconditional": "--allow-unconditional",
     "after": "--after",
+    "personal": "--personal",
 }
 _TRUE = re.compile(r"\b([a-z_]+)=True\b")
 _PARAM = re.compile(r"\b(" + "|".join(_PARAMS) + r")=(?=[\s,;.)'\"]|$)")
@@ -103,13 +107,22 @@ def errors() -> Iterator[None]:
     except _REFUSALS as exc:
         raise RefusedError(str(exc)) from None
     except (SealdocError, OSError, ValueError) as exc:
-        raise CliError(str(exc) or type(exc).__name__) from None
+        raise CliError(_message(exc)) from None
 
 
-def fail(message: str, code: int = exit_codes.FAILED) -> None:
-    """Print ``sealdoc: MESSAGE`` and exit with ``code``."""
-    click.echo(f"sealdoc: {shown(translate(message))}", err=True)
-    sys.exit(code)
+def _message(exc: BaseException) -> str:
+    """What the operator sees: the full details where the error keeps them apart.
+
+    A DecryptionError's ``str()`` is terse on purpose (safe to show whoever
+    sent the document); the person running the CLI is not that party, and
+    needs the reason and what each key said.
+    """
+    details = getattr(exc, "details", None)
+    if callable(details):
+        text = details()
+        if isinstance(text, str) and text:
+            return text
+    return str(exc) or type(exc).__name__
 
 
-__all__ = ["CliError", "RefusedError", "errors", "fail", "translate"]
+__all__ = ["CliError", "RefusedError", "errors", "translate"]

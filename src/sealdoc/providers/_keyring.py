@@ -8,52 +8,47 @@ import os
 import struct
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import attrs
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._audit import record
 from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey
 from ..exceptions import KeyProviderError, NotMineError
 from ._base import AssociatedData
+from ._keyring_model import (
+    _RING_SUFFIX,
+    _RING_SUFFIX_LEN,
+    DEFAULT_KEY_ID,
+    DESTROYED,
+    DISABLED,
+    ENABLED,
+    KEK_LEN,
+    PENDING_DESTROY,
+    KeyVersion,
+    NamedKey,
+    RingMeta,
+    _any_due,
+    _check_now,
+    _erase,
+    _iso,
+    _named,
+    _now,
+    _purge_due,
+    _replace,
+    _utcnow,
+    _version,
+    check_version,
+    new_named_key,
+    new_ring_id,
+)
 
-KEK_LEN = 32
 _NONCE_LEN = 12
 _WRAP_LABEL = b"sealdoc-v1-wrap"
-DEFAULT_KEY_ID = "default"
-
-ENABLED = "enabled"
-DISABLED = "disabled"
-DESTROYED = "destroyed"
-STATES = (ENABLED, DISABLED, DESTROYED)
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound="KeyringBase")
-
-
-@attrs.define(repr=False)
-class KeyVersion:
-    secret: bytes
-    state: str = ENABLED
-    created: str = ""
-    _aead: AESGCM | None = attrs.field(default=None, init=False, eq=False)
-
-    def aead(self) -> AESGCM:
-        """The KEK as a cipher, made once: construction costs as much as a wrap."""
-        if self._aead is None:
-            self._aead = AESGCM(self.secret)
-        return self._aead
-
-    def __repr__(self) -> str:
-        return f"KeyVersion(state={self.state!r}, created={self.created!r})"
-
-
-@attrs.define(repr=False)
-class NamedKey:
-    primary: int | None  # None once the primary version was destroyed
-    versions: dict[int, KeyVersion]
 
 
 @functools.lru_cache(maxsize=256)
@@ -85,12 +80,23 @@ def check_key_id(key_id: object) -> str:
     return key_id
 
 
+def check_key_name(name: object) -> str:
+    """A name for a new key: a key id that leaves room for, and cannot pass for, a ring id."""
+    check_key_id(name)
+    assert isinstance(name, str)
+    if _RING_SUFFIX.search(name):
+        raise ValueError("a key name may not end in '@kr-' and 12 hex digits (a keyring id)")
+    if len(name.encode("utf-8")) > MAX_KEY_ID_LEN - _RING_SUFFIX_LEN:
+        raise ValueError(f"a key name is at most {MAX_KEY_ID_LEN - _RING_SUFFIX_LEN} UTF-8 bytes")
+    return name
+
+
 class KeyringBase:
     """Wrap under the primary version of a named key; unwrap under any enabled version.
 
     Subclasses set ``kind`` and decide where the keys live (``_persist``).
     Providers returned by :meth:`key` and :meth:`add_key` share this one's
-    keys, lock and file.
+    keys, lock, keyring id and file.
     """
 
     kind: str = ""
@@ -100,12 +106,43 @@ class KeyringBase:
         keys: dict[str, NamedKey],
         *,
         key_id: str = DEFAULT_KEY_ID,
+        meta: RingMeta | None = None,
         _randbytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._keys = keys
         self._key_id = check_key_id(key_id)
+        self._meta = meta if meta is not None else RingMeta(ring_id=None, plain_ids=True)
         self._randbytes = _randbytes
         self._lock = threading.RLock()
+
+    # -- key references ----------------------------------------------------------
+
+    def _label(self, name: str) -> str:
+        """The key id wraps carry for key ``name``: ``name@ring-id``, or the plain name."""
+        ring_id = self._meta.ring_id
+        return name if ring_id is None else f"{name}@{ring_id}"
+
+    def _name_for(self, key_id: str) -> str | None:
+        """The name of this keyring's key that ``key_id`` (a wrap's) refers to, if any."""
+        ring_id = self._meta.ring_id
+        if ring_id is not None and key_id.endswith("@" + ring_id):
+            return key_id[: -len(ring_id) - 1]
+        if self._meta.plain_ids and not _RING_SUFFIX.search(key_id):
+            return key_id
+        return None
+
+    def _api_name(self, key_id: str) -> str:
+        """A name given to the API: a plain name, or this keyring's full key id."""
+        check_key_id(key_id)
+        ring_id = self._meta.ring_id
+        if ring_id is not None and key_id.endswith("@" + ring_id):
+            return key_id[: -len(ring_id) - 1]
+        return key_id
+
+    @property
+    def ring_id(self) -> str | None:
+        """This keyring's id (``kr-`` and 12 hex digits); None for a keyring made before ids."""
+        return self._meta.ring_id
 
     # -- the provider protocol ------------------------------------------------
 
@@ -115,26 +152,27 @@ class KeyringBase:
         with self._lock:
             version, kv = self._primary(self._key_id)
             aead = kv.aead()
+            label = self._label(self._key_id)
         nonce = self._randbytes(_NONCE_LEN)
-        sealed = aead.encrypt(nonce, dek, wrap_ad(self.kind, self._key_id, version, ad.digest))
-        return WrappedKey(
-            kind=self.kind, key_id=self._key_id, version=version, payload=nonce + sealed
-        )
+        sealed = aead.encrypt(nonce, dek, wrap_ad(self.kind, label, version, ad.digest))
+        return WrappedKey(kind=self.kind, key_id=label, version=version, payload=nonce + sealed)
 
     def handles(self, wrapped: WrappedKey) -> bool:
         if wrapped.kind != self.kind:
             return False
         with self._lock:
-            return wrapped.key_id in self._keys
+            name = self._name_for(wrapped.key_id)
+            return name is not None and name in self._keys
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
         if wrapped.kind != self.kind:
             raise NotMineError(f"a {wrapped.kind} key, not a {self.kind} one")
-        name, version = wrapped.key_id, wrapped.version
+        version = wrapped.version
         with self._lock:
-            named = self._keys.get(name)
+            name = self._name_for(wrapped.key_id)
+            named = None if name is None else self._keys.get(name)
             if named is None:
-                raise NotMineError(f"no key {name!r} in this keyring")
+                raise NotMineError(f"no key {wrapped.key_id!r} in this keyring")
             kv = named.versions.get(version)
             if kv is None:
                 raise NotMineError(f"key {name!r} has no version {version} in this keyring")
@@ -147,7 +185,7 @@ class KeyringBase:
             raise NotMineError("wrapped key payload has the wrong length")
         nonce, body = wrapped.payload[:_NONCE_LEN], wrapped.payload[_NONCE_LEN:]
         try:
-            return aead.decrypt(nonce, body, wrap_ad(self.kind, name, version, ad.digest))
+            return aead.decrypt(nonce, body, wrap_ad(self.kind, wrapped.key_id, version, ad.digest))
         except InvalidTag:
             raise NotMineError(
                 "the wrapped key does not open under this keyring's key "
@@ -158,7 +196,7 @@ class KeyringBase:
         """The key version ``wrap`` uses now (for ``is_current`` and rewrap)."""
         with self._lock:
             version, _ = self._primary(self._key_id)
-        return KeyRef(self.kind, self._key_id, version)
+            return KeyRef(self.kind, self._label(self._key_id), version)
 
     def _primary(self, key_id: str) -> tuple[int, KeyVersion]:
         named = self._keys.get(key_id)
@@ -177,29 +215,52 @@ class KeyringBase:
     def key(self: _K, key_id: str) -> _K:
         """A provider for another key of this keyring (per customer, per tenant).
 
-        It shares this keyring's keys, lock and file: a change made through
-        either is seen by both.
+        ``key_id`` is the key's name, or its full key id as wraps carry it
+        (``name@ring-id``). The provider shares this keyring's keys, lock and
+        file: a change made through either is seen by both.
         """
-        check_key_id(key_id)
+        name = self._api_name(key_id)
         with self._lock:
-            if key_id not in self._keys:
-                raise KeyError(f"this keyring has no key {key_id!r}; add_key() makes one")
+            if name not in self._keys:
+                raise KeyError(f"this keyring has no key {name!r}; add_key() makes one")
         bound = copy.copy(self)
-        bound._key_id = key_id
+        bound._key_id = name
         return bound
 
     def add_key(self: _K, key_id: str) -> _K:
         """Create key ``key_id`` at version 1 and return a provider bound to it."""
-        check_key_id(key_id)
+        check_key_name(key_id)
 
-        def change(keys: dict[str, NamedKey]) -> None:
+        def change(keys: dict[str, NamedKey], meta: RingMeta) -> None:
             if key_id in keys:
                 raise ValueError(f"this keyring already has a key {key_id!r}")
             keys[key_id] = new_named_key(_now(), self._randbytes)
 
         self._change(change)
-        record("key.add", "ok", kind=self.kind, key_id=key_id, version=1)
+        record("key.add", "ok", kind=self.kind, key_id=self._label(key_id), version=1)
         return self.key(key_id)
+
+    def assign_id(self) -> str:
+        """Give a keyring made before keyring ids one; return it (it is saved at once).
+
+        From then on wraps carry ``name@ring-id``; wraps with the plain name
+        made before still open, as the same named key. A routine ``rewrap``
+        of a store then relabels its documents (docs/keyring.md, "Migration").
+        """
+        new_id = new_ring_id(self._randbytes)
+
+        def change(keys: dict[str, NamedKey], meta: RingMeta) -> str:
+            if meta.ring_id is not None:
+                raise ValueError(f"this keyring already has the id {meta.ring_id!r}")
+            for name in keys:
+                check_key_name(name)  # every name must still fit once labelled
+            meta.ring_id = new_id
+            meta.plain_ids = True
+            return new_id
+
+        ring_id = self._change(change)
+        record("key.assign-id", "ok", kind=self.kind, detail=ring_id)
+        return ring_id
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -211,7 +272,7 @@ class KeyringBase:
         """
         name = self._name(key_id)
 
-        def change(keys: dict[str, NamedKey]) -> int:
+        def change(keys: dict[str, NamedKey], meta: RingMeta) -> int:
             named = _named(keys, name)
             version = max(named.versions) + 1
             if version > MAX_VERSION:
@@ -222,7 +283,7 @@ class KeyringBase:
             return version
 
         version = self._change(change)
-        record("key.rotate", "ok", kind=self.kind, key_id=name, version=version)
+        record("key.rotate", "ok", kind=self.kind, key_id=self._label(name), version=version)
         return version
 
     def disable(self, version: int, key_id: str | None = None) -> None:
@@ -230,45 +291,92 @@ class KeyringBase:
         self._set_state(version, key_id, DISABLED)
 
     def enable(self, version: int, key_id: str | None = None) -> None:
-        """Let a disabled version open documents again."""
+        """Let a disabled version open documents again; cancels a pending destroy."""
         self._set_state(version, key_id, ENABLED)
 
     def _set_state(self, version: int, key_id: str | None, state: str) -> None:
         name = self._name(key_id)
         check_version(version)
+        cancelled: list[str] = []
 
-        def change(keys: dict[str, NamedKey]) -> None:
+        def change(keys: dict[str, NamedKey], meta: RingMeta) -> None:
             named = _named(keys, name)
             kv = _version(named, name, version)
             if kv.state == DESTROYED:
                 raise ValueError(f"key {name!r} version {version} was destroyed; it cannot return")
+            if state == DISABLED and kv.state == PENDING_DESTROY:
+                raise ValueError(
+                    f"key {name!r} version {version} is to be destroyed at {kv.destroy_at}; "
+                    "enable() cancels that"
+                )
             if state == DISABLED and version == named.primary:
                 raise ValueError(
                     f"version {version} is the primary of key {name!r}: rotate first, "
                     "so that new documents are not sealed under a disabled key"
                 )
-            _replace(keys, name, version, attrs.evolve(kv, state=state))
+            if kv.state == PENDING_DESTROY:
+                cancelled.append(kv.destroy_at)
+            _replace(keys, name, version, attrs.evolve(kv, state=state, destroy_at=""))
 
         self._change(change)
+        label = self._label(name)
+        if cancelled:
+            record(
+                "key.destroy.cancel",
+                "ok",
+                kind=self.kind,
+                key_id=label,
+                version=version,
+                detail=f"was due {cancelled[0]}",
+            )
         operation = "key.disable" if state == DISABLED else "key.enable"
-        record(operation, "ok", kind=self.kind, key_id=name, version=version)
+        record(operation, "ok", kind=self.kind, key_id=label, version=version)
 
-    def destroy(self, version: int, key_id: str | None = None, *, confirm: bool = False) -> None:
-        """Erase a version's key material for good (crypto-shredding).
+    def destroy(
+        self,
+        version: int,
+        key_id: str | None = None,
+        *,
+        after: timedelta | None = None,
+        confirm: bool = False,
+        now: datetime | None = None,
+    ) -> None:
+        """Erase a version's key material for good (crypto-shredding), now or ``after`` a delay.
 
         Every document wrapped only under this version becomes unreadable, on
-        purpose. Destroying the primary or the last enabled version of a key
-        needs ``confirm=True``: find the documents that depend on it first
-        (rewrap them, or accept their loss).
+        purpose. With ``after`` (a positive timedelta), the version stops
+        opening anything now (state ``pending-destroy``) and is destroyed
+        once ``after`` has passed, at the next change of the keyring or by
+        :meth:`purge`; :meth:`enable` cancels it until then. The primary
+        cannot be scheduled: rotate first. Destroying the primary or the
+        last enabled version of a key needs ``confirm=True``: find the
+        documents that depend on it first (rewrap them, or accept their loss).
         """
         name = self._name(key_id)
         check_version(version)
+        when = _check_now(now)
+        if after is not None:
+            if not isinstance(after, timedelta):
+                raise TypeError("after is a datetime.timedelta")
+            if after <= timedelta(0):
+                raise ValueError("after must be a positive period; confirm=True destroys now")
+        due = None if after is None else _iso(when + after)
 
-        def change(keys: dict[str, NamedKey]) -> None:
+        def change(keys: dict[str, NamedKey], meta: RingMeta) -> None:
             named = _named(keys, name)
             kv = _version(named, name, version)
             if kv.state == DESTROYED:
                 raise ValueError(f"key {name!r} version {version} was already destroyed")
+            if due is not None and kv.state == PENDING_DESTROY:
+                raise ValueError(
+                    f"key {name!r} version {version} is already to be destroyed at "
+                    f"{kv.destroy_at}; enable() cancels that"
+                )
+            if due is not None and version == named.primary:
+                raise ValueError(
+                    f"version {version} is the primary of key {name!r}: rotate first, "
+                    "so that new documents are not sealed under a key about to go"
+                )
             others = [
                 v for v, other in named.versions.items() if v != version and other.state == ENABLED
             ]
@@ -278,50 +386,114 @@ class KeyringBase:
                     f"{name!r}; documents wrapped only under it will be lost. "
                     "Pass confirm=True to destroy it anyway."
                 )
-            versions = dict(named.versions)
-            versions[version] = KeyVersion(secret=b"", state=DESTROYED, created=kv.created)
-            primary = None if version == named.primary else named.primary
-            keys[name] = NamedKey(primary=primary, versions=versions)
+            if due is not None:
+                _replace(
+                    keys, name, version, attrs.evolve(kv, state=PENDING_DESTROY, destroy_at=due)
+                )
+            else:
+                _erase(keys, name, version)
 
-        self._change(change)
-        record("key.destroy", "ok", kind=self.kind, key_id=name, version=version)
+        self._transact(change, when)
+        label = self._label(name)
+        if due is not None:
+            record(
+                "key.destroy.schedule",
+                "ok",
+                kind=self.kind,
+                key_id=label,
+                version=version,
+                detail=f"due {due}",
+            )
+        else:
+            record("key.destroy", "ok", kind=self.kind, key_id=label, version=version)
+
+    def purge(self, now: datetime | None = None) -> list[KeyRef]:
+        """Destroy every version whose scheduled destroy is due; return what was destroyed.
+
+        Any other change of the keyring does the same first, so ``purge`` is
+        only needed where nothing else changes the keyring (a daily job).
+        """
+        when = _check_now(now)
+        _, purged = self._transact(lambda keys, meta: None, when, only_if_due=True)
+        return purged
+
+    def destroy_schedule(self, key_id: str | None = None) -> dict[int, datetime]:
+        """Versions of the key that are pending destroy, and when they go."""
+        name = self._name(key_id)
+        with self._lock:
+            return {
+                v: datetime.fromisoformat(kv.destroy_at)
+                for v, kv in sorted(_named(self._keys, name).versions.items())
+                if kv.state == PENDING_DESTROY
+            }
 
     def _name(self, key_id: str | None) -> str:
-        return self._key_id if key_id is None else check_key_id(key_id)
+        return self._key_id if key_id is None else self._api_name(key_id)
 
-    def _change(self, change: Callable[[dict[str, NamedKey]], _T]) -> _T:
-        """Apply ``change`` to a copy, persist the copy, then make it current.
+    def _change(self, change: Callable[[dict[str, NamedKey], RingMeta], _T]) -> _T:
+        result, _ = self._transact(change, _utcnow())
+        return result  # type: ignore[return-value]  # None only with only_if_due
+
+    def _transact(
+        self,
+        change: Callable[[dict[str, NamedKey], RingMeta], _T],
+        now: datetime,
+        *,
+        only_if_due: bool = False,
+    ) -> tuple[_T | None, list[KeyRef]]:
+        """Purge what is due, apply ``change`` to a copy, persist the copy, then make it current.
 
         If persisting fails (a full disk, a crash), the keyring in memory and
-        on disk both stay as they were.
+        on disk both stay as they were. Returns the change's result and the
+        versions purged on the way. With ``only_if_due``, nothing is
+        written unless a version is due (a purge that finds nothing).
         """
         with self._lock:
+            if only_if_due and not _any_due(self._keys, now):
+                return None, []
             draft = {
                 name: NamedKey(named.primary, dict(named.versions))
                 for name, named in self._keys.items()
             }
-            result = change(draft)
-            self._persist(draft)
+            meta = attrs.evolve(self._meta)
+            purged = _purge_due(draft, now)
+            result = change(draft, meta)
+            self._persist(draft, meta)
             self._keys.clear()
             self._keys.update(draft)
-        return result
+            self._meta.ring_id, self._meta.plain_ids = meta.ring_id, meta.plain_ids
+            refs = [KeyRef(self.kind, self._label(name), v) for name, v, _ in purged]
+        for ref, (_, _, due) in zip(refs, purged, strict=True):
+            record(
+                "key.purge",
+                "ok",
+                kind=self.kind,
+                key_id=ref.key_id,
+                version=ref.version,
+                detail=f"was due {due}",
+            )
+        return result, refs
 
-    def _persist(self, keys: dict[str, NamedKey]) -> None:
+    def _persist(self, keys: dict[str, NamedKey], meta: RingMeta) -> None:
         """Store the whole key set; the memory keyring has nowhere to store it."""
 
     # -- introspection ----------------------------------------------------------
 
     @property
     def key_id(self) -> str:
-        """The key this provider wraps under."""
+        """The name of the key this provider wraps under (wraps carry ``name@ring-id``)."""
         return self._key_id
 
     def key_ids(self) -> list[str]:
+        """The names of this keyring's keys."""
         with self._lock:
             return sorted(self._keys)
 
     def versions(self, key_id: str | None = None) -> dict[int, str]:
-        """Version number to state (enabled, disabled, destroyed); no key material."""
+        """Version number to state; no key material.
+
+        States: enabled, disabled, pending-destroy (see :meth:`destroy_schedule`), destroyed.
+        """
         name = self._name(key_id)
         with self._lock:
             return {v: kv.state for v, kv in sorted(_named(self._keys, name).versions.items())}
@@ -331,40 +503,3 @@ class KeyringBase:
         name = self._name(key_id)
         with self._lock:
             return _named(self._keys, name).primary
-
-
-def _named(keys: dict[str, NamedKey], name: str) -> NamedKey:
-    named = keys.get(name)
-    if named is None:
-        raise KeyError(f"this keyring has no key {name!r}")
-    return named
-
-
-def _version(named: NamedKey, name: str, version: int) -> KeyVersion:
-    kv = named.versions.get(version)
-    if kv is None:
-        raise KeyError(f"key {name!r} has no version {version}")
-    return kv
-
-
-def _replace(keys: dict[str, NamedKey], name: str, version: int, kv: KeyVersion) -> None:
-    named = keys[name]
-    versions = dict(named.versions)
-    versions[version] = kv
-    keys[name] = NamedKey(named.primary, versions)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def new_named_key(created: str, randbytes: Callable[[int], bytes] = os.urandom) -> NamedKey:
-    return NamedKey(primary=1, versions={1: KeyVersion(secret=randbytes(KEK_LEN), created=created)})
-
-
-def check_version(version: int) -> int:
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise TypeError("a key version is an int")
-    if not 1 <= version <= MAX_VERSION:
-        raise ValueError("key versions run from 1 to 2**32-1")
-    return version

@@ -2,63 +2,61 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
+import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
+import attrs
 import nacl.pwhash
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .._atomic import write_atomic
-from ..exceptions import FormatError, KeyringError, KeyUriError
-from ._keyring import (
+from .._audit import record
+from .._format import KeyRef
+from ..exceptions import FormatError, KeyringError, KeyringRollbackError, KeyUriError
+from ._keyring import KeyringBase
+from ._keyring_model import (
     DEFAULT_KEY_ID,
-    DESTROYED,
     KEK_LEN,
-    STATES,
-    KeyringBase,
-    KeyVersion,
     NamedKey,
+    RingMeta,
     _now,
-    check_key_id,
     new_named_key,
+    new_ring_id,
+)
+from ._local_format import (
+    DEFAULT_MEMLIMIT,
+    DEFAULT_OPSLIMIT,
+    SALT_LEN,
+    Body,
+    b64,
+    check_kdf_limits,
+    decode_body,
+    encode_body,
+    encode_keys,
+    kdf_aad,
+    outer_bytes,
+    parse_outer,
+    read_sidecar,
+    sidecar_bytes,
+    sidecar_floor,
+    sidecar_path,
 )
 
+__all__ = ["DEFAULT_MEMLIMIT", "DEFAULT_OPSLIMIT", "LocalKeyring", "from_uri"]
+
 _T = TypeVar("_T")
+_encode_keys = encode_keys  # for tests that read a keyring's plain body
+_log = logging.getLogger(__name__)
 
-FORMAT_NAME = "sealdoc-keyring"
-FORMAT_VERSION = 1
-_AAD_LABEL = b"sealdoc-keyring-v1"
-_SALT_LEN = nacl.pwhash.argon2id.SALTBYTES  # 16
-
-# RFC 9106's second recommended option (t=3, m=64 MiB); libsodium uses one lane.
-DEFAULT_OPSLIMIT = 3
-DEFAULT_MEMLIMIT = 64 * 1024 * 1024
-# What load() accepts: a file cannot force a trivially cheap KDF, nor one
-# so expensive that loading it hangs the process.
-OPSLIMIT_RANGE = (max(1, nacl.pwhash.argon2id.OPSLIMIT_MIN), 16)
-MEMLIMIT_RANGE = (8 * 1024 * 1024, 1024 * 1024 * 1024)
 MAX_FILE_LEN = 16 * 1024 * 1024
 MIN_PASSPHRASE_LEN = 8
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: object, what: str) -> bytes:
-    if not isinstance(text, str):
-        raise FormatError(f"keyring field {what} is not a string")
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError:
-        raise FormatError(f"keyring field {what} is not base64") from None
 
 
 def _passphrase_bytes(passphrase: str | bytes) -> bytes:
@@ -80,8 +78,34 @@ def _kdf(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
     return key
 
 
-def _kdf_aad(kdf: Mapping[str, Any]) -> bytes:
-    return _AAD_LABEL + json.dumps(kdf, sort_keys=True, separators=(",", ":")).encode()
+def _new_file_key(
+    passphrase: str | bytes, opslimit: int, memlimit: int
+) -> tuple[bytes, dict[str, Any]]:
+    """A file key under a fresh salt, and the ``kdf`` object that records it."""
+    secret = _passphrase_bytes(passphrase)
+    check_kdf_limits(opslimit, memlimit)
+    salt = os.urandom(SALT_LEN)
+    kdf = {"name": "argon2id", "salt": b64(salt), "opslimit": opslimit, "memlimit": memlimit}
+    return _kdf(secret, salt, opslimit, memlimit), kdf
+
+
+@attrs.define(repr=False)
+class _FileState:
+    """What every provider made from one loaded keyring shares about its file.
+
+    ``generation`` is the highest generation this object has read or
+    written: a file with a lower one is a rolled-back copy. ``floor`` is a
+    generation the next save must exceed (a sidecar seen when a backup was
+    restored on purpose). ``next_key`` is a file key the next save switches
+    to (a passphrase change).
+    """
+
+    file_key: bytes
+    kdf: dict[str, Any]
+    generation: int
+    floor: int = 0
+    restoring: bool = False
+    next_key: tuple[bytes, dict[str, Any]] | None = None
 
 
 class LocalKeyring(KeyringBase):
@@ -93,24 +117,19 @@ class LocalKeyring(KeyringBase):
     """
 
     kind = "local"
+    _path: Path
+    _file: _FileState
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("use LocalKeyring.create(path, passphrase=...) or LocalKeyring.load(...)")
 
     @classmethod
-    def _make(
-        cls, path: Path, keys: dict[str, NamedKey], file_key: bytes, kdf: dict[str, Any]
-    ) -> LocalKeyring:
+    def _make(cls, path: Path, body: Body, state: _FileState) -> LocalKeyring:
         ring = cls.__new__(cls)
-        KeyringBase.__init__(ring, keys, key_id=DEFAULT_KEY_ID)
+        KeyringBase.__init__(ring, body.keys, key_id=DEFAULT_KEY_ID, meta=body.meta)
         ring._path = path
-        ring._file_key = file_key
-        ring._kdf_params = kdf
+        ring._file = state
         return ring
-
-    _path: Path
-    _file_key: bytes
-    _kdf_params: dict[str, Any]
 
     @classmethod
     def create(
@@ -123,26 +142,40 @@ class LocalKeyring(KeyringBase):
     ) -> LocalKeyring:
         """Create a new keyring file with one key, ``default``, at version 1.
 
-        Refuses to overwrite an existing file. The file is written atomically
-        with mode 0600.
+        The keyring gets a random id (``ring_id``) that its wraps carry.
+        Refuses to overwrite an existing file. The file is written
+        atomically with mode 0600.
         """
         target = Path(path)
-        secret = _passphrase_bytes(passphrase)
-        _check_kdf_limits(opslimit, memlimit)
+        _passphrase_bytes(passphrase)
+        check_kdf_limits(opslimit, memlimit)
         if target.exists():
             raise KeyringError(f"keyring {target} already exists; load it instead")
-        salt = os.urandom(_SALT_LEN)
-        kdf = {"name": "argon2id", "salt": _b64(salt), "opslimit": opslimit, "memlimit": memlimit}
-        ring = cls._make(target, {DEFAULT_KEY_ID: new_named_key(_now())}, b"", kdf)
-        ring._file_key = _kdf(secret, salt, opslimit, memlimit)
-        ring._persist(ring._keys)
+        file_key, kdf = _new_file_key(passphrase, opslimit, memlimit)
+        meta = RingMeta(ring_id=new_ring_id(), plain_ids=False)
+        body = Body(keys={DEFAULT_KEY_ID: new_named_key(_now())}, meta=meta, generation=0)
+        ring = cls._make(target, body, _FileState(file_key=file_key, kdf=kdf, generation=0))
+        ring._persist(ring._keys, ring._meta)
         return ring
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, passphrase: str | bytes) -> LocalKeyring:
-        """Open an existing keyring file. A wrong passphrase is a KeyringError."""
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | bytes,
+        allow_rollback: bool = False,
+    ) -> LocalKeyring:
+        """Open an existing keyring file. A wrong passphrase is a KeyringError.
+
+        A file older than the generation recorded beside it (``.NAME.generation``)
+        is a :class:`~sealdoc.exceptions.KeyringRollbackError`, unless
+        ``allow_rollback`` (restoring a backup on purpose; the next save then
+        goes above the recorded generation).
+        """
         target = Path(path)
         secret = _passphrase_bytes(passphrase)
+        sidecar = read_sidecar(target)  # first: see read_sidecar
         try:
             with open(target, "rb") as fh:
                 raw = fh.read(MAX_FILE_LEN + 1)
@@ -151,24 +184,39 @@ class LocalKeyring(KeyringBase):
         if len(raw) > MAX_FILE_LEN:
             raise KeyringError(f"{target} is larger than any keyring ({MAX_FILE_LEN} bytes)")
         try:
-            kdf, salt, nonce, ciphertext = _parse_outer(raw)
+            kdf, salt, nonce, ciphertext = parse_outer(raw)
         except (ValueError, FormatError) as exc:
             raise KeyringError(f"{target} is not a valid keyring file: {exc}") from None
-        opslimit, memlimit = kdf["opslimit"], kdf["memlimit"]
-        file_key = _kdf(secret, salt, opslimit, memlimit)
+        file_key = _kdf(secret, salt, kdf["opslimit"], kdf["memlimit"])
         try:
-            plain = AESGCM(file_key).decrypt(nonce, ciphertext, _kdf_aad(kdf))
+            plain = AESGCM(file_key).decrypt(nonce, ciphertext, kdf_aad(kdf))
         except InvalidTag:
             raise KeyringError(
                 f"wrong passphrase for keyring {target}, or the file was altered"
             ) from None
         try:
-            keys = _decode_keys(json.loads(plain))
-        except (ValueError, KeyError, TypeError) as exc:
+            body = decode_body(plain)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(f"keyring {target} holds malformed key entries") from exc
-        return cls._make(target, keys, file_key, dict(kdf))
+        recorded = sidecar_floor(sidecar, body.meta.ring_id)
+        if recorded > body.generation and not allow_rollback:
+            raise _rollback(target, body.generation, recorded)
+        state = _FileState(
+            file_key=file_key,
+            kdf=dict(kdf),
+            generation=body.generation,
+            floor=recorded,
+            restoring=allow_rollback,
+        )
+        return cls._make(target, body, state)
 
-    def _change(self, change: Callable[[dict[str, NamedKey]], _T]) -> _T:
+    def _transact(
+        self,
+        change: Callable[[dict[str, NamedKey], RingMeta], _T],
+        now: datetime,
+        *,
+        only_if_due: bool = False,
+    ) -> tuple[_T | None, list[KeyRef]]:
         """As KeyringBase's, under a lock on the file, starting from the file's contents.
 
         Another process may have changed the keyring since this one loaded it
@@ -177,7 +225,7 @@ class LocalKeyring(KeyringBase):
         """
         with self._lock, _file_lock(self._path):
             self._reload()
-            return super()._change(change)
+            return super()._transact(change, now, only_if_due=only_if_due)
 
     def _reload(self) -> None:
         """Replace the keys in memory with the file's (the caller holds the file lock)."""
@@ -188,43 +236,160 @@ class LocalKeyring(KeyringBase):
         except OSError as exc:
             raise KeyringError(f"cannot read keyring {self._path}: {exc.strerror}") from exc
         try:
-            kdf, _, nonce, ciphertext = _parse_outer(raw)
-            if kdf != self._kdf_params:
-                raise KeyringError(f"keyring {self._path} was replaced by another keyring")
-            plain = AESGCM(self._file_key).decrypt(nonce, ciphertext, _kdf_aad(kdf))
-            keys = _decode_keys(json.loads(plain))
-        except (ValueError, FormatError, InvalidTag, KeyError, TypeError) as exc:
+            kdf, _, nonce, ciphertext = parse_outer(raw)
+        except (ValueError, FormatError) as exc:
             raise KeyringError(
                 f"keyring {self._path} changed on disk and cannot be read: {type(exc).__name__}"
             ) from None
-        self._keys.clear()
-        self._keys.update(keys)
-
-    def _persist(self, keys: dict[str, NamedKey]) -> None:
-        """Re-encrypt the whole key set under a fresh nonce and replace the file atomically."""
-        body = json.dumps(_encode_keys(keys), sort_keys=True).encode()
-        nonce = os.urandom(12)
-        ciphertext = AESGCM(self._file_key).encrypt(nonce, body, _kdf_aad(self._kdf_params))
-        outer = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "kdf": self._kdf_params,
-            "cipher": "aes-256-gcm",
-            "nonce": _b64(nonce),
-            "ciphertext": _b64(ciphertext),
-        }
-        data = json.dumps(outer, indent=2, sort_keys=True).encode() + b"\n"
+        if kdf != self._file.kdf:
+            raise KeyringError(
+                f"keyring {self._path} was re-encrypted (its passphrase was changed) or "
+                "replaced by another keyring; load it again; nothing was changed"
+            )
         try:
-            write_atomic(self._path, data, mode=0o600)
+            plain = AESGCM(self._file.file_key).decrypt(nonce, ciphertext, kdf_aad(kdf))
+            body = decode_body(plain)
+        except (ValueError, InvalidTag, KeyError, TypeError, AttributeError) as exc:
+            raise KeyringError(
+                f"keyring {self._path} changed on disk and cannot be read: {type(exc).__name__}"
+            ) from None
+        floor = self._file.generation
+        if not self._file.restoring:
+            floor = max(floor, sidecar_floor(read_sidecar(self._path), body.meta.ring_id))
+        if body.generation < floor:
+            raise _rollback(self._path, body.generation, floor)
+        self._file.generation = body.generation
+        self._keys.clear()
+        self._keys.update(body.keys)
+        self._meta.ring_id, self._meta.plain_ids = body.meta.ring_id, body.meta.plain_ids
+
+    def _persist(self, keys: dict[str, NamedKey], meta: RingMeta) -> None:
+        """Re-encrypt the whole key set under a fresh nonce and replace the file atomically.
+
+        The generation goes up by one on every save; the sidecar that records
+        it is written after the keyring, so a crash between the two leaves a
+        sidecar behind the file, never ahead of it.
+        """
+        state = self._file
+        file_key, kdf = state.next_key or (state.file_key, state.kdf)
+        generation = max(state.generation, state.floor) + 1
+        nonce = os.urandom(12)
+        body = encode_body(keys, meta, generation)
+        ciphertext = AESGCM(file_key).encrypt(nonce, body, kdf_aad(kdf))
+        try:
+            write_atomic(self._path, outer_bytes(kdf, nonce, ciphertext), mode=0o600)
         except OSError as exc:
             raise KeyringError(f"cannot write keyring {self._path}: {exc.strerror}") from exc
+        state.file_key, state.kdf = file_key, kdf
+        state.generation, state.floor, state.restoring = generation, 0, False
+        try:
+            write_atomic(sidecar_path(self._path), sidecar_bytes(meta.ring_id, generation))
+        except OSError as exc:  # the keyring is saved; only the fresh-process check is weaker
+            _log.warning("cannot record keyring generation beside %s: %s", self._path, exc)
+
+    # -- passphrase and destroy ---------------------------------------------------
+
+    def change_passphrase(
+        self,
+        new_passphrase: str | bytes,
+        *,
+        opslimit: int | None = None,
+        memlimit: int | None = None,
+    ) -> None:
+        """Re-encrypt the keyring under ``new_passphrase``, with a fresh salt, atomically.
+
+        Copies of the file made before (backups, snapshots) still open with
+        the old passphrase: see docs/keyring.md on making a destroy final.
+        Other processes holding the keyring must load it again.
+        """
+        self._rekeyed(
+            lambda: self._change(lambda keys, meta: None), new_passphrase, opslimit, memlimit
+        )
+        record("keyring.change-passphrase", "ok", kind=self.kind, detail=str(self._path))
+
+    def destroy(
+        self,
+        version: int,
+        key_id: str | None = None,
+        *,
+        after: timedelta | None = None,
+        confirm: bool = False,
+        now: datetime | None = None,
+        new_passphrase: str | bytes | None = None,
+    ) -> None:
+        """As :meth:`KeyringBase.destroy`; ``new_passphrase`` also re-encrypts the file, at once.
+
+        Destroying under a new passphrase means copies of the file made
+        before no longer open with the passphrase in use from now on. With
+        ``after``, give the new passphrase to :meth:`purge` instead, when the
+        key material really goes.
+        """
+        if new_passphrase is None:
+            super().destroy(version, key_id, after=after, confirm=confirm, now=now)
+            return
+        if after is not None:
+            raise ValueError(
+                "with after=, the key material stays until it is purged: "
+                "pass new_passphrase to purge() then"
+            )
+        self._rekeyed(
+            lambda: super(LocalKeyring, self).destroy(version, key_id, confirm=confirm, now=now),
+            new_passphrase,
+            None,
+            None,
+        )
+
+    def purge(
+        self, now: datetime | None = None, *, new_passphrase: str | bytes | None = None
+    ) -> list[KeyRef]:
+        """As :meth:`KeyringBase.purge`; ``new_passphrase`` re-encrypts the file as it purges."""
+        if new_passphrase is None:
+            return super().purge(now)
+        return self._rekeyed(
+            lambda: super(LocalKeyring, self).purge(now), new_passphrase, None, None
+        )
+
+    def _rekeyed(
+        self,
+        action: Callable[[], _T],
+        new_passphrase: str | bytes,
+        opslimit: int | None,
+        memlimit: int | None,
+    ) -> _T:
+        """Run ``action`` (one change) so that its save switches to a new file key."""
+        current = self._file.kdf
+        ops = current["opslimit"] if opslimit is None else opslimit
+        mem = current["memlimit"] if memlimit is None else memlimit
+        next_key = _new_file_key(new_passphrase, ops, mem)  # slow: outside the file lock
+        with self._lock:
+            self._file.next_key = next_key
+            try:
+                return action()
+            finally:
+                self._file.next_key = None
 
     @property
     def path(self) -> Path:
         return self._path
 
+    @property
+    def generation(self) -> int:
+        """The generation of the file as this object last read or wrote it."""
+        return self._file.generation
+
     def __repr__(self) -> str:
-        return f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r})"
+        return (
+            f"LocalKeyring(path={str(self._path)!r}, key_id={self._key_id!r}, "
+            f"ring_id={self._meta.ring_id!r})"
+        )
+
+
+def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
+    return KeyringRollbackError(
+        f"keyring {path} is generation {found}, older than generation {seen} already seen: "
+        "an old copy may hold keys destroyed since. If you are restoring a backup on "
+        "purpose, load it with allow_rollback=True"
+    )
 
 
 @contextlib.contextmanager
@@ -250,74 +415,6 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-def _parse_outer(raw: bytes) -> tuple[dict[str, Any], bytes, bytes, bytes]:
-    """The unencrypted envelope of a keyring file: KDF parameters, nonce, ciphertext."""
-    outer = json.loads(raw)
-    if not isinstance(outer, dict) or outer.get("format") != FORMAT_NAME:
-        raise FormatError("not a sealdoc keyring file")
-    if outer.get("version") != FORMAT_VERSION:
-        raise FormatError(f"unsupported keyring version {outer.get('version')!r}")
-    kdf = outer.get("kdf")
-    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
-        raise FormatError("keyring KDF must be argon2id")
-    opslimit, memlimit = kdf.get("opslimit"), kdf.get("memlimit")
-    if not isinstance(opslimit, int) or not isinstance(memlimit, int):
-        raise FormatError("keyring KDF limits must be integers")
-    _check_kdf_limits(opslimit, memlimit)
-    salt = _unb64(kdf.get("salt"), "kdf.salt")
-    nonce = _unb64(outer.get("nonce"), "nonce")
-    ciphertext = _unb64(outer.get("ciphertext"), "ciphertext")
-    if len(salt) != _SALT_LEN or len(nonce) != 12:
-        raise FormatError("keyring salt or nonce has the wrong length")
-    return kdf, salt, nonce, ciphertext
-
-
-def _check_kdf_limits(opslimit: int, memlimit: int) -> None:
-    lo, hi = OPSLIMIT_RANGE
-    if not lo <= opslimit <= hi:
-        raise ValueError(f"Argon2id opslimit must be {lo}..{hi}")
-    lo, hi = MEMLIMIT_RANGE
-    if not lo <= memlimit <= hi:
-        raise ValueError(f"Argon2id memlimit must be {lo}..{hi} bytes")
-
-
-def _encode_keys(keys: dict[str, NamedKey]) -> dict[str, Any]:
-    return {
-        "keys": {
-            key_id: {
-                "primary": named.primary,
-                "versions": {
-                    str(v): {"secret": _b64(kv.secret), "state": kv.state, "created": kv.created}
-                    for v, kv in named.versions.items()
-                },
-            }
-            for key_id, named in keys.items()
-        }
-    }
-
-
-def _decode_keys(doc: Any) -> dict[str, NamedKey]:
-    keys: dict[str, NamedKey] = {}
-    for key_id, named in doc["keys"].items():
-        check_key_id(key_id)
-        versions = {}
-        for v, kv in named["versions"].items():
-            secret = base64.b64decode(kv["secret"], validate=True)
-            if len(secret) != (0 if kv["state"] == DESTROYED else KEK_LEN):
-                raise ValueError("a KEK is 32 bytes, and a destroyed one none")
-            state = str(kv["state"])
-            if state not in STATES:
-                raise ValueError(f"unknown key state {state!r}")
-            versions[int(v)] = KeyVersion(secret=secret, state=state, created=str(kv["created"]))
-        primary = None if named["primary"] is None else int(named["primary"])
-        if primary is not None and primary not in versions:
-            raise ValueError("primary version missing")
-        keys[key_id] = NamedKey(primary=primary, versions=versions)
-    if not keys:
-        raise ValueError("empty keyring")
-    return keys
 
 
 def from_uri(

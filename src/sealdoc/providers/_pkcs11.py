@@ -1,14 +1,18 @@
 """Pkcs11: document keys wrapped by an AES-256 key inside an HSM (python-pkcs11; extra ``pkcs11``).
 
 The key-encryption key never leaves the token. Its versions are token
-objects labelled ``<key>.v<N>``; the highest N is the primary. Wrapping is
-AES-GCM with the same associated data as the built-in keyrings (format.md
-8.1), so a wrapped key is bound to its document, or optionally RFC 5649
-AES key wrap with padding, whose mechanism number differs between HSMs.
+objects labelled ``<key>.v<N>`` (a bare ``<key>`` is version 1); the highest
+N is the primary. Wrapping is AES-GCM with the same associated data as the
+built-in keyrings (format.md 8.1), so a wrapped key is bound to its
+document, or optionally RFC 5649 AES key wrap with padding, whose mechanism
+number differs between HSMs, over the document key and a digest of that
+associated data (format.md 8.5).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import queue
 import threading
@@ -22,10 +26,21 @@ from .._format import DEK_LEN, KeyRef, WrappedKey
 from ..exceptions import KeyProviderError, KeyUriError, NotMineError
 from ._base import AssociatedData
 from ._keyring import wrap_ad
+from ._pkcs11_token import (
+    GCM,
+    KWP,
+    _duplicate_message,
+    _generate,
+    _logged_in_session,
+    _mapper,
+    _scan,
+)
 
 KIND = "pkcs11"
-GCM, KWP = "aes-gcm", "aes-kwp"
-_PAYLOAD_GCM, _PAYLOAD_KWP = 1, 2
+# 2: RFC 5649 over the DEK alone (before 0.x; still read). 3: over the DEK
+# and SHA-256 of the wrap's associated data, so the wrap itself is bound.
+_PAYLOAD_GCM, _PAYLOAD_KWP, _PAYLOAD_KWP_BOUND = 1, 2, 3
+_AD_HASH_LEN = 32
 _IV_LEN = 12
 KWP_SOFTHSM = 0x210A  # SoftHSM2's number for RFC 5649 wrap with padding
 KWP_PKCS11_V3 = 0x210B  # CKM_AES_KEY_WRAP_KWP in PKCS#11 v3, used by most HSMs
@@ -112,7 +127,7 @@ class Pkcs11:
             try:
                 self._sessions.put(_logged_in_session(pkcs11, token, secret))
                 for _ in range(pool_size - 1):  # the login is per token and process
-                    self._sessions.put(token.open(rw=True))
+                    self._sessions.put(token.open(rw=True, attribute_mapper=_mapper(pkcs11)))
             except pkcs11.exceptions.PinIncorrect as exc:
                 raise KeyProviderError(
                     f"the PIN for PKCS#11 token {token_label!r} was refused"
@@ -122,7 +137,9 @@ class Pkcs11:
                     f"cannot open a session on PKCS#11 token {token_label!r}: {type(exc).__name__}"
                 ) from exc
         del secret
+        self._module_path = module_path
         self._key_cache: dict[int, Any] = {}
+        self._labels: dict[int, str] = {}
         self._primary = 0
         if not self.refresh():
             raise KeyProviderError(
@@ -160,36 +177,47 @@ class Pkcs11:
         key = self._key_cache.get(version)
         if key is None:
             p11 = self._p11
+            label = self._labels.get(version, f"{self._key_label}.v{version}")
             try:
                 key = session.get_key(
-                    label=f"{self._key_label}.v{version}",
-                    key_type=p11.KeyType.AES,
-                    object_class=p11.ObjectClass.SECRET_KEY,
+                    label=label, key_type=p11.KeyType.AES, object_class=p11.ObjectClass.SECRET_KEY
                 )
             except p11.exceptions.NoSuchKey:
                 raise NotMineError(
                     f"token {self._token_label!r} has no key {self._key_label!r} version {version}"
                 ) from None
+            except p11.exceptions.MultipleObjectsReturned:
+                raise KeyProviderError(
+                    _duplicate_message(self._module_path, self._token_label, [label])
+                ) from None
             self._key_cache[version] = key
         return key
 
     def refresh(self) -> list[int]:
-        """Re-read the key's versions from the token (after another process rotated it)."""
-        found = self.versions()
+        """Re-read the key's versions from the token (after another process rotated it).
+
+        A token holding two keys under one versioned label is refused, with
+        the way to fix it: sealdoc cannot tell which of them a document used.
+        """
+        with self._session() as session:
+            labels = _scan(self._p11, session, self._key_label)
+        duplicates = sorted(
+            {label for found in labels.values() if len(found) > 1 for label in found}
+        )
+        if duplicates:
+            raise KeyProviderError(
+                _duplicate_message(self._module_path, self._token_label, duplicates)
+            )
+        self._labels = {version: found[0] for version, found in labels.items()}
+        self._key_cache = {}
+        found = sorted(labels)
         self._primary = found[-1] if found else 0
         return found
 
     def versions(self) -> list[int]:
-        """The key's versions present in the token, ascending."""
-        p11 = self._p11
-        prefix = f"{self._key_label}.v"
-        found = []
+        """The key's versions present in the token, ascending (a bare label is version 1)."""
         with self._session() as session:
-            for obj in session.get_objects({p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY}):
-                label = obj[p11.Attribute.LABEL]
-                if label.startswith(prefix) and label[len(prefix) :].isdigit():
-                    found.append(int(label[len(prefix) :]))
-        return sorted(found)
+            return sorted(_scan(self._p11, session, self._key_label))
 
     # -- the provider protocol --------------------------------------------------------------
 
@@ -204,25 +232,28 @@ class Pkcs11:
             raise ValueError(f"a document key is {DEK_LEN} bytes")
         version = self._primary  # listing the token's objects on every wrap costs 10x the wrap
         p11 = self._p11
-        with self._session() as session:
-            kek = self._key(session, version)
+        aad = wrap_ad(KIND, self.key_id, version, ad.digest)
+        with self._session() as session, self._permitted(version):
+            method = "encrypt" if self._mechanism == GCM else "wrap_key"
+            kek = self._capable(self._key(session, version), version, method, self._mechanism)
             if self._mechanism == GCM:
                 from pkcs11.mechanisms import GCMParams  # noqa: PLC0415
 
                 iv = os.urandom(_IV_LEN)
-                aad = wrap_ad(KIND, self.key_id, version, ad.digest)
                 sealed = kek.encrypt(
                     dek, mechanism=p11.Mechanism.AES_GCM, mechanism_param=GCMParams(iv, aad, 128)
                 )
                 payload = bytes([_PAYLOAD_GCM]) + iv + bytes(sealed)
             else:
-                # Key wrap works on key objects only: the DEK becomes a
-                # temporary session key for the length of the call.
+                # Key wrap works on key objects only: the DEK and the digest
+                # of the associated data become a temporary generic secret
+                # for the length of the call; RFC 5649's integrity check
+                # then covers both, so the wrap is bound to its document.
                 temp = session.create_object(
                     {
                         p11.Attribute.CLASS: p11.ObjectClass.SECRET_KEY,
-                        p11.Attribute.KEY_TYPE: p11.KeyType.AES,
-                        p11.Attribute.VALUE: dek,
+                        p11.Attribute.KEY_TYPE: p11.KeyType.GENERIC_SECRET,
+                        p11.Attribute.VALUE: dek + hashlib.sha256(aad).digest(),
                         p11.Attribute.TOKEN: False,
                         p11.Attribute.EXTRACTABLE: True,
                         p11.Attribute.SENSITIVE: False,
@@ -232,7 +263,7 @@ class Pkcs11:
                     wrapped = kek.wrap_key(temp, mechanism=p11.Mechanism(self._kwp))
                 finally:
                     temp.destroy()
-                payload = bytes([_PAYLOAD_KWP]) + bytes(wrapped)
+                payload = bytes([_PAYLOAD_KWP_BOUND]) + bytes(wrapped)
         return WrappedKey(kind=KIND, key_id=self.key_id, version=version, payload=payload)
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
@@ -240,9 +271,10 @@ class Pkcs11:
             raise NotMineError(f"not a key of token {self._token_label!r} / {self._key_label!r}")
         p11 = self._p11
         payload = wrapped.payload
-        with self._session() as session:
+        with self._session() as session, self._permitted(wrapped.version):
             kek = self._key(session, wrapped.version)
             if payload[:1] == bytes([_PAYLOAD_GCM]):
+                self._capable(kek, wrapped.version, "decrypt", GCM)
                 iv, body = payload[1 : 1 + _IV_LEN], payload[1 + _IV_LEN :]
                 if len(iv) != _IV_LEN or len(body) != DEK_LEN + 16:  # SoftHSM takes any IV
                     raise NotMineError("the wrapped key has the wrong shape")
@@ -266,36 +298,80 @@ class Pkcs11:
                         "(another key or document, or altered)"
                     ) from exc
                 return bytes(dek)
-            if payload[:1] == bytes([_PAYLOAD_KWP]):
-                try:
-                    temp = kek.unwrap_key(
-                        p11.ObjectClass.SECRET_KEY,
-                        p11.KeyType.AES,
-                        payload[1:],
-                        mechanism=p11.Mechanism(self._kwp),
-                        template={
-                            p11.Attribute.TOKEN: False,
-                            p11.Attribute.EXTRACTABLE: True,
-                            p11.Attribute.SENSITIVE: False,
-                        },
-                    )
-                except p11.exceptions.PKCS11Error as exc:
+            if payload[:1] in (bytes([_PAYLOAD_KWP]), bytes([_PAYLOAD_KWP_BOUND])):
+                bound = payload[0] == _PAYLOAD_KWP_BOUND
+                self._capable(kek, wrapped.version, "unwrap_key", KWP)
+                value = self._kwp_unwrap(kek, payload[1:], bound)
+                if not bound:  # a wrap from before binding: commitment and MAC still hold
+                    if len(value) != DEK_LEN:
+                        raise NotMineError("the wrapped key has the wrong shape")
+                    return value
+                aad = wrap_ad(KIND, self.key_id, wrapped.version, ad.digest)
+                if len(value) != DEK_LEN + _AD_HASH_LEN or not hmac.compare_digest(
+                    value[DEK_LEN:], hashlib.sha256(aad).digest()
+                ):
                     raise NotMineError(
-                        "the wrapped key does not unwrap under this HSM key"
-                    ) from exc
-                try:
-                    return bytes(temp[p11.Attribute.VALUE])
-                finally:
-                    temp.destroy()
+                        "the wrapped key belongs to another document, key or version"
+                    )
+                return value[:DEK_LEN]
         raise NotMineError("unknown PKCS#11 wrapped-key payload")
+
+    def _kwp_unwrap(self, kek: Any, wrapped: bytes, bound: bool) -> bytes:
+        p11 = self._p11
+        key_type = p11.KeyType.GENERIC_SECRET if bound else p11.KeyType.AES
+        try:
+            temp = kek.unwrap_key(
+                p11.ObjectClass.SECRET_KEY,
+                key_type,
+                wrapped,
+                mechanism=p11.Mechanism(self._kwp),
+                template={
+                    p11.Attribute.TOKEN: False,
+                    p11.Attribute.EXTRACTABLE: True,
+                    p11.Attribute.SENSITIVE: False,
+                },
+            )
+        except p11.exceptions.PKCS11Error as exc:
+            raise NotMineError("the wrapped key does not unwrap under this HSM key") from exc
+        try:
+            return bytes(temp[p11.Attribute.VALUE])
+        finally:
+            temp.destroy()
+
+    def _capable(self, kek: Any, version: int, method: str, mechanism: str) -> Any:
+        """The KEK, if it can do what ``mechanism`` needs (python-pkcs11's ``method``).
+
+        python-pkcs11 gives a key object ``encrypt``/``wrap_key`` and so on
+        only when the key has that capability; a key made for the other mode
+        lacks it (docs/pkcs11.md).
+        """
+        if not callable(getattr(kek, method, None)):
+            raise KeyProviderError(
+                f"key {self._key_label!r} version {version} in token {self._token_label!r} "
+                f"does not permit {mechanism} (was it made for the other mechanism?)"
+            )
+        return kek
+
+    @contextmanager
+    def _permitted(self, version: int) -> Iterator[None]:
+        """A token that refuses the mechanism for this key: say so, in sealdoc's terms."""
+        try:
+            yield
+        except self._p11.exceptions.MechanismInvalid as exc:  # CKA_ALLOWED_MECHANISMS says no
+            raise KeyProviderError(
+                f"key {self._key_label!r} version {version} in token {self._token_label!r} "
+                f"does not permit {self._mechanism}"
+            ) from exc
 
     # -- key management ---------------------------------------------------------------------
 
     def rotate(self) -> int:
         """Generate the next version of the key in the token and make it primary."""
         version = self.refresh()[-1] + 1
+        label = f"{self._key_label}.v{version}"
         with self._session() as session:
-            _generate(self._p11, session, f"{self._key_label}.v{version}")
+            _generate(self._p11, session, label, self._mechanism, self._kwp)
+        self._labels[version] = label
         self._primary = version
         return version
 
@@ -309,52 +385,40 @@ class Pkcs11:
         pin: str | None = None,
         pin_file: str | os.PathLike[str] | None = None,
         pin_env: str = DEFAULT_PIN_ENV,
+        mechanism: str = GCM,
+        kwp_mechanism: int = KWP_SOFTHSM,
     ) -> None:
-        """Create version 1 of a non-extractable AES-256 KEK in a token."""
+        """Create version 1 of a non-extractable AES-256 KEK in a token.
+
+        The key may do only what ``mechanism`` needs (encrypt and decrypt for
+        aes-gcm, wrap and unwrap for aes-kwp; CKA_ALLOWED_MECHANISMS where the
+        token takes it), so pass the provider's ``mechanism`` here too. A key
+        of that name already in the token is refused: make it once.
+        """
         import pkcs11  # noqa: PLC0415
 
+        if mechanism not in (GCM, KWP):
+            raise ValueError(f"mechanism must be {GCM!r} or {KWP!r}")
         lib, lock = _module(module_path)
         secret = _read_pin(pin, pin_file, pin_env)
         with lock:
             try:
                 token = lib.get_token(token_label=token_label)
                 with _logged_in_session(pkcs11, token, secret) as session:
-                    _generate(pkcs11, session, f"{key_label}.v1")
+                    existing = _scan(pkcs11, session, key_label)
+                    if existing:
+                        found = sorted({label for labels in existing.values() for label in labels})
+                        raise KeyProviderError(
+                            f"token {token_label!r} already has key {key_label!r} "
+                            f"({', '.join(found)}): it is made once; use Pkcs11(...) to seal "
+                            "with it, and rotate() for a new version"
+                        )
+                    _generate(pkcs11, session, f"{key_label}.v1", mechanism, kwp_mechanism)
             except pkcs11.exceptions.PKCS11Error as exc:
                 raise KeyProviderError(
                     f"cannot create key {key_label!r} in token {token_label!r}: "
                     f"{type(exc).__name__}"
                 ) from exc
-
-
-def _logged_in_session(p11: Any, token: Any, secret: str) -> Any:
-    """A session logged in as the user; joins the login another session of this process holds.
-
-    PKCS#11 logs in per token and process: while another session is logged
-    in, C_Login answers USER_ALREADY_LOGGED_IN without checking the PIN, so
-    a wrong PIN is only refused by the first login of a process.
-    """
-    try:
-        return token.open(user_pin=secret, rw=True)
-    except p11.exceptions.UserAlreadyLoggedIn:
-        return token.open(rw=True)
-
-
-def _generate(p11: Any, session: Any, label: str) -> None:
-    session.generate_key(
-        p11.KeyType.AES,
-        256,
-        label=label,
-        store=True,
-        template={
-            p11.Attribute.EXTRACTABLE: False,
-            p11.Attribute.SENSITIVE: True,
-            p11.Attribute.ENCRYPT: True,
-            p11.Attribute.DECRYPT: True,
-            p11.Attribute.WRAP: True,
-            p11.Attribute.UNWRAP: True,
-        },
-    )
 
 
 def from_uri(uri: str, **options: Any) -> Pkcs11:
