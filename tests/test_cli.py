@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,19 +21,21 @@ def run(
     *args: str,
     stdin: bytes | None = None,
     passphrase: str | None = PASS,
+    env: Mapping[str, str] | None = None,
     **env_vars: str,
 ) -> subprocess.CompletedProcess[bytes]:
-    """``sealdoc ARGS`` in ``tmp_path`` with its keyring there, plus ``env_vars``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
-    env["SEALDOC_KEYRING"] = str(tmp_path / "ring.json")
+    """``sealdoc ARGS`` in ``tmp_path`` with its keyring there, plus ``env`` and ``env_vars``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
+    environ["SEALDOC_KEYRING"] = str(tmp_path / "ring.json")
     if passphrase is not None:
-        env["SEALDOC_PASSPHRASE"] = passphrase
-    env.update(env_vars)
+        environ["SEALDOC_PASSPHRASE"] = passphrase
+    environ.update(env or {})
+    environ.update(env_vars)
     return subprocess.run(
         [sys.executable, "-m", "sealdoc", *args],
         input=stdin if stdin is not None else b"",
         capture_output=True,
-        env=env,
+        env=environ,
         cwd=tmp_path,
         check=False,
         timeout=60,

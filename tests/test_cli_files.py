@@ -58,18 +58,18 @@ def test_output_is_never_replaced_without_force(home: Path) -> None:
     (home / "statement.pdf").chmod(0o640)
     env = {"SEALDOC_PASSPHRASE_FILE": str(home / "pass.txt")}
     assert (
-        run(home, "seal", "statement.pdf", "-o", "s.sdoc", passphrase=None, **env).returncode == 0
+        run(home, "seal", "statement.pdf", "-o", "s.sdoc", passphrase=None, env=env).returncode == 0
     )
-    again = run(home, "seal", "statement.pdf", "-o", "s.sdoc", passphrase=None, **env)
+    again = run(home, "seal", "statement.pdf", "-o", "s.sdoc", passphrase=None, env=env)
     assert again.returncode == 3
     assert b"--force" in again.stderr
-    opened = run(home, "open", "s.sdoc", "-o", "statement.pdf", passphrase=None, **env)
+    opened = run(home, "open", "s.sdoc", "-o", "statement.pdf", passphrase=None, env=env)
     assert opened.returncode == 3
     assert (home / "statement.pdf").read_bytes() == b"the original"
-    forced = run(home, "open", "s.sdoc", "-o", "statement.pdf", "--force", passphrase=None, **env)
+    forced = run(home, "open", "s.sdoc", "-o", "statement.pdf", "--force", passphrase=None, env=env)
     assert forced.returncode == 0, forced.stderr
     assert stat.S_IMODE((home / "statement.pdf").stat().st_mode) == 0o640  # mode kept
-    fresh = run(home, "open", "s.sdoc", "-o", "new.pdf", passphrase=None, **env)
+    fresh = run(home, "open", "s.sdoc", "-o", "new.pdf", passphrase=None, env=env)
     assert fresh.returncode == 0
     assert stat.S_IMODE((home / "new.pdf").stat().st_mode) == 0o600
     assert not [p for p in home.iterdir() if p.name.endswith(".partial")]
@@ -91,13 +91,13 @@ def test_key_uris_seal_and_open(home: Path) -> None:
         ring,
         "--key",
         recipient,
-        **env,
+        env=env,
         passphrase=None,
     )
     assert sealed.returncode == 0, sealed.stderr
     kinds = [w.kind for w in sealdoc.inspect((home / "a.sdoc").read_bytes()).wrapped_keys]
     assert sorted(kinds) == ["local", "x25519"]
-    by_ring = run(home, "open", "a.sdoc", "-o", "-", "--key", ring, passphrase=None, **env)
+    by_ring = run(home, "open", "a.sdoc", "-o", "-", "--key", ring, passphrase=None, env=env)
     assert by_ring.stdout == b"by uri", by_ring.stderr
     by_device = run(home, "open", "a.sdoc", "-o", "-", "--identity", "dev.key", passphrase=None)
     assert by_device.stdout == b"by uri", by_device.stderr
@@ -112,7 +112,7 @@ def test_file_mode_rewrap_takes_a_binding(home: Path) -> None:
     ring = sealdoc.LocalKeyring.load(home / "ring.json", passphrase=PASS)
     vault = sealdoc.Vault(f"file://{home}/v", keys=ring)
     vault.put("doc-1", b"bound")
-    unbound = run(home, "rewrap", "v/doc-1.sdoc", "-o", "r.sdoc", passphrase=None, **env)
+    unbound = run(home, "rewrap", "v/doc-1.sdoc", "-o", "r.sdoc", passphrase=None, env=env)
     assert unbound.returncode == 1
     assert b"--binding" in unbound.stderr
     assert b"binding=" not in unbound.stderr
@@ -125,7 +125,7 @@ def test_file_mode_rewrap_takes_a_binding(home: Path) -> None:
         "--binding",
         "sealdoc:doc_id=doc-1",
         passphrase=None,
-        **env,
+        env=env,
     )
     assert bound.returncode == 0, bound.stderr
     opened = run(
@@ -137,7 +137,7 @@ def test_file_mode_rewrap_takes_a_binding(home: Path) -> None:
         "--binding",
         "sealdoc:doc_id=doc-1",
         passphrase=None,
-        **env,
+        env=env,
     )
     assert opened.stdout == b"bound"
 
@@ -148,7 +148,15 @@ def test_stdout_gets_nothing_from_a_tampered_document(home: Path) -> None:
     (home / "big").write_bytes(body)
     assert (
         run(
-            home, "seal", "big", "-o", "big.sdoc", "--segment-size", "65536", passphrase=None, **env
+            home,
+            "seal",
+            "big",
+            "-o",
+            "big.sdoc",
+            "--segment-size",
+            "65536",
+            passphrase=None,
+            env=env,
         ).returncode
         == 0
     )
@@ -156,15 +164,15 @@ def test_stdout_gets_nothing_from_a_tampered_document(home: Path) -> None:
     sealed[-5] ^= 1  # the last segment: everything before it authenticates
     (home / "bad.sdoc").write_bytes(bytes(sealed))
     for source, stdin in (("bad.sdoc", None), ("-", bytes(sealed))):
-        result = run(home, "open", source, "-o", "-", stdin=stdin, passphrase=None, **env)
+        result = run(home, "open", source, "-o", "-", stdin=stdin, passphrase=None, env=env)
         assert result.returncode == 1
         assert result.stdout == b"", source  # not one byte of the good segments
         assert b"cannot open this document" in result.stderr
-    streamed = run(home, "open", "bad.sdoc", "-o", "-", "--stream", passphrase=None, **env)
+    streamed = run(home, "open", "bad.sdoc", "-o", "-", "--stream", passphrase=None, env=env)
     assert streamed.returncode == 1
     assert streamed.stdout  # what --stream warns about: the good segments came out
     assert body.startswith(streamed.stdout)
-    good = run(home, "open", "-", "-o", "-", stdin=(home / "big.sdoc").read_bytes(), **env)
+    good = run(home, "open", "-", "-o", "-", stdin=(home / "big.sdoc").read_bytes(), env=env)
     assert good.stdout == body
 
 
@@ -214,13 +222,13 @@ def test_seal_to_s3_and_open_from_it_with_a_kms_key(
     uri = f"aws-kms://{alias}?region=us-east-1"
     (home / "claim.txt").write_bytes(b"claim 88412")
     url = f"s3://{bucket}/claims/claim.txt.sdoc"
-    sealed = run(home, "seal", "claim.txt", "-o", url, "--key", uri, passphrase=None, **env)
+    sealed = run(home, "seal", "claim.txt", "-o", url, "--key", uri, passphrase=None, env=env)
     assert sealed.returncode == 0, sealed.stderr
-    shown = run(home, "inspect", url, "--json", passphrase=None, **env)
+    shown = run(home, "inspect", url, "--json", passphrase=None, env=env)
     assert json.loads(shown.stdout)["wrapped_keys"][0]["kind"] == "aws-kms", shown.stderr
-    opened = run(home, "open", url, "-o", "-", "--key", uri, passphrase=None, **env)
+    opened = run(home, "open", url, "-o", "-", "--key", uri, passphrase=None, env=env)
     assert (opened.returncode, opened.stdout) == (0, b"claim 88412"), opened.stderr
-    again = run(home, "seal", "claim.txt", "-o", url, "--key", uri, passphrase=None, **env)
+    again = run(home, "seal", "claim.txt", "-o", url, "--key", uri, passphrase=None, env=env)
     assert again.returncode == 3  # an existing object is not replaced without --force
     # the endpoint as a storage option instead of the environment
     by_option = run(

@@ -38,15 +38,15 @@ def test_check_store_refuses_while_documents_depend_on_the_version(
     url, env = where
     assert run(tmp_path, "keys", "rotate").returncode == 0
     for command in (["disable", "1"], ["destroy", "1", "--after", "7d"]):
-        refused = run(tmp_path, "keys", *command, "--check-store", url, **env)
+        refused = run(tmp_path, "keys", *command, "--check-store", url, env=env)
         assert refused.returncode == 3, refused.stderr
         assert b"3 documents" in refused.stderr
         assert b"depend only on key 'default' version 1" in refused.stderr
     assert b"default\t1\tenabled\n" in run(tmp_path, "keys", "list").stdout  # untouched
-    typo = run(tmp_path, "keys", "disable", "1", "--check-store", url + "-typo", **env)
+    typo = run(tmp_path, "keys", "disable", "1", "--check-store", url + "-typo", env=env)
     assert typo.returncode == 3  # an empty URL proves nothing
-    assert run(tmp_path, "rewrap", url, **env).returncode == 0
-    allowed = run(tmp_path, "keys", "destroy", "1", "--after", "7d", "--check-store", url, **env)
+    assert run(tmp_path, "rewrap", url, env=env).returncode == 0
+    allowed = run(tmp_path, "keys", "destroy", "1", "--after", "7d", "--check-store", url, env=env)
     assert allowed.returncode == 0, allowed.stderr
     assert b"cancel with: sealdoc keys enable" in allowed.stdout
     listed = run(tmp_path, "keys", "list").stdout

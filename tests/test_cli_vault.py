@@ -28,30 +28,32 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str
 def test_put_get_ls_inspect_rm(tmp_path: Path, where: tuple[str, dict[str, str]]) -> None:
     url, env = where
     (tmp_path / "s.txt").write_bytes(b"statement 2026-11\n")
-    put = run(tmp_path, "vault", "put", url, DOC, "s.txt", "--context", "tenant=acme", **env)
+    put = run(tmp_path, "vault", "put", url, DOC, "s.txt", "--context", "tenant=acme", env=env)
     assert put.returncode == 0, put.stderr
-    piped = run(tmp_path, "vault", "put", url, "C-1029/2026-12", stdin=b"from stdin", **env)
+    piped = run(tmp_path, "vault", "put", url, "C-1029/2026-12", stdin=b"from stdin", env=env)
     assert piped.returncode == 0, piped.stderr
-    again = run(tmp_path, "vault", "put", url, DOC, "s.txt", **env)
+    again = run(tmp_path, "vault", "put", url, DOC, "s.txt", env=env)
     assert again.returncode == 3  # not replaced without --force
-    listed = run(tmp_path, "vault", "ls", url, "C-1029/", "--json", passphrase=None, **env)
+    listed = run(tmp_path, "vault", "ls", url, "C-1029/", "--json", passphrase=None, env=env)
     assert json.loads(listed.stdout) == [DOC, "C-1029/2026-12"], listed.stderr
-    shown = run(tmp_path, "vault", "inspect", url, DOC, "--json", passphrase=None, **env)
+    shown = run(tmp_path, "vault", "inspect", url, DOC, "--json", passphrase=None, env=env)
     header = json.loads(shown.stdout)
     assert (header["context"], header["has_binding"]) == ({"tenant": "acme"}, True)
-    got = run(tmp_path, "vault", "get", url, DOC, "-o", "-", "--context", "tenant=acme", **env)
+    got = run(tmp_path, "vault", "get", url, DOC, "-o", "-", "--context", "tenant=acme", env=env)
     assert (got.returncode, got.stdout) == (0, b"statement 2026-11\n"), got.stderr
-    to_file = run(tmp_path, "vault", "get", url, "C-1029/2026-12", "-o", "out.txt", **env)
+    to_file = run(tmp_path, "vault", "get", url, "C-1029/2026-12", "-o", "out.txt", env=env)
     assert to_file.returncode == 0, to_file.stderr
     assert (tmp_path / "out.txt").read_bytes() == b"from stdin"
-    wrong = run(tmp_path, "vault", "get", url, DOC, "-o", "-", "--context", "tenant=globex", **env)
+    wrong = run(
+        tmp_path, "vault", "get", url, DOC, "-o", "-", "--context", "tenant=globex", env=env
+    )
     assert (wrong.returncode, wrong.stdout) == (1, b"")
-    assert run(tmp_path, "vault", "rm", url, DOC, passphrase=None, **env).returncode == 0
-    gone = run(tmp_path, "vault", "get", url, DOC, "-o", "-", **env)
+    assert run(tmp_path, "vault", "rm", url, DOC, passphrase=None, env=env).returncode == 0
+    gone = run(tmp_path, "vault", "get", url, DOC, "-o", "-", env=env)
     assert gone.returncode == 1
     assert DOC.encode() in gone.stderr
-    assert run(tmp_path, "vault", "rm", url, DOC, passphrase=None, **env).returncode == 1
-    left = run(tmp_path, "vault", "ls", url, passphrase=None, **env)
+    assert run(tmp_path, "vault", "rm", url, DOC, passphrase=None, env=env).returncode == 1
+    left = run(tmp_path, "vault", "ls", url, passphrase=None, env=env)
     assert left.stdout == b"C-1029/2026-12\n"
 
 
@@ -64,25 +66,25 @@ def test_opaque_names_from_a_name_key_file(
     assert (tmp_path / "names.key").stat().st_mode & 0o077 == 0
     assert run(tmp_path, "vault", "new-name-key", "names.key", passphrase=None).returncode == 3
     nk = ("--name-key-file", "names.key")
-    put = run(tmp_path, "vault", "put", url, DOC, *nk, stdin=b"private", **env)
+    put = run(tmp_path, "vault", "put", url, DOC, *nk, stdin=b"private", env=env)
     assert put.returncode == 0, put.stderr
-    assert run(tmp_path, "vault", "ls", url, "--json", *nk, **env).stdout.strip() == b'["%s"]' % (
+    assert run(tmp_path, "vault", "ls", url, "--json", *nk, env=env).stdout.strip() == b'["%s"]' % (
         DOC.encode()
     )
     # without the name key the listing says nothing about whose document it is
-    opaque = json.loads(run(tmp_path, "vault", "ls", url, "--json", **env).stdout)
+    opaque = json.loads(run(tmp_path, "vault", "ls", url, "--json", env=env).stdout)
     assert len(opaque) == 1
     assert "C-1029" not in opaque[0]
-    got = run(tmp_path, "vault", "get", url, DOC, "-o", "-", *nk, **env)
+    got = run(tmp_path, "vault", "get", url, DOC, "-o", "-", *nk, env=env)
     assert got.stdout == b"private", got.stderr
-    inventory = run(tmp_path, "inventory", url, "--json", *nk, passphrase=None, **env)
+    inventory = run(tmp_path, "inventory", url, "--json", *nk, passphrase=None, env=env)
     ring_id = sealdoc.LocalKeyring.load(tmp_path / "ring.json", passphrase=PASS).ring_id
     assert json.loads(inventory.stdout)["counts"] == {f"local:default@{ring_id}#1": 1}
     run(tmp_path, "keys", "rotate")
-    done = run(tmp_path, "rewrap", url, "--json", *nk, **env)
+    done = run(tmp_path, "rewrap", url, "--json", *nk, env=env)
     assert json.loads(done.stdout)["rewritten"] == 1, done.stderr
     (tmp_path / "bad.key").write_bytes(b"short")
-    bad = run(tmp_path, "vault", "ls", url, "--name-key-file", "bad.key", **env)
+    bad = run(tmp_path, "vault", "ls", url, "--name-key-file", "bad.key", env=env)
     assert bad.returncode == 1
     assert b"64-byte name key" in bad.stderr
 
