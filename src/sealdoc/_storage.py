@@ -42,7 +42,10 @@ def pending_write(fs: Any, path: str, *, fsync: bool = True) -> PendingWrite:
         buffer = io.BytesIO()
 
         def store() -> None:
-            fs.pipe_file(path, buffer.getvalue())
+            from ._store.memory import LOCK  # noqa: PLC0415 - ordered with the memory store's swaps
+
+            with LOCK:
+                fs.pipe_file(path, buffer.getvalue())
 
         return PendingWrite(buffer, store, buffer.close)
     if "file" in kinds:

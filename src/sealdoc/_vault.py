@@ -14,7 +14,7 @@ import contextlib
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
 from cryptography.exceptions import InvalidTag
@@ -44,6 +44,9 @@ from ._envelope import (
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, Suite
+
+if TYPE_CHECKING:
+    from .providers._base import KeyProvider
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
@@ -264,6 +267,11 @@ class Vault:
         replaces are a true compare-and-swap (docs/storage.md).
         """
         return self._backend
+
+    @property
+    def providers(self) -> tuple[KeyProvider, ...]:
+        """The key providers this vault opens and seals with (empty without ``keys``)."""
+        return tuple(self._providers)
 
     def path_of(self, doc_id: str) -> str:
         """The store-relative path a document is written to (opaque or not)."""

@@ -98,6 +98,10 @@ class GenericStore:
         with store_errors("write", path):
             if expected is not None:
                 _check(self._version(path), expected, path)
+            parent = self._full(path).rpartition("/")[0]
+            if parent:  # folders for backends that have them; object stores ignore it
+                with contextlib.suppress(Exception):
+                    self._fs.makedirs(parent, exist_ok=True)
             pending = pending_write(self._fs, self._full(path), fsync=self._durable)
             try:
                 write(pending.file)

@@ -25,6 +25,7 @@ file of a writer that is still running.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -65,12 +66,28 @@ def _version_at(path: str) -> str | None:
         os.close(fd)
 
 
+LOCK_FILE = ".sealdoc-lock"  # only where a folder itself cannot be locked (NFS)
+
+
 @contextlib.contextmanager
 def folder_lock(folder: str) -> Iterator[None]:
-    """An exclusive flock on a folder: the lock every committing writer takes."""
+    """An exclusive flock on a folder: the lock every committing writer takes.
+
+    NFS emulates flock with byte-range locks, which a read-only descriptor
+    (all a folder can be opened as) cannot take: there the lock is on a
+    hidden lock file in the folder instead, the same for every writer that
+    sees the same refusal.
+    """
     fd = os.open(folder, os.O_RDONLY | _O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in (errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            os.close(fd)
+            fd = os.open(f"{folder}/{LOCK_FILE}", os.O_RDWR | os.O_CREAT | _O_CLOEXEC, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -154,7 +171,8 @@ class LocalStore:
 
     def list(self, prefix: str = "") -> Iterator[Entry]:
         start = prefix.rpartition("/")[0]
-        yield from _walk(self._full(start) if start else self.root, start, prefix)
+        with store_errors("list", prefix):
+            yield from _walk(self._full(start) if start else self.root, start, prefix)
 
     def read_head(self, path: str, length: int) -> Head:
         with store_errors("read", path):
@@ -323,7 +341,7 @@ def _walk(folder: str, rel: str, prefix: str) -> Iterator[Entry]:
         if key.endswith("/"):
             if path.startswith(prefix) or prefix.startswith(path):
                 yield from _walk(entry.path, path[:-1], prefix)
-        elif path.startswith(prefix) and not is_partial(entry.name):
+        elif path.startswith(prefix) and not is_partial(entry.name) and key != LOCK_FILE:
             try:
                 size = entry.stat().st_size
             except FileNotFoundError:

@@ -20,7 +20,7 @@ from ..exceptions import DocumentChangedError
 from .base import Entry, Head
 from .common import join, store_errors
 
-_LOCK = threading.RLock()  # one for every memory store: they share fsspec's dict
+LOCK = threading.RLock()  # one for every memory store: they share fsspec's dict
 
 
 def _version(data: bytes) -> str:
@@ -54,7 +54,7 @@ class MemoryStore:
     def list(self, prefix: str = "") -> Iterator[Entry]:
         base = self.root + "/" if self.root else ""
         start = base + prefix
-        with _LOCK:
+        with LOCK:
             names = sorted(k for k in self._fs.store if k.startswith(start))
         for name in names:
             yield Entry(name[len(base) :])
@@ -82,14 +82,14 @@ class MemoryStore:
         buffer = io.BytesIO()
         write(buffer)
         data = buffer.getvalue()
-        with store_errors("write", path), _LOCK:
+        with store_errors("write", path), LOCK:
             if expected is not None:
                 _check(self._current(path), expected, path)
             self._fs.pipe_file(self._full(path), data)
         return _version(data)
 
     def replace_header(self, path: str, version: str, header: bytes, body_offset: int) -> str:
-        with store_errors("replace", path), _LOCK:
+        with store_errors("replace", path), LOCK:
             old = self._current(path)
             _check(old, version, path)
             data = header + old[body_offset:]
@@ -97,7 +97,7 @@ class MemoryStore:
         return _version(data)
 
     def delete(self, path: str) -> None:
-        with store_errors("delete", path), _LOCK:
+        with store_errors("delete", path), LOCK:
             if not self._fs.exists(self._full(path)):
                 raise FileNotFoundError(path)
             self._fs.rm_file(self._full(path))

@@ -1,0 +1,177 @@
+"""A counting HTTP proxy on 127.0.0.1, put between a client and moto's server.
+
+It forwards TCP both ways, counts the bytes in each direction and parses the
+client's side into requests (method, target, headers), so that a test or a
+benchmark can see what went over the wire: bytes uploaded and downloaded,
+how many requests of which kind, and which conditional headers they carried.
+An optional ``delay`` sleeps before forwarding each request (a WAN-like
+latency).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import attrs
+
+
+@attrs.define
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+
+
+class CountingProxy:
+    """``with CountingProxy(upstream_port) as proxy:`` then use ``proxy.endpoint``."""
+
+    def __init__(self, upstream: str, *, delay: float = 0.0) -> None:
+        host, _, port = upstream.rpartition("//")[2].partition(":")
+        self._upstream = (host, int(port))
+        self._delay = delay
+        self._lock = threading.Lock()
+        self.sent = 0  # client -> server bytes
+        self.received = 0  # server -> client bytes
+        self.requests: list[Request] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._stop = False
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop = True
+        self._server.close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.sent = self.received = 0
+            self.requests.clear()
+
+    def count(self, method: str, contains: str = "") -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if r.method == method and contains in r.target)
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._upstream)
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._responses, args=(upstream, client), daemon=True).start()
+
+    def _responses(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(1 << 16):
+                with self._lock:
+                    self.received += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _close(dst)
+
+    def _requests(self, src: socket.socket, dst: socket.socket) -> None:
+        reader = _Reader(src)
+        try:
+            while True:
+                head = reader.until(b"\r\n\r\n")
+                if not head:
+                    return
+                request = _parse(head)
+                with self._lock:
+                    self.requests.append(request)
+                if self._delay:
+                    time.sleep(self._delay)
+                # the head goes first: a client may wait for "100 Continue" before the body
+                self._forward(dst, head)
+                if request.headers.get("transfer-encoding", "").lower() == "chunked":
+                    self._forward(dst, _chunked(reader))
+                else:
+                    left = int(request.headers.get("content-length", "0"))
+                    while left:
+                        data = reader.some(left)
+                        self._forward(dst, data)
+                        left -= len(data)
+        except OSError:
+            pass
+        finally:
+            _close(dst)
+
+    def _forward(self, dst: socket.socket, data: bytes) -> None:
+        with self._lock:
+            self.sent += len(data)
+        dst.sendall(data)
+
+
+class _Reader:
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+
+    def _fill(self) -> bool:
+        data = self._sock.recv(1 << 16)
+        self._buffer += data
+        return bool(data)
+
+    def until(self, marker: bytes) -> bytes:
+        while (i := self._buffer.find(marker)) < 0:
+            if not self._fill():
+                return b""
+        out = bytes(self._buffer[: i + len(marker)])
+        del self._buffer[: i + len(marker)]
+        return out
+
+    def some(self, n: int) -> bytes:
+        """Up to ``n`` bytes, at least one."""
+        if not self._buffer and not self._fill():
+            raise OSError("the client closed mid-request")
+        out = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return out
+
+    def exactly(self, n: int) -> bytes:
+        while len(self._buffer) < n:
+            if not self._fill():
+                raise OSError("the client closed mid-request")
+        out = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        return out
+
+
+def _chunked(reader: _Reader) -> bytes:
+    out = []
+    while True:
+        line = reader.until(b"\r\n")
+        out.append(line)
+        size = int(line.split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            out.append(reader.until(b"\r\n"))  # no trailers from botocore: the final CRLF
+            return b"".join(out)
+        out.append(reader.exactly(size + 2))
+
+
+def _parse(head: bytes) -> Request:
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers: dict[str, Any] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return Request(method, target, headers)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

@@ -1,0 +1,81 @@
+"""A writer killed (SIGKILL) mid-write leaves the old version; the next clean removes its leftovers.
+
+Locally the leftover is the hidden temporary file; on S3 (moto's server) it
+is a multipart upload killed between its parts.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import fsspec
+
+from sealdoc._store.factory import store_for
+
+from .stores import new_bucket, s3_options
+
+KILLED_WRITER = """
+import json, sys, time, fsspec
+from sealdoc._store.factory import store_for
+url, options = sys.argv[1], json.loads(sys.argv[2])
+fs, root = fsspec.core.url_to_fs(url, **options)
+store = store_for(fs, root)
+head = store.read_head("doc", 16)
+
+def write(f):
+    f.write(b"n" * (6 << 20))  # more than one 5 MiB part: on S3 part 1 is uploaded now
+    f.write(b"n" * (1 << 20))
+    print("between parts", flush=True)
+    time.sleep(60)
+
+store.replace("doc", head.version, write)
+"""
+
+
+def _kill_a_writer(url: str, options: dict[str, Any]) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, url, json.dumps(options)],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "between parts\n"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+
+
+def test_a_killed_local_writer_is_cleaned_by_the_next_run(tmp_path: Any) -> None:
+    url = f"file://{tmp_path}/store"
+    fs, root = fsspec.core.url_to_fs(url)
+    store = store_for(fs, root)
+    store.put("doc", lambda f: f.write(b"version 1"))
+    _kill_a_writer(url, {})
+    assert store.read_head("doc", 100).data == b"version 1"
+    left = [p.name for p in (tmp_path / "store").iterdir() if p.name != "doc"]
+    assert len(left) == 1
+    assert left[0].endswith(".partial")
+    assert [e.path for e in store.list()] == ["doc"]
+    assert store.clean_partials("", time.time() + 1) == 1
+    assert [p.name for p in (tmp_path / "store").iterdir()] == ["doc"]
+
+
+def test_a_multipart_upload_killed_between_parts_is_aborted_by_the_next_run(
+    moto_endpoint: str,
+) -> None:
+    url = f"s3://{new_bucket(moto_endpoint)}/store"
+    options = s3_options(moto_endpoint)
+    fs, root = fsspec.core.url_to_fs(url, **options)
+    store: Any = store_for(fs, root)
+    store.put("doc", lambda f: f.write(b"version 1"))
+    _kill_a_writer(url, options)
+    assert store.read_head("doc", 100).data == b"version 1"
+    uploads = store._call("list_multipart_uploads").get("Uploads", [])
+    assert [u["Key"] for u in uploads] == ["store/doc"]
+    assert store.clean_partials("", time.time() + 1) == 1
+    assert store._call("list_multipart_uploads").get("Uploads", []) == []
+    assert store.read_head("doc", 100).data == b"version 1"
