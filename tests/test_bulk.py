@@ -269,43 +269,37 @@ def test_keys_that_open_nothing_and_empty_selections_are_reported(
     assert (none.rewritten, none.skipped) == (0, 5)
 
 
-def test_a_store_that_fails_transiently(
-    tmp_path: Path, ring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_store_that_fails_transiently(tmp_path: Path, ring: MemoryKeyring) -> None:
     """Store calls fail now and then (as S3 does under load): each is retried.
 
     The first call of each kind fails for sure, later ones one time in twenty-five:
     a document fails only if nine attempts in a row each hit a failure, about one
     chance in ten million per document however the threads interleave."""
+    from sealdoc import StoreError
+
+    from .test_bulk_engine import hooked_vault
+
     store = Store("file", f"file://{tmp_path}/vault", {})
     vault = filled(store, ring, 40)
     ring.rotate()
-    fs = vault._fs
     chance = random.Random(11)
     calls = {"failed": 0}
     lock = threading.Lock()
     first: set[str] = set()
 
-    def flaky(method: Any) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                fail = method.__name__ not in first or chance.random() < 0.04
-                first.add(method.__name__)
-            if fail:
-                calls["failed"] += 1
-                raise ConnectionError("the store dropped the connection (simulated)")
-            return method(*args, **kwargs)
+    def flaky(call: str, path: str) -> None:
+        with lock:
+            fail = call not in first or chance.random() < 0.04
+            first.add(call)
+            calls["failed"] += fail
+        if fail:
+            raise StoreError("the store dropped the connection (simulated)")
 
-        return call
-
-    for name in ("cat_file", "_open", "mv"):
-        monkeypatch.setattr(fs, name, flaky(getattr(fs, name)))
-    report = vault.rewrap_all(retries=8, backoff=0.001)
+    report = hooked_vault(vault, flaky).rewrap_all(retries=8, backoff=0.001)
     adds_up(report)
     assert calls["failed"] > 0
     assert report.failed == ()
     assert report.rewritten == 40
-    monkeypatch.undo()
     steady = Vault(store.url, keys=ring)
     assert steady.inventory() == {"memory:default@kr-00000000000a#2": 40}
     assert steady.get("docs/0011") == b"statement 11"

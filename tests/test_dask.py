@@ -114,3 +114,31 @@ def test_the_command_line_runs_on_a_cluster(client: Any, tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rewritten"] == 90
     assert vault.inventory() == {f"local:default@{ring.ring_id}#2": 90}
+
+
+def test_a_stop_on_a_cluster_lets_batches_in_flight_finish(client: Any, tmp_path: Path) -> None:
+    import threading
+
+    keyring = tmp_path / "ring.json"
+    ring = LocalKeyring.create(keyring, passphrase=PASS, opslimit=1, memlimit=8 << 20)
+    vault = Vault(f"file://{tmp_path}/vault", keys=f"local://{keyring}")
+    for i in range(200):
+        vault.put(f"docs/{i:04}", b"statement %d" % i)
+    ring.rotate()
+    stop = threading.Event()
+    checkpoint = tmp_path / "job.checkpoint"
+    report = vault.rewrap_all(
+        client=client,
+        batch_size=20,
+        checkpoint=checkpoint,
+        stop=stop,
+        progress=lambda done, total: stop.set(),  # as a signal handler would, after one batch
+    )
+    assert report.interrupted
+    assert 20 <= report.rewritten < 200
+    assert report.failed == ()
+    resumed = vault.rewrap_all(client=client, batch_size=20, checkpoint=checkpoint)
+    assert not resumed.interrupted
+    assert resumed.resumed == report.rewritten
+    assert resumed.rewritten == 200 - report.rewritten
+    assert vault.inventory().counts == {f"local:default@{ring.ring_id}#2": 200}

@@ -107,11 +107,15 @@ class _FsStore:
         return f"{info.get('ino')}:{info.get('size')}:{info.get('mtime') or info.get('created')}"
 
     def read_head(self, path: str, length: int) -> Head:
-        with _errors(path):
-            version = self._version(path)
-            with self._fs._open(self._full(path), "rb", cache_type="none", block_size=0) as f:
-                size = f.size
-                data = f.read(length)
+        with (
+            _errors(path),
+            self._fs._open(self._full(path), "rb", cache_type="none", block_size=0) as f,
+        ):
+            details = getattr(f, "details", None) or {}
+            tag = details.get("ETag")  # s3fs looked it up to open the file
+            version = str(tag) if tag else self._version(path)
+            size = f.size
+            data = f.read(length)
         return Head(data=data, size=size, version=version)
 
     def _check(self, path: str, version: str) -> None:

@@ -10,6 +10,7 @@ overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -132,8 +133,11 @@ def run_here(
         preflight(source, options, started_wall)
     tally = Tally()
     finished: list[str] = []
-    seen = [0, 0]  # listed, done
+    seen = [0, 0, 0]  # listed by the job, done, counted by the pre-pass
     progress_lock = threading.Lock()
+    over = threading.Event()
+    if options.progress is not None and items is None:
+        _count_ahead(source, options, seen, over)
 
     def progressed() -> None:
         with progress_lock:
@@ -175,6 +179,26 @@ def run_here(
         interrupted=interrupted,
     )
     return report, finished
+
+
+def _count_ahead(
+    source: Source, options: BulkOptions, seen: list[int], over: threading.Event
+) -> None:
+    """The progress total, by a streaming pre-pass: a second listing that only counts.
+
+    It runs beside the job (one more listing: a request per 1,000 names on
+    S3) and usually ends long before it; until then the total shown is the
+    larger of what it and the job have listed.
+    """
+
+    def count() -> None:
+        with contextlib.suppress(Exception):  # the job's own listing reports store errors
+            for _ in listing(source, options.prefix):
+                seen[2] += 1
+                if over.is_set() or (options.stop is not None and options.stop.is_set()):
+                    return
+
+    threading.Thread(target=count, name="sealdoc-bulk-count", daemon=True).start()
 
 
 def _nothing_at(source: Source, prefix: str) -> str:
@@ -227,9 +251,20 @@ def _changed_once(source: Source, plan: Plan, path: str, doc_id: str) -> Done:
 
 
 def _with_retries(work: Any, options: BulkOptions) -> Done:
-    """Transient faults retried with jittered exponential backoff, cut short by ``stop``."""
+    """Transient faults retried with jittered exponential backoff, cut short by ``stop``.
+
+    The first attempt runs bare: tenacity's bookkeeping costs about 0.4 ms a
+    call here, a tenth of a document's CPU budget, and most documents never
+    need a second attempt.
+    """
+    try:
+        return work()  # type: ignore[no-any-return]
+    except Exception as exc:
+        if not _transient(exc) or options.retries == 0:
+            raise
+        exc_first = exc
     stop = options.stop
-    halt: Any = tenacity.stop_after_attempt(options.retries + 1)
+    halt: Any = tenacity.stop_after_attempt(options.retries)
     if stop is not None:
         halt = halt | tenacity.stop_when_event_set(stop)
 
@@ -239,6 +274,9 @@ def _with_retries(work: Any, options: BulkOptions) -> Done:
         else:
             time.sleep(seconds)
 
+    sleep(options.backoff)  # before the second attempt, as tenacity waits before the others
+    if stop is not None and stop.is_set():
+        raise exc_first
     retrying = tenacity.Retrying(
         stop=halt,
         wait=tenacity.wait_exponential_jitter(

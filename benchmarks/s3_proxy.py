@@ -1,0 +1,94 @@
+"""A counting, delaying TCP proxy in front of moto's server, and moto in its own process."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_METHODS = (b"GET ", b"PUT ", b"POST", b"HEAD", b"DELE")
+
+
+class Proxy:
+    """A TCP proxy in front of one server: counts bytes and requests, delays each request.
+
+    A request is a client chunk that starts with an HTTP method; the delay
+    is applied before it is passed on (a stand-in for a WAN round trip).
+    """
+
+    def __init__(self, port: int, delay: float = 0.0) -> None:
+        self._target = ("127.0.0.1", port)
+        self._delay = delay
+        self._lock = threading.Lock()
+        self.up = self.down = self.requests = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.up = self.down = self.requests = 0
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._listener.accept()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        server = socket.create_connection(self._target)
+        pair = {client: server, server: client}
+        try:
+            while True:
+                ready, _, _ = select.select(list(pair), [], [])
+                for sock in ready:
+                    data = sock.recv(1 << 20)
+                    if not data:
+                        return
+                    if sock is client:
+                        if data[:4] in _METHODS:
+                            with self._lock:
+                                self.requests += 1
+                            if self._delay:
+                                time.sleep(self._delay)
+                        with self._lock:
+                            self.up += len(data)
+                    else:
+                        with self._lock:
+                            self.down += len(data)
+                    pair[sock].sendall(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            server.close()
+
+
+@contextmanager
+def moto_process() -> Iterator[int]:
+    """moto's server in a child process (its CPU is not ours); yields its port."""
+    code = (
+        "from moto.server import ThreadedMotoServer\n"
+        "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
+        "s.start()\n"
+        "print(s.get_host_and_port()[1], flush=True)\n"
+        "import time\n"
+        "time.sleep(10**9)\n"
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ[name] = "bench"
+    os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert child.stdout is not None
+        yield int(child.stdout.readline())
+    finally:
+        child.kill()
+        child.wait()
