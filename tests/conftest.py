@@ -21,11 +21,6 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# Known keyring ids for the ring fixtures, so that tests can spell their
-# key references ("memory:default@kr-00000000000a#1").
-RING = "kr-00000000000a"
-OTHER_RING = "kr-00000000000b"
-
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -125,6 +127,7 @@ def test_a_rolled_back_file_is_refused_by_a_running_keyring(tmp_path: Path) -> N
     ring.destroy(1)
     assert ring.generation == 3
     path.write_bytes(old)
+    sidecar_path(path).unlink()  # the in-process rule needs no sidecar
     with pytest.raises(KeyringRollbackError, match="generation 2, older than generation 3"):
         ring.rotate()
     assert path.read_bytes() == old  # nothing was written
@@ -151,6 +154,35 @@ def test_a_fresh_load_notices_a_rolled_back_file_by_its_sidecar(tmp_path: Path) 
         2: "enabled",
         3: "enabled",
     }
+
+
+_LOAD = """
+import sys
+from sealdoc import KeyringRollbackError, LocalKeyring
+try:
+    LocalKeyring.load(sys.argv[1], passphrase=sys.argv[2])
+except KeyringRollbackError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_fresh_process_refuses_a_rolled_back_file(tmp_path: Path) -> None:
+    path = tmp_path / "ring.json"
+    ring = new_ring(path)
+    ring.rotate()
+    old = path.read_bytes()
+    ring.destroy(1)
+    path.write_bytes(old)  # a backup put back: it still holds version 1
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(path), PASS],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.startswith("refused: keyring ")
+    assert "generation 2, older than generation 3" in result.stdout
+    assert PASS not in result.stdout
 
 
 def test_a_legacy_file_gets_generations_from_its_first_save(tmp_path: Path) -> None:

@@ -167,7 +167,8 @@ def raw_session(token: str) -> Iterator[Any]:
     """A python-pkcs11 session of this process, as an HSM team's own tooling would use."""
     import pkcs11
 
-    from sealdoc.providers._pkcs11 import _logged_in_session, _module
+    from sealdoc.providers._pkcs11 import _module
+    from sealdoc.providers._pkcs11_token import _logged_in_session
 
     lib, lock = _module(MODULE)
     with lock, _logged_in_session(pkcs11, lib.get_token(token_label=token), PIN) as session:
