@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import pytest
 
 import sealdoc
@@ -121,3 +122,26 @@ def test_progress_without_a_terminal_is_log_lines(d: Path) -> None:
     result = run(d, "rewrap", url)
     assert result.returncode == 0, result.stderr
     assert b"rewrap: 1/1 documents" in result.stderr
+
+
+def test_storage_options_take_json_values_and_dotted_keys() -> None:
+    from sealdoc._cli.options import storage_options
+
+    parsed = storage_options(
+        (
+            "endpoint_url=http://127.0.0.1:9000",
+            "anon=false",
+            "max_concurrency=4",
+            "client_kwargs.region_name=eu-west-1",
+            "profile=prod=1",
+        )
+    )
+    assert parsed == {
+        "endpoint_url": "http://127.0.0.1:9000",
+        "anon": False,
+        "max_concurrency": 4,
+        "client_kwargs": {"region_name": "eu-west-1"},
+        "profile": "prod=1",
+    }
+    with pytest.raises(click.BadParameter, match="KEY=VALUE"):
+        storage_options(("novalue",))
