@@ -33,7 +33,9 @@ def progress(label: str) -> Iterator[Progress]:
         ) as bar:
             yield _Bar(bar)
     else:
-        yield _Log(label)
+        log = _Log(label)
+        yield log
+        log.finish()
 
 
 class _Bar:
@@ -48,18 +50,30 @@ class _Bar:
 
 
 class _Log:
+    """A line every LOG_EVERY_S seconds, and the last count when the job ends."""
+
     def __init__(self, label: str) -> None:
         self._label = label
-        self._last = 0.0
+        self._last = time.monotonic()
         self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._shown: tuple[int, int] | None = None
 
     def __call__(self, done: int, total: int) -> None:
         with self._lock:
+            self._seen = (done, total)
             now = time.monotonic()
-            if now - self._last < LOG_EVERY_S and done != total:
+            if now - self._last < LOG_EVERY_S:
                 return
             self._last = now
+            self._shown = self._seen
         click.echo(f"{self._label}: {done}/{total} documents", err=True)
+
+    def finish(self) -> None:
+        with self._lock:
+            last = self._seen if self._seen != self._shown else None
+        if last is not None:
+            click.echo(f"{self._label}: {last[0]}/{last[1]} documents", err=True)
 
 
 __all__ = ["Progress", "progress"]
