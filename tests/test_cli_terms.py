@@ -145,3 +145,13 @@ def test_storage_options_take_json_values_and_dotted_keys() -> None:
     }
     with pytest.raises(click.BadParameter, match="KEY=VALUE"):
         storage_options(("novalue",))
+
+
+def test_drop_removes_a_wrap_in_file_mode(d: Path) -> None:
+    two = sealdoc.inspect((d / "two.sdoc").read_bytes())
+    device = next(w for w in two.wrapped_keys if w.kind == "x25519")
+    dropped = run(d, "rewrap", "two.sdoc", "-o", "one.sdoc", "--drop", device.label)
+    assert dropped.returncode == 0, dropped.stderr
+    kinds = [w.kind for w in sealdoc.inspect((d / "one.sdoc").read_bytes()).wrapped_keys]
+    assert kinds == ["local"]
+    assert run(d, "rotate", "one.sdoc", "-o", "x").returncode == 0  # nothing left to lose

@@ -50,6 +50,8 @@ _PHRASES: tuple[tuple[str, str], ...] = (
         "pass that provider in keys=, or the new set in to=",
         "give that key with --key URI, or the new set with --to URI",
     ),
+    ("pass that provider in keys=", "give that key with --key URI"),
+    ("the whole new set in to=", "the whole new set with --to URI"),
     (
         "a recipient in to= is also in keys=",
         "a recipient (--recipient, --password-env) is also one of the keys (--key)",
@@ -73,6 +75,7 @@ _PARAMS = {
     "allow_unconditional": "--allow-unconditional",
     "after": "--after",
     "personal": "--personal",
+    "drop": "--drop ",
 }
 _TRUE = re.compile(r"\b([a-z_]+)=True\b")
 _PARAM = re.compile(r"\b(" + "|".join(_PARAMS) + r")=(?=[\s,;.)'\"]|$)")

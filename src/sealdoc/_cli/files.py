@@ -6,6 +6,7 @@ IN and OUT are paths, ``-`` (stdin/stdout) or fsspec URLs (``s3://bucket/x.sdoc`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from inspect import signature as inspect_signature
 from typing import Any, BinaryIO
 
 import click
@@ -305,20 +306,26 @@ def rekey_file(
     key_uris: tuple[str, ...],
     to_uris: tuple[str, ...],
     binding: Mapping[str, str],
+    drops: tuple[str, ...] = (),
     storage_options: Mapping[str, Any],
     force: bool,
 ) -> None:
     """File-mode ``rewrap``/``rotate``: one document from IN to OUT."""
+    verb = rewrap_stream if operation == "rewrap" else rotate_stream
+    extra: dict[str, Any] = {}
+    if drops:
+        if "drop" not in inspect_signature(verb).parameters:
+            raise click.UsageError(f"--drop is not available for {operation} in this version")
+        extra["drop"] = list(drops)
     with errors():
         target = streams.check_output(output, force=force, storage_options=storage_options)
         keys = state.keys(key_uris)
         to = [state.key(u) for u in to_uris] or None
-        verb = rewrap_stream if operation == "rewrap" else rotate_stream
         with (
             streams.open_input(source, storage_options) as src,
             streams.open_output(target) as dst,
         ):
-            verb(src, dst, keys=keys, to=to, binding=binding or None)
+            verb(src, dst, keys=keys, to=to, binding=binding or None, **extra)
 
 
 __all__ = [

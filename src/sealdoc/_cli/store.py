@@ -50,6 +50,14 @@ def _bulk_options(command: Callable[..., Any]) -> Callable[..., Any]:
             metavar="URI",
             help="Key URI to wrap for instead (repeatable).",
         ),
+        click.option(
+            "--drop",
+            "drops",
+            multiple=True,
+            metavar="LABEL",
+            help="Remove the wraps under this key (kind:key_id or kind:key_id#version, as "
+            "inspect shows them). Repeatable.",
+        ),
         binding_option,
         click.option("--force", is_flag=True, help="File mode: replace OUT if it exists."),
         click.option("--prefix", default="", help="Only doc ids starting with this."),
@@ -120,6 +128,7 @@ def _file_mode(state: State, operation: str, target: str, output: str, job: dict
         key_uris=job["key_uris"],
         to_uris=job["to_uris"],
         binding=pairs(job["binding_pairs"], "--binding"),
+        drops=job["drops"],
         storage_options=parse_storage_options(job["storage_options"]),
         force=job["force"],
     )
@@ -169,6 +178,7 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: S
                 allow_empty=job["allow_empty"],
                 allow_unconditional=job["allow_unconditional"],
                 stop=stop.event,
+                drop=list(job["drops"]) or None,
                 **cluster,
             )
     finally:
