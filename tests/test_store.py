@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sealdoc._store.base import DocumentStore, VaultStore
 from sealdoc._store.factory import store_for
@@ -366,3 +368,25 @@ def test_memory_store_reads_are_snapshots() -> None:
     store.put("doc", writes(b"changed"))
     assert reader.read() == b"23456789"
     assert isinstance(reader, io.BytesIO)
+
+
+_SEGMENT = st.text(alphabet="ab.-_0é~", min_size=1, max_size=4).filter(
+    lambda s: s not in (".", "..") and not s.startswith(".")
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(paths=st.sets(st.lists(_SEGMENT, min_size=1, max_size=3).map("/".join), max_size=12))
+def test_local_listing_order_is_utf8_order_for_any_tree(tmp_path: Any, paths: set[str]) -> None:
+    """The order a checkpoint relies on: the same as S3's, whatever the names."""
+    # a name cannot be both a file and a folder: keep the paths that are not a prefix folder
+    files = {p for p in paths if not any(q.startswith(p + "/") for q in paths)}
+    store = LocalStore(str(tmp_path / uuid.uuid4().hex))
+    for path in files:
+        store.put(path, writes(b""))
+    expected = sorted(files, key=lambda p: p.encode("utf-8"))
+    assert [e.path for e in store.list()] == expected
+    for prefix in ("a", "a/", "b.", "é", "a/b"):
+        assert [e.path for e in store.list(prefix)] == [p for p in expected if p.startswith(prefix)]

@@ -134,3 +134,42 @@ def test_a_padded_name_that_lies_about_its_length_is_not_ours(ring: MemoryKeyrin
         name = base64.b32encode(raw).decode().rstrip("=").lower()
         assert v.doc_id_of(name[:2] + "/" + name[2:] + ".sdoc") is None
     assert sealdoc.Vault("memory://pad/v", keys=ring, name_key=key).doc_id_of("zz.sdoc") is None
+
+
+def test_inspect_reads_a_header_longer_than_its_first_read(
+    store: Store, ring: MemoryKeyring
+) -> None:
+    v = vault(store, ring)
+    # a header of over 12 KiB: past the first ranged read
+    context = {f"notes-{i}": "n" * 4000 for i in range(3)}
+    v.put("long", b"body", context=context)
+    v.put("short", b"body")
+    assert v.inspect("long").context == context
+    assert v.inspect("long").plaintext_length == 4
+    assert v.inspect("short").plaintext_length == 4
+    store.fs().pipe_file(
+        f"{store.root}/cut.sdoc", store.fs().cat_file(f"{store.root}/long.sdoc")[:9000]
+    )
+    with pytest.raises(sealdoc.FormatError, match="truncated"):
+        v.inspect("cut")
+    store.fs().pipe_file(f"{store.root}/empty.sdoc", b"")
+    with pytest.raises(sealdoc.FormatError):
+        v.inspect("empty")
+
+
+def test_inspect_is_one_request_on_s3(moto_endpoint: str, ring: MemoryKeyring) -> None:
+    from .proxy import CountingProxy
+    from .stores import new_bucket, s3_options
+
+    with CountingProxy(moto_endpoint) as proxy:
+        v = Vault(
+            f"s3://{new_bucket(moto_endpoint)}/v",
+            keys=ring,
+            storage_options=s3_options(proxy.endpoint),
+        )
+        for i in range(3):
+            v.put(f"d/{i}", b"x" * 100_000)
+        proxy.reset()
+        assert v.inventory() == {"memory:default#1": 3}
+        assert len(proxy.requests) == 1 + 3  # one listing page, one ranged GET per document
+        assert proxy.count("GET") == 4

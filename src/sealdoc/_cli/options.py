@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._vault import NAME_KEY_LEN
+from .._names import NAME_KEY_LEN
 from .errors import CliError
 
 F = TypeVar("F", bound=Callable[..., Any])

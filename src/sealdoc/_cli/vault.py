@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from .._vault import NAME_KEY_LEN, Vault
+from .._names import NAME_KEY_LEN
+from .._vault import Vault
 from . import streams
 from .errors import CliError, RefusedError, errors
 from .files import header_info, print_header

@@ -71,7 +71,13 @@ class DocumentStore(Protocol):
     def read_head(self, path: str, length: int) -> Head:
         """At most ``length`` bytes from the start of ``path``, in one ranged read.
 
-        DocumentNotFoundError if there is no such object.
+        ``Head.size`` is the whole object's size: when it is no more than
+        ``len(Head.data)`` the head holds the whole object, and a caller may
+        rewrite it with :meth:`replace` without reading it again (on S3 that
+        saves the ranged read a :meth:`replace_header` makes). The version is
+        the one to pass to ``open_range`` and ``replace*``; a listing's
+        ``Entry.version``, where given, is the same token. DocumentNotFoundError
+        if there is no such object.
         """
         ...
 
@@ -90,7 +96,9 @@ class DocumentStore(Protocol):
         through Python where the backend allows it (a kernel copy locally, a
         server-side part copy on S3). Returns the new version.
         DocumentChangedError if the object changed, DocumentNotFoundError if
-        it is gone; on any failure the old version stays as it was.
+        it is gone; StoreError for anything else (a timeout, a store that
+        refuses conditional requests); on any failure the old version stays
+        as it was.
         """
         ...
 
