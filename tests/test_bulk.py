@@ -229,9 +229,7 @@ def test_sigkill_twice_mid_job_then_resume(
     assert report.failed == ()
     assert report.resumed == skip  # exactly what the checkpoint says, no more
     assert report.scanned == count
-    assert resumed.inventory().counts == {
-        f"local:default@{ring.ring_id}#2": count
-    }  # none left behind
+    assert resumed.inventory().counts == {f"local:default@{mid.ring_id}#2": count}  # none left
     assert len(list(resumed.list())) == count
     for doc_id in list(resumed.list())[:: 1 if kind == "file" else 10]:
         assert resumed.get(doc_id).startswith(b"statement ")  # nothing half-written

@@ -110,7 +110,7 @@ def test_a_move_to_another_keyring_is_reported_rewritten_and_opens_with_the_targ
     report = vault.rewrap_all(to=other)
     adds_up(report)
     assert (report.rewritten, report.failed) == (8, ())
-    assert report.after == {"memory:other#1": 8}
+    assert report.after == {f"memory:{other.current_key().key_id}#1": 8}
     moved = Vault(vault.url, keys=other)
     assert moved.get("docs/0005") == b"statement 5"
     with pytest.raises(sealdoc.DecryptionError):
@@ -231,7 +231,7 @@ def test_a_provider_that_fails_after_some_writes(tmp_path: Path) -> None:
     again = vault.rewrap_all(checkpoint=checkpoint)
     adds_up(again)
     assert (again.resumed, again.rewritten, again.failed) == (7, 13, ())
-    assert vault.inventory().counts == {"memory:default#2": 20}
+    assert vault.inventory().counts == {f"memory:{ring.current_key().key_id}#2": 20}
 
 
 # -- checkpoints -------------------------------------------------------------------------
@@ -266,9 +266,10 @@ def test_a_checkpoint_of_an_older_target_is_refused_and_skips_nothing(tmp_path: 
     checkpoint = tmp_path / "monthly.checkpoint"
     assert vault.rewrap_all(checkpoint=checkpoint).rewritten == 6
     ring.rotate()  # next month
-    with pytest.raises(CheckpointError, match=r"memory:default#2.*memory:default#3"):
+    with pytest.raises(CheckpointError, match=r"memory:default@kr-\w+#2.*memory:default@kr-\w+#3"):
         vault.rewrap_all(checkpoint=checkpoint)
-    assert vault.inventory().counts == {"memory:default#2": 6}  # nothing skipped or done
+    label = f"memory:{ring.current_key().key_id}"
+    assert vault.inventory().counts == {f"{label}#2": 6}  # nothing skipped or done
     fresh = vault.rewrap_all(checkpoint=tmp_path / "next.checkpoint")
     assert fresh.rewritten == 6
     other = MemoryKeyring(key_id="other")
@@ -435,7 +436,7 @@ def test_a_stop_mid_job_flushes_the_checkpoint_and_a_resume_finishes(tmp_path: P
     assert not resumed.interrupted
     assert resumed.resumed >= report.rewritten - 3 * 2 - 4
     assert resumed.rewritten + resumed.resumed + resumed.skipped == 200
-    assert vault.inventory().counts == {"memory:default#2": 200}
+    assert vault.inventory().counts == {f"memory:{ring.current_key().key_id}#2": 200}
 
 
 def test_a_rotation_streams_and_is_verified_on_a_local_folder(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -20,19 +21,21 @@ def run(
     *args: str,
     stdin: bytes | None = None,
     passphrase: str | None = PASS,
+    env: Mapping[str, str] | None = None,
     **env_vars: str,
 ) -> subprocess.CompletedProcess[bytes]:
-    """``sealdoc ARGS`` in ``tmp_path`` with its keyring there, plus ``env_vars``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
-    env["SEALDOC_KEYRING"] = str(tmp_path / "ring.json")
+    """``sealdoc ARGS`` in ``tmp_path`` with its keyring there, plus ``env`` and ``env_vars``."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
+    environ["SEALDOC_KEYRING"] = str(tmp_path / "ring.json")
     if passphrase is not None:
-        env["SEALDOC_PASSPHRASE"] = passphrase
-    env.update(env_vars)
+        environ["SEALDOC_PASSPHRASE"] = passphrase
+    environ.update(env or {})
+    environ.update(env_vars)
     return subprocess.run(
         [sys.executable, "-m", "sealdoc", *args],
         input=stdin if stdin is not None else b"",
         capture_output=True,
-        env=env,
+        env=environ,
         cwd=tmp_path,
         check=False,
         timeout=60,
@@ -102,7 +105,7 @@ def test_usage_errors_exit_2(initialised: Path) -> None:
 
 def test_no_passphrase_without_a_terminal(tmp_path: Path) -> None:
     result = run(tmp_path, "keys", "init", passphrase=None)
-    assert result.returncode == 2
+    assert result.returncode == 1  # a missing secret, not a usage error (docs/cli.md)
     assert b"SEALDOC_PASSPHRASE" in result.stderr
 
 
@@ -113,7 +116,23 @@ def test_keys_list_shows_versions_not_keys(initialised: Path) -> None:
 
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], ["inventory"], []]
-    commands += [["keys", c] for c in ("init", "rotate", "add", "disable", "enable", "destroy")]
+    commands += [["vault", c] for c in ("put", "get", "ls", "rm", "inspect", "new-name-key")]
+    commands += [["deliver"], ["identity", "new"], ["identity", "recipient"]]
+    commands += [
+        ["keys", c]
+        for c in (
+            "init",
+            "list",
+            "rotate",
+            "add",
+            "disable",
+            "enable",
+            "destroy",
+            "purge",
+            "change-passphrase",
+            "assign-id",
+        )
+    ]
     for command in commands:
         result = run(tmp_path, *command, "--help")
         assert result.returncode == 0
@@ -138,10 +157,14 @@ def test_key_lifecycle_and_rewrap_from_the_command_line(initialised: Path) -> No
     assert b"key 'default' version 1 is disabled" in refused.stderr
     assert run(d, "keys", "enable", "1").returncode == 0
     assert run(d, "open", "a.sdoc", "-o", "out.txt").returncode == 0
-    assert run(d, "keys", "destroy", "1").returncode == 0  # not the last enabled one
-    last = run(d, "keys", "destroy", "2")
+    unconfirmed = run(d, "keys", "destroy", "1")  # neither a grace period nor "now"
+    assert unconfirmed.returncode == 2
+    assert b"--after" in unconfirmed.stderr
+    assert b"--yes-destroy-last" in unconfirmed.stderr
+    assert run(d, "keys", "destroy", "1", "--yes-destroy-last").returncode == 0
+    last = run(d, "keys", "destroy", "2", "--after", "7d")  # the primary cannot wait
     assert last.returncode == 1
-    assert b"confirm" in last.stderr
+    assert b"rotate" in last.stderr
     assert (
         run(d, "keys", "list").stdout == b"default\t1\tdestroyed\ndefault\t2\tenabled (primary)\n"
     )
@@ -160,22 +183,24 @@ def test_store_wide_rewrap_inventory_and_exit_codes(initialised: Path) -> None:
     for i in range(12):
         vault.put(f"acme/{i:02}", b"statement %d" % i)
     inventory = run(d, "inventory", url, "--json", passphrase=None)
-    assert json.loads(inventory.stdout) == {f"local:default@{ring.ring_id}#1": 12}
+    assert json.loads(inventory.stdout)["counts"] == {f"local:default@{ring.ring_id}#1": 12}
     assert run(d, "keys", "rotate").returncode == 0
     dry = run(d, "rewrap", url, "--dry-run", "--json")
-    assert json.loads(dry.stdout)["would_rewrite"] == 12
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+    assert (json.loads(dry.stdout)["would_rewrite"], json.loads(dry.stdout)["rewritten"]) == (12, 0)
+    assert b"12 would rewrite" in run(d, "rewrap", url, "--dry-run").stdout
+    assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
         f"local:default@{ring.ring_id}#1": 12
     }
     done = run(d, "rewrap", url, "--workers", "3", "--resume", str(d / "ck"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["rewritten"], report["failed"]) == (12, [])
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+    assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
         f"local:default@{ring.ring_id}#2": 12
     }
     # the inventory proves version 1 unused: destroying it loses nothing
-    assert run(d, "keys", "destroy", "1").returncode == 0
+    destroyed = run(d, "keys", "destroy", "1", "--yes-destroy-last", "--check-store", url)
+    assert destroyed.returncode == 0, destroyed.stderr
     assert run(d, "open", "store/acme/03.sdoc", "-o", "-").returncode == 1  # bound to its doc id
     assert (
         sealdoc.Vault(url, keys=sealdoc.LocalKeyring.load(d / "ring.json", passphrase=PASS)).get(
@@ -211,7 +236,7 @@ def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
     dry = run(d, "--config", "sealdoc.toml", "rewrap", url)
     assert dry.returncode == 0, dry.stderr
     assert json.loads(dry.stdout)["dry_run"] is True
-    assert json.loads(run(d, "inventory", url, "--json").stdout) == {
+    assert json.loads(run(d, "inventory", url, "--json").stdout)["counts"] == {
         f"local:default@{ring.ring_id}#1": 4
     }
     bad = run(d, "--config", "missing.toml", "rewrap", url)
@@ -219,6 +244,12 @@ def test_defaults_from_a_toml_config_file(initialised: Path) -> None:
 
 
 def test_a_store_with_no_documents_is_said_so(initialised: Path) -> None:
-    result = run(initialised, "rewrap", f"file://{initialised}/no-such-store")
-    assert result.returncode != 0  # EmptyStoreError: a typo in the URL is not a success
+    url = f"file://{initialised}/no-such-store"
+    result = run(initialised, "rewrap", url)
+    assert result.returncode == 3  # refused: most likely a typo in the URL
     assert b"no documents under" in result.stderr
+    assert b"--allow-empty" in result.stderr
+    assert run(initialised, "rewrap", url, "--allow-empty").returncode == 0
+    assert run(initialised, "inventory", url).returncode == 3
+    allowed = run(initialised, "inventory", url, "--allow-empty", "--json")
+    assert (allowed.returncode, json.loads(allowed.stdout)["counts"]) == (0, {})

@@ -88,7 +88,7 @@ def test_deliver_to_a_device(tmp_path: Path, store: str) -> None:
     shown = run(tmp_path, "identity", "recipient", "phone.key", passphrase=None)
     assert shown.stdout.decode().strip() == recipient
     again = run(tmp_path, "identity", "new", "phone.key", passphrase=None)
-    assert again.returncode == 2  # never overwritten
+    assert again.returncode == 3  # refused: never overwritten
     result = run(tmp_path, "deliver", store, DOC, "--recipient", recipient, "-o", "d.sdoc")
     assert result.returncode == 0, result.stderr
     opened = run(
@@ -252,12 +252,18 @@ def test_a_weak_password_is_refused_and_nothing_is_written(
         ("--format", "pdf", "--share-key", "--password-env", "PW"),
         (),
         ("--format", "html"),
-        ("--password-env", "UNSET_VARIABLE"),
     ],
 )
 def test_usage_errors(tmp_path: Path, store: str, args: tuple[str, ...]) -> None:
     result = run(tmp_path, "deliver", store, DOC, *args, "-o", "x", PW=CUSTOMER)
     assert result.returncode == 2, result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_missing_password_is_no_usage_error(tmp_path: Path, store: str) -> None:
+    result = run(tmp_path, "deliver", store, DOC, "--password-env", "UNSET_VARIABLE", "-o", "x")
+    assert result.returncode == 1, result.stderr  # the secret is missing, the usage is right
+    assert b"UNSET_VARIABLE" in result.stderr
     assert not (tmp_path / "x").exists()
 
 
@@ -267,3 +273,19 @@ def test_a_missing_document(tmp_path: Path, store: str) -> None:
     )
     assert result.returncode == 1
     assert b"C-9999/2026-11" in result.stderr
+
+
+def test_a_password_made_of_the_customers_own_data_is_refused(tmp_path: Path, store: str) -> None:
+    phone = "0798315526"
+    password = f"plum-orbit-{phone}"
+    args = ("deliver", store, DOC, "--password-env", "PW", "-o", "s.sdoc")
+    plain = run(tmp_path, *args, PW=password)
+    assert plain.returncode == 0, plain.stderr  # strong enough for a stranger...
+    (tmp_path / "s.sdoc").unlink()
+    refused = run(tmp_path, *args, "--personal", phone, "--personal", "Jane", PW=password)
+    assert refused.returncode == 1  # ...not for someone who knows the customer
+    assert b"known about the customer" in refused.stderr
+    assert b"--personal" in refused.stderr
+    assert b"personal=" not in refused.stderr
+    assert phone.encode() not in refused.stderr
+    assert not (tmp_path / "s.sdoc").exists()

@@ -1,0 +1,158 @@
+"""``sealdoc deliver``: a stored document as a copy for its customer only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .._html import export_html
+from .._passwords import check_password
+from .._pdf import export_pdf
+from ..providers import Password, X25519Recipient
+from . import credentials, streams
+from .errors import errors
+from .files import password_options
+from .options import key_option, name_key, store_options
+from .options import storage_options as parse_storage_options
+from .state import State
+from .stores import open_vault
+
+pass_state = click.make_pass_decorator(State)
+
+
+@click.command("deliver")
+@click.argument("store_url")
+@click.argument("doc_id")
+@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@click.option(
+    "--format",
+    "out_format",
+    type=click.Choice(["sealed", "pdf", "html"]),
+    default="sealed",
+    show_default=True,
+    help="sealed: a sealdoc file; pdf: an AES-256 password PDF; html: a self-decrypting page.",
+)
+@password_options
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="X25519_PUBLIC_KEY",
+    help="A device's recipient string (x25519:...), for the sealed format. Repeatable.",
+)
+@key_option("Key URI that opens the stored document (repeatable); default: the local keyring.")
+@click.option("--filename", help="html: the name the customer downloads (default: from DOC_ID).")
+@click.option(
+    "--share-key",
+    is_flag=True,
+    help="sealed: rewrap instead of re-encrypting (cheaper; the copy shares the stored key).",
+)
+@click.option(
+    "--personal",
+    multiple=True,
+    metavar="VALUE",
+    help="The customer's own data the password must not contain (phone, birth date, "
+    "account number...). Repeatable; never printed.",
+)
+@click.option(
+    "--weak-password-ok",
+    is_flag=True,
+    help="Skip the password strength check (for passwords you did not choose).",
+)
+@store_options
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@pass_state
+def deliver_cmd(
+    state: State,
+    *,
+    store_url: str,
+    doc_id: str,
+    output: str,
+    out_format: str,
+    password_env: str | None,
+    password_file: str | None,
+    recipients: tuple[str, ...],
+    key_uris: tuple[str, ...],
+    filename: str | None,
+    share_key: bool,
+    personal: tuple[str, ...],
+    weak_password_ok: bool,
+    storage_options: tuple[str, ...],
+    name_key_file: str | None,
+    force: bool,
+) -> None:
+    """A transit copy of DOC_ID from the vault at STORE_URL, for the customer only.
+
+    No wrap under your own keys remains in it. The password is checked for
+    strength first (see docs/delivery.md), also against each --personal
+    value; --weak-password-ok skips that.
+
+    \b
+    Examples:
+      sealdoc deliver s3://bank-docs C-1029/2026-11 --password-file pw --format html -o s.html
+      sealdoc deliver ./vault C-1029/2026-11 --password-env PW --personal +41791234567 -o s.sdoc
+      sealdoc deliver ./vault C-1029/2026-11 --recipient x25519:Ab3... -o statement.sdoc
+    """
+    password_given = bool(password_env or password_file)
+    if out_format != "sealed" and recipients:
+        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
+    if out_format != "sealed" and share_key:
+        raise click.UsageError("--share-key is for --format sealed")
+    if not password_given and not recipients:
+        raise click.UsageError(
+            "give --password-env VAR or --password-file FILE, or --recipient for --format sealed"
+        )
+    if out_format != "sealed" and not password_given:
+        raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
+    password = credentials.optional_secret(
+        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
+    )
+    with errors():
+        target = streams.check_output(output, force=force)
+        if password is not None and not weak_password_ok:
+            check_password(password, personal=personal)
+        vault = open_vault(
+            store_url,
+            keys=state.keys(key_uris),
+            storage_options=parse_storage_options(storage_options),
+            name_key=name_key(name_key_file),
+        )
+        data = _copy(
+            vault,
+            doc_id=doc_id,
+            out_format=out_format,
+            password=password,
+            recipients=recipients,
+            share_key=share_key,
+            filename=filename,
+        )
+        with streams.open_output(target) as dst:
+            dst.write(data)
+    if output != "-":
+        click.echo(f"delivered {doc_id} as {out_format} to {output}", err=True)
+
+
+def _copy(
+    vault: Any,
+    *,
+    doc_id: str,
+    out_format: str,
+    password: str | None,
+    recipients: tuple[str, ...],
+    share_key: bool,
+    filename: str | None,
+) -> bytes:
+    if out_format == "sealed":
+        to: list[Any] = [Password(password)] if password is not None else []
+        to.extend(X25519Recipient(r) for r in recipients)
+        data: bytes = vault.deliver(doc_id, to=to, fresh_key=not share_key)
+        return data
+    assert password is not None
+    if out_format == "pdf":
+        return export_pdf(vault.get(doc_id), password=password)
+    name = filename or doc_id.rsplit("/", 1)[-1]
+    return export_html(vault.get(doc_id), password=password, filename=name)
+
+
+__all__ = ["deliver_cmd"]

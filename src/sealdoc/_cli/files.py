@@ -1,0 +1,339 @@
+"""``sealdoc seal | open | inspect``, and rewrap/rotate of one file: single documents.
+
+IN and OUT are paths, ``-`` (stdin/stdout) or fsspec URLs (``s3://bucket/x.sdoc``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from inspect import signature as inspect_signature
+from typing import Any, BinaryIO
+
+import click
+
+from .. import _format as fmt
+from .._envelope import inspect, open_stream, seal_stream
+from .._format import Header
+from .._rekey import rewrap_stream, rotate_stream
+from ..providers import Password, X25519Identity
+from ..providers._password import describe as describe_password
+from . import credentials, streams
+from .errors import errors
+from .options import (
+    binding_option,
+    context_option,
+    dumps,
+    force_option,
+    json_option,
+    key_option,
+    pairs,
+    storage_option,
+    storage_options,
+)
+from .state import State
+from .text import shown
+
+pass_state = click.make_pass_decorator(State)
+OUTPUT_OPTION = click.option(
+    "-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout)."
+)
+
+
+@click.command("seal")
+@click.argument("source", metavar="IN")
+@OUTPUT_OPTION
+@key_option("Key URI to seal for (repeatable); default: the local keyring.")
+@context_option("Encryption context (stored in the clear, authenticated). Repeatable.")
+@binding_option
+@click.option("--segment-size", type=int, default=fmt.DEFAULT_SEGMENT_SIZE, show_default=True)
+@storage_option
+@force_option
+@pass_state
+def seal_cmd(
+    state: State,
+    *,
+    source: str,
+    output: str,
+    key_uris: tuple[str, ...],
+    context_pairs: tuple[str, ...],
+    binding_pairs: tuple[str, ...],
+    segment_size: int,
+    storage_options: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Seal IN ('-': stdin) under a fresh document key.
+
+    \b
+    Examples:
+      sealdoc seal claim.pdf -o claim.pdf.sdoc --context tenant=acme --context type=claim
+      sealdoc seal claim.pdf -o s3://bank-docs/claim.pdf.sdoc --key 'aws-kms://alias/docs'
+    """
+    context = pairs(context_pairs, "--context")
+    binding = pairs(binding_pairs, "--binding")
+    options = _storage(storage_options)
+    with errors():
+        target = streams.check_output(output, force=force, storage_options=options)
+        keys = state.keys(key_uris)
+        with streams.open_input(source, options) as src, streams.open_output(target) as dst:
+            seal_stream(
+                src, dst, keys=keys, context=context, binding=binding, segment_size=segment_size
+            )
+
+
+def _storage(values: tuple[str, ...]) -> dict[str, Any]:
+    return storage_options(values)
+
+
+def _password_for(secret: str, header: Header | None) -> Password:
+    """A Password opener that matches the document's KDF, so messages name the right one.
+
+    An HTML copy is sealed with PBKDF2 (what a browser computes), a sealed
+    copy with Argon2id; the KDF actually run comes from each wrap either way.
+    """
+    wraps = [w for w in header.wrapped_keys if w.kind == "password"] if header else []
+    kdf = describe_password(wraps[0]) if wraps else {}
+    if kdf.get("kdf") == "pbkdf2-sha256":
+        try:
+            return Password(secret, kdf="pbkdf2-sha256", iterations=int(kdf["iterations"]))
+        except ValueError:  # over the limits: opening will refuse it and say so
+            return Password(secret, kdf="pbkdf2-sha256")
+    return Password(secret)
+
+
+def recipient_keys(
+    *,
+    password: str | None,
+    identities: tuple[str, ...],
+    identity_passphrase: str | None,
+    header: Header | None,
+) -> list[Any]:
+    """What a customer opens with: a password, device identities, or both."""
+    found: list[Any] = []
+    if password is not None:
+        found.append(_password_for(password, header))
+    found.extend(X25519Identity.load(path, passphrase=identity_passphrase) for path in identities)
+    return found
+
+
+def _header(src: BinaryIO, seekable: bool) -> Header | None:
+    return inspect(src) if seekable else None  # inspect() seeks back to where it started
+
+
+def password_options(command: Any) -> Any:
+    for decorator in reversed(
+        [
+            click.option(
+                "--password-env",
+                metavar="VAR",
+                help="Environment variable holding the password (a delivered copy).",
+            ),
+            click.option(
+                "--password-file",
+                metavar="FILE",
+                type=click.Path(dir_okay=False),
+                help="File holding the password (a delivered copy).",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+@click.command("open")
+@click.argument("source", metavar="IN")
+@OUTPUT_OPTION
+@key_option()
+@context_option("Pairs the document's context must hold. Repeatable.")
+@binding_option
+@password_options
+@click.option(
+    "--identity",
+    "identities",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
+)
+@click.option(
+    "--identity-passphrase-env",
+    metavar="VAR",
+    help="Environment variable holding the identity files' passphrase, if they have one.",
+)
+@click.option(
+    "--identity-passphrase-file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="File holding the identity files' passphrase, if they have one.",
+)
+@click.option(
+    "--stream",
+    is_flag=True,
+    help="UNSAFE with -o -: write to stdout while reading, before the end is "
+    "authenticated. A tampered or cut document then leaves partial plaintext "
+    "on stdout (and exit 1). Only for consumers that discard output on failure.",
+)
+@storage_option
+@force_option
+@pass_state
+def open_cmd(
+    state: State,
+    *,
+    source: str,
+    output: str,
+    key_uris: tuple[str, ...],
+    context_pairs: tuple[str, ...],
+    binding_pairs: tuple[str, ...],
+    password_env: str | None,
+    password_file: str | None,
+    identities: tuple[str, ...],
+    identity_passphrase_env: str | None,
+    identity_passphrase_file: str | None,
+    stream: bool,
+    storage_options: tuple[str, ...],
+    force: bool,
+) -> None:
+    """Open a sealed IN ('-': stdin). Nothing is written unless it all authenticates.
+
+    OUT appears only once the whole document has authenticated. With -o -
+    the document is authenticated to its end before the first byte goes to
+    stdout (stdin is first copied, still sealed, to a private temporary
+    file); --stream skips that, see its warning.
+
+    With --password-env/--password-file or --identity, IN is a delivered copy
+    (a sealed file or a self-decrypting .html page) and the keyring is not used.
+
+    \b
+    Examples:
+      sealdoc open claim.pdf.sdoc -o claim.pdf --context tenant=acme
+      sealdoc open s3://bank-docs/claim.pdf.sdoc -o - --key 'aws-kms://alias/docs' | less
+      sealdoc open statement.html --password-file pw.txt -o statement.pdf
+      sealdoc open statement.sdoc --identity ~/.config/sealdoc/device.key -o statement.pdf
+    """
+    context = pairs(context_pairs, "--context")
+    binding = pairs(binding_pairs, "--binding")
+    options = _storage(storage_options)
+    password = credentials.optional_secret(
+        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
+    )
+    identity_passphrase = credentials.optional_secret(
+        env=identity_passphrase_env,
+        file=identity_passphrase_file,
+        env_flag="--identity-passphrase-env",
+        file_flag="--identity-passphrase-file",
+    )
+    to_stdout = output == "-"
+    spool = not (stream and to_stdout)
+    with errors():
+        target = streams.check_output(output, force=force, storage_options=options)
+        with streams.sealed_input(source, options, spool=spool) as (src, _html):
+            keys = recipient_keys(
+                password=password,
+                identities=identities,
+                identity_passphrase=identity_passphrase,
+                header=_header(src, spool),
+            )
+            keys.extend(state.key(u) for u in key_uris)
+            opener = keys or state.load()
+            reader = open_stream(src, keys=opener, context=context, binding=binding)
+            with streams.open_output(target) as dst:
+                streams.copy_authenticated(reader, dst, to_stdout=to_stdout, stream=stream)
+
+
+@click.command("inspect")
+@click.argument("source", metavar="IN")
+@json_option
+@storage_option
+def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) -> None:
+    """Show a sealed document's header (.sdoc or a delivered .html page). No key; no secret.
+
+    \b
+    Examples:
+      sealdoc inspect claim.pdf.sdoc --json
+      sealdoc inspect statement.html
+      sealdoc inspect s3://bank-docs/claim.pdf.sdoc --storage-option anon=false
+    """
+    with errors(), streams.sealed_input(source, _storage(storage_options)) as (src, html):
+        header = inspect(src)
+    info = header_info(header)
+    if html:
+        info["html_page"] = True
+    if as_json:
+        click.echo(dumps(info))
+        return
+    print_header(info)
+
+
+def header_info(header: Header) -> dict[str, Any]:
+    """A header as plain data for ``--json`` (nothing in a header is secret)."""
+    return {
+        "format_version": header.version,
+        "suite": header.suite.name,
+        "segment_size": header.segment_size,
+        "plaintext_length": header.plaintext_length,
+        "header_length": header.header_length,
+        "has_binding": header.has_binding,
+        "context": dict(header.context),
+        "wrapped_keys": [
+            {"kind": w.kind, "key_id": w.key_id, "version": w.version}
+            | ({"kdf": describe_password(w)} if w.kind == "password" else {})
+            for w in header.wrapped_keys
+        ],
+    }
+
+
+def print_header(info: Mapping[str, Any]) -> None:
+    """The header for a person, every value from the document escaped."""
+    for key in ("format_version", "suite", "segment_size", "plaintext_length", "has_binding"):
+        click.echo(f"{key}: {info[key]}")
+    if info.get("html_page"):
+        click.echo("html_page: True (a self-decrypting copy; open it with its password)")
+    click.echo("context:")
+    for k, v in info["context"].items():
+        click.echo(f"  {shown(k)} = {shown(v)}")
+    click.echo("wrapped keys:")
+    for w in info["wrapped_keys"]:
+        kdf = w.get("kdf")
+        extra = f"  ({', '.join(f'{k}={v}' for k, v in kdf.items())})" if kdf else ""
+        click.echo(f"  {shown(w['kind'])}:{shown(w['key_id'])}#{w['version']}{extra}")
+
+
+def rekey_file(
+    state: State,
+    operation: str,
+    *,
+    source: str,
+    output: str,
+    key_uris: tuple[str, ...],
+    to_uris: tuple[str, ...],
+    binding: Mapping[str, str],
+    drops: tuple[str, ...] = (),
+    storage_options: Mapping[str, Any],
+    force: bool,
+) -> None:
+    """File-mode ``rewrap``/``rotate``: one document from IN to OUT."""
+    verb = rewrap_stream if operation == "rewrap" else rotate_stream
+    extra: dict[str, Any] = {}
+    if drops:
+        if "drop" not in inspect_signature(verb).parameters:
+            raise click.UsageError(f"--drop is not available for {operation} in this version")
+        extra["drop"] = list(drops)
+    with errors():
+        target = streams.check_output(output, force=force, storage_options=storage_options)
+        keys = state.keys(key_uris)
+        to = [state.key(u) for u in to_uris] or None
+        with (
+            streams.open_input(source, storage_options) as src,
+            streams.open_output(target) as dst,
+        ):
+            verb(src, dst, keys=keys, to=to, binding=binding or None, **extra)
+
+
+__all__ = [
+    "header_info",
+    "inspect_cmd",
+    "open_cmd",
+    "print_header",
+    "recipient_keys",
+    "rekey_file",
+    "seal_cmd",
+]
