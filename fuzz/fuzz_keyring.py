@@ -22,7 +22,7 @@ import tempfile
 from _common import atheris, main
 
 with atheris.instrument_imports(include=["sealdoc"]):
-    from sealdoc.providers import LocalKeyring, _local
+    from sealdoc.providers import LocalKeyring, _local, _local_format
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -47,10 +47,10 @@ def envelope(inner: bytes) -> bytes:
         "memlimit": 8 * 1024 * 1024,
     }
     key = _fast_kdf(PASSPHRASE.encode(), salt, 2, 8 * 1024 * 1024)
-    sealed = AESGCM(key).encrypt(nonce, inner, _local._kdf_aad(kdf))
+    sealed = AESGCM(key).encrypt(nonce, inner, _local_format.kdf_aad(kdf))
     outer = {
-        "format": _local.FORMAT_NAME,
-        "version": _local.FORMAT_VERSION,
+        "format": _local_format.FORMAT_NAME,
+        "version": _local_format.FORMAT_VERSION,
         "kdf": kdf,
         "nonce": base64.b64encode(nonce).decode(),
         "ciphertext": base64.b64encode(sealed).decode(),

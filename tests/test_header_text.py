@@ -15,8 +15,8 @@ import pytest
 
 import sealdoc
 from sealdoc import DecryptionError, FormatError, MemoryKeyring, WrappedKey
+from sealdoc._names import check_doc_id
 from sealdoc._text import FORBIDDEN_RANGES, forbidden_char, safe
-from sealdoc._vault import check_doc_id
 from sealdoc.exceptions import InvalidDocumentIdError, NotMineError
 from sealdoc.providers import AssociatedData, Password
 

@@ -16,7 +16,8 @@ import pytest
 
 import sealdoc
 from sealdoc.providers import KeyProvider, MemoryKeyring, Password, X25519Identity
-from sealdoc.providers._keyring import KeyringBase, KeyVersion, NamedKey
+from sealdoc.providers._keyring import KeyringBase
+from sealdoc.providers._keyring_model import KeyVersion, NamedKey
 
 from .independent_decoder import ArgumentError, CannotOpenError, Kek, MalformedError, decode
 
