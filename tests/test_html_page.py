@@ -19,6 +19,7 @@ from sealdoc import Suite, WrappedKey
 from sealdoc._format import InternalMap
 from sealdoc._schedule import derive, header_digest, header_mac
 from sealdoc._stream import SegmentCipher
+from sealdoc._text import FORBIDDEN_RANGES, forbidden_char
 from sealdoc.providers import KdfLimits, Password
 from sealdoc.providers._base import AssociatedData
 
@@ -292,38 +293,47 @@ def _wrap(kind: bytes, key_id: bytes, payload: bytes, version: int = 1) -> bytes
     )
 
 
-_CRAFTED_WRAPS: dict[bytes, WrappedKey] = {}  # one PBKDF2 wrap per crafted core
+_CRAFTED_WRAPS: dict[tuple[bytes, str], WrappedKey] = {}  # one PBKDF2 wrap per crafted core
+_DEK, _SALT, _PREFIX = bytes(range(32)), bytes(32), bytes(7)
+_KEYS = derive(_DEK, _SALT, Suite.AES_256_GCM_HKDF_SHA256_COMMIT)
+
+
+def _core(context: bytes, segment_size: int) -> bytes:
+    return struct.pack(">HBI", 1, 0, segment_size) + _SALT + _PREFIX + _KEYS.commitment + context
 
 
 def craft(
     context: bytes = _map(_FILE, _TYPE),
     extra: bytes = b"",
     *,
+    first: bytes = b"",
     trailing: bytes = b"",
     count: int | None = None,
     segment_size: int = 4096,
+    password: str = PW,
 ) -> bytes:
-    """A sealed document with exactly this context encoding and these extra wraps."""
-    dek, salt, prefix = bytes(range(32)), bytes(32), bytes(7)
-    keys = derive(dek, salt, Suite.AES_256_GCM_HKDF_SHA256_COMMIT)
-    fixed = struct.pack(">HBI", 1, 0, segment_size)
-    core = fixed + salt + prefix + keys.commitment + context
+    """A sealed document with exactly this context encoding and these extra wraps.
+
+    ``first`` is one wrapped key put before the password wrap, ``extra`` one after it.
+    """
+    core = _core(context, segment_size)
     digest = header_digest(core, b"")
-    if core not in _CRAFTED_WRAPS:
-        recipient = Password(PW, kdf="pbkdf2-sha256")
-        _CRAFTED_WRAPS[core] = recipient.wrap(dek, AssociatedData(digest=digest))
-    pw = _CRAFTED_WRAPS[core]
-    count = (1 + (1 if extra else 0)) if count is None else count
+    if (core, password) not in _CRAFTED_WRAPS:
+        recipient = Password(password, kdf="pbkdf2-sha256")
+        _CRAFTED_WRAPS[core, password] = recipient.wrap(_DEK, AssociatedData(digest=digest))
+    pw = _CRAFTED_WRAPS[core, password]
+    count = (1 + bool(extra) + bool(first)) if count is None else count
     section = (
         bytes([count])
+        + first
         + _wrap(pw.kind.encode(), pw.key_id.encode(), pw.payload, pw.version)
         + extra
         + trailing
     )
     header_len = 9 + len(core) + len(section) + 32
     unsigned = b"SDOC\x01" + struct.pack(">I", header_len) + core + section
-    mac = header_mac(keys.mac_key, digest, unsigned)
-    body = SegmentCipher(Suite(1), keys.payload_key, prefix, digest).seal(0, True, STATEMENT)
+    mac = header_mac(_KEYS.mac_key, digest, unsigned)
+    body = SegmentCipher(Suite(1), _KEYS.payload_key, _PREFIX, digest).seal(0, True, STATEMENT)
     return unsigned + mac + body
 
 
@@ -335,7 +345,10 @@ def _page_with(tmp_path: Path, sealed: bytes) -> Path:
 
 def test_a_crafted_document_within_the_limits_opens(tmp_path: Path, tab: Any) -> None:
     """The crafting is right: without a broken limit, both decoders open it."""
-    sealed = craft(extra=_wrap(b"memory", b"default", b"\x01" * 60))
+    # the neighbours of format.md 3.6's ranges, accents, emoji, other scripts: all allowed
+    allowed = "\x20\xa0\xae\u2027\u2030\u2070\ufffc Zürich 🙂 東京 e\u0301 \U000e0080"
+    context = _map(_FILE, _TYPE, (b"zz", allowed.encode()))
+    sealed = craft(context, extra=_wrap(b"memory", "dépôt-🙂".encode(), b"\x01" * 60))
     assert sealdoc.open(sealed, keys=Password(PW)) == STATEMENT
     page = tab(_page_with(tmp_path, sealed))
     assert page.submit(PW)[0] == "ok"
@@ -394,6 +407,29 @@ BROKEN: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "segment size 63": ({"segment_size": 63}, "impossible segment size"),
     "segment size over 16 MiB": ({"segment_size": 16 * 1024 * 1024 + 1}, "impossible segment"),
+    # format.md 3.6, forbidden characters (issue 13.11): the code point, never the text
+    "context value holding U+001B": (
+        {"context": _map(_FILE, _TYPE, (b"zz", b"ok\x1b[2Jforged"))},
+        "context value holds U+001B, a forbidden character",
+    ),
+    "context key holding U+202E": (
+        {"context": _map(_FILE, _TYPE, ("z\u202etxt.exe".encode(), b"x"))},
+        "context key holds U+202E, a forbidden character",
+    ),
+    "key id holding U+2066": (
+        {"extra": _wrap(b"memory", "ops\u2066evil".encode(), b"x")},
+        "key id holds U+2066, a forbidden character",
+    ),
+    # format.md 3.1, the order of the checks: the first that fails is the one shown
+    "kind not ASCII": ({"extra": _wrap(b"mem\xff", b"default", b"x")}, "outside [a-z0-9.+-]"),
+    "key character before key order": (
+        {"context": _map(_FILE, _TYPE, (b"a\x1b", b"x"))},
+        "context key holds U+001B",
+    ),
+    "map length before the next pair": (
+        {"context": _map(*sorted((_FILE, _TYPE, *_TOO_BIG)), (b"z\xff", b"x"))},
+        "longer than 16384",
+    ),
 }
 
 
@@ -408,5 +444,62 @@ def test_a_header_breaking_a_limit_is_refused(tmp_path: Path, tab: Any, case: st
     assert kind == "error"
     assert message.startswith("This file was altered or damaged and cannot be opened safely.")
     assert reason in message
+    assert forbidden_char(message) is None  # a crafted header's text never reaches the page
     assert page.page.text_content("#text") == ""
     assert page.outside_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("document", "reason", "python"),
+    [
+        (b"", "not a sealed document", "no SDOC magic"),
+        (b"%PDF-1.4", "not a sealed document", "no SDOC magic"),
+        (b"SDO", "truncated header", "truncated header"),
+        (b"SDOC\x02", "unsupported format version", "unsupported format version 2"),
+        (b"SDOC\x01\x00\x00", "truncated header", "truncated header"),
+        (b"SDOC\x01\x00\x00\x00\x85", "impossible header length", "header length 133 is"),
+    ],
+)
+def test_a_short_document_fails_its_first_check(
+    tmp_path: Path, tab: Any, document: bytes, reason: str, python: str
+) -> None:
+    """format.md 3.1 step 1, each check on the bytes there are, on both decoders."""
+    with pytest.raises(sealdoc.FormatError, match=python):
+        sealdoc.open(document, keys=Password(PW))
+    kind, message = tab(_page_with(tmp_path, document)).submit(PW)
+    assert kind == "error"
+    assert message.endswith(f"({reason})")
+
+
+def test_a_commitment_mismatch_tries_the_next_wrap(tmp_path: Path, tab: Any) -> None:
+    """format.md 9: a wrap whose key fails the commitment is skipped, not fatal."""
+    digest = header_digest(_core(_map(_FILE, _TYPE), 4096), b"")
+    wrong = Password(PW, kdf="pbkdf2-sha256").wrap(bytes(32), AssociatedData(digest=digest))
+    decoy = _wrap(b"password", wrong.key_id.encode(), wrong.payload, wrong.version)
+    sealed = craft(first=decoy)
+    assert sealdoc.open(sealed, keys=Password(PW)) == STATEMENT
+    page = tab(_page_with(tmp_path, sealed))
+    assert page.submit(PW)[0] == "ok"
+    assert page.page.text_content("#text") == STATEMENT.decode()
+
+    # The genuine wrap under another password: the decoy is the only wrap PW opens,
+    # so the file is altered (not the password wrong), and neither decoder opens it.
+    sealed = craft(first=decoy, password="velvet-harbor-quince-47")
+    with pytest.raises(sealdoc.DecryptionError):
+        sealdoc.open(sealed, keys=Password(PW))
+    kind, message = tab(_page_with(tmp_path, sealed)).submit(PW)
+    assert kind == "error"
+    assert message.startswith("This file was altered or damaged")
+    assert "key commitment mismatch" in message
+
+
+def test_the_page_has_the_forbidden_table_of_the_python_parser(tmp_path: Path) -> None:
+    """format.md 3.6: one table, written into the page from sealdoc._text."""
+    asset = (Path(sealdoc.__file__).parent / "_html_assets" / "open.js").read_text()
+    assert "const FORBIDDEN = [/* FORBIDDEN_RANGES */];" in asset  # no hand-kept copy
+    page = write(tmp_path, STATEMENT).read_text()
+    found = re.search(r"const FORBIDDEN = (\[.*?\]\]);", page)
+    assert found is not None
+    pairs = re.findall(r"\[0x([0-9a-f]+), 0x([0-9a-f]+)\]", found.group(1))
+    assert tuple((int(a, 16), int(b, 16)) for a, b in pairs) == FORBIDDEN_RANGES
+    assert len(pairs) == found.group(1).count("[") - 1  # nothing else in the array

@@ -20,7 +20,7 @@ from importlib import resources
 
 from ._envelope import seal
 from ._format import MAGIC, Suite, with_reserved
-from ._text import forbidden_char
+from ._text import FORBIDDEN_RANGES, forbidden_char
 from .exceptions import FormatError
 from .providers._password import DEFAULT_PBKDF2_ITERATIONS, Password
 
@@ -81,11 +81,23 @@ def _hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
+_FORBIDDEN_MARK = "[/* FORBIDDEN_RANGES */]"
+
+
+def forbidden_table_js() -> str:
+    """format.md 3.6's table as a JS array literal, from the one the Python parser uses."""
+    return "[" + ", ".join(f"[0x{a:04x}, 0x{b:04x}]" for a, b in FORBIDDEN_RANGES) + "]"
+
+
 @functools.cache
 def _page_parts() -> tuple[str, str, str]:
     """The page's script, style and Content-Security-Policy: read and hashed once."""
     folder = resources.files("sealdoc") / "_html_assets"
-    script = (folder / "open.js").read_text("utf-8")
+    template = (folder / "open.js").read_text("utf-8")
+    if template.count(_FORBIDDEN_MARK) != 1:  # a broken asset must not make pages
+        raise RuntimeError("open.js has lost its FORBIDDEN_RANGES mark")
+    # one table for both decoders (format.md 3.6), written in before the CSP hash
+    script = template.replace(_FORBIDDEN_MARK, forbidden_table_js())
     style = (folder / "page.css").read_text("utf-8")
     csp = (
         f"default-src 'none'; script-src {_hash(script)}; style-src {_hash(style)}; "

@@ -24,6 +24,10 @@
   const MAX_KEYS = 32;
   const MAX_SEGMENTS = 2 ** 32;
   const KIND = /^[a-z0-9][a-z0-9.+-]*$/; // JS's $ is the end of input: no trailing newline
+  // format.md 3.6: [first, last] code points, inclusive. _html.py writes them in
+  // from sealdoc._text.FORBIDDEN_RANGES when it builds the page, so the two
+  // decoders refuse the same characters; the page refuses everything if they are missing.
+  const FORBIDDEN = [/* FORBIDDEN_RANGES */];
 
   class Altered extends Error {}
   class WrongPassword extends Error {}
@@ -56,14 +60,16 @@
   }
 
   class Reader {
-    constructor(bytes, at, end) {
+    // overrun: the message when a field runs past end (format.md 3.1 step 3)
+    constructor(bytes, at, end, overrun) {
       this.bytes = bytes;
       this.at = at;
       this.end = end;
+      this.overrun = overrun;
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     need(n) {
-      if (this.at + n > this.end) throw new Altered("truncated header");
+      if (this.at + n > this.end) throw new Altered(this.overrun);
     }
     u8() {
       this.need(1);
@@ -89,12 +95,30 @@
     }
   }
 
+  const hex4 = (cp) => "U+" + cp.toString(16).toUpperCase().padStart(4, "0");
+
+  // format.md 3.6: the first forbidden code point of s, or -1
+  function forbidden(s) {
+    if (FORBIDDEN.length === 0) return 0; // the table was not written in: refuse, never skip
+    for (const ch of s) {
+      const cp = ch.codePointAt(0);
+      for (const [first, last] of FORBIDDEN) if (cp >= first && cp <= last) return cp;
+    }
+    return -1;
+  }
+
+  // a header string: strict UTF-8, then the forbidden characters, as _format._text
   function text(bytes, what) {
+    let s;
     try {
-      return td.decode(bytes);
+      s = td.decode(bytes);
     } catch (e) {
       throw new Altered(what + " is not valid UTF-8");
     }
+    const bad = forbidden(s);
+    // the code point, never the text: the page shows this message
+    if (bad >= 0) throw new Altered(what + " holds " + hex4(bad) + ", a forbidden character");
+    return s;
   }
 
   // bytewise lexicographic order: negative, zero or positive
@@ -104,7 +128,8 @@
     return a.length - b.length;
   }
 
-  // format.md 3.3: a string map; keys unique and in ascending byte order
+  // format.md 3.3: a string map; keys unique and in ascending byte order.
+  // Each check as its field is met, in the order of format.md 3.1 step 3.
   function map(r, what) {
     const start = r.at;
     const count = r.u16();
@@ -114,15 +139,15 @@
     for (let i = 0; i < count; i++) {
       const keyLen = r.u16();
       if (keyLen < 1 || keyLen > MAX_MAP_KEY_LEN) throw new Altered(what + " key length out of bounds");
-      const key = r.take(keyLen);
-      if (compareBytes(key, previous) <= 0) throw new Altered(what + " keys are not unique and sorted");
-      previous = key;
+      const keyBytes = r.take(keyLen);
+      const key = text(keyBytes, what + " key");
+      if (compareBytes(keyBytes, previous) <= 0) throw new Altered(what + " keys are not unique and sorted");
+      previous = keyBytes;
       const valueLen = r.u16();
       if (valueLen > MAX_MAP_VALUE_LEN) throw new Altered(what + " value length over the limit");
-      const value = r.take(valueLen);
-      out.set(text(key, what + " key"), text(value, what + " value"));
+      out.set(key, text(r.take(valueLen), what + " value"));
+      if (r.at - start > MAX_MAP_LEN) throw new Altered(what + " is longer than " + MAX_MAP_LEN + " bytes");
     }
-    if (r.at - start > MAX_MAP_LEN) throw new Altered(what + " is longer than " + MAX_MAP_LEN + " bytes");
     return out;
   }
 
@@ -131,7 +156,8 @@
     const kindLen = r.u8();
     if (kindLen < 1 || kindLen > MAX_KIND_LEN) throw new Altered("provider kind length out of bounds");
     const kindBytes = r.take(kindLen);
-    const kind = text(kindBytes, "provider kind");
+    // the pattern on the bytes, as format.md 3.2: a non-ASCII kind fails here, not as UTF-8
+    const kind = String.fromCharCode(...kindBytes);
     if (!KIND.test(kind)) throw new Altered("provider kind has characters outside [a-z0-9.+-]");
     const keyIdLen = r.u16();
     if (keyIdLen < 1 || keyIdLen > MAX_KEY_ID_LEN) throw new Altered("key id length out of bounds");
@@ -144,22 +170,31 @@
     return { kind, kindBytes, keyId, version, payload };
   }
 
-  // format.md 3.1-3.3, every limit in the order the fields come
-  function parse(doc) {
-    if (doc.length < 9 || doc[0] !== 0x53 || doc[1] !== 0x44 || doc[2] !== 0x4f || doc[3] !== 0x43) {
-      throw new Altered("not a sealed document");
+  // format.md 3.1 step 1: each check on as many of the first 9 bytes as there are
+  function prelude(doc) {
+    const magic = [0x53, 0x44, 0x4f, 0x43]; // SDOC
+    if (doc.length === 0) throw new Altered("not a sealed document");
+    for (let i = 0; i < Math.min(4, doc.length); i++) {
+      if (doc[i] !== magic[i]) throw new Altered("not a sealed document");
     }
-    if (doc[4] !== 1) throw new Altered("unsupported format version");
-    const head = new Reader(doc, 5, 9);
-    const headerLen = head.u32();
+    if (doc.length > 4 && doc[4] !== 1) throw new Altered("unsupported format version");
+    if (doc.length < 9) throw new Altered("truncated header");
+    const headerLen = new Reader(doc, 5, 9, "truncated header").u32();
     if (headerLen < MIN_HEADER_LEN || headerLen > MAX_HEADER_LEN) throw new Altered("impossible header length");
     if (headerLen > doc.length) throw new Altered("truncated header");
-    const r = new Reader(doc, 9, headerLen - 32);
+    return headerLen;
+  }
+
+  // format.md 3.1-3.3, every check in the order of 3.1; what this page cannot
+  // open (suite 2, a binding) only after the whole header is known to be well formed
+  function parse(doc) {
+    const headerLen = prelude(doc);
+    const r = new Reader(doc, 9, headerLen - 32, "a field overruns the header");
     const suite = r.u16();
+    if (suite !== 1 && suite !== 2) throw new Altered("unknown cipher suite");
     const flags = r.u8();
+    if (flags & 0xfe) throw new Altered("unknown header flags");
     const segmentSize = r.u32();
-    if (suite !== 1) throw new Altered("a cipher suite this page cannot open");
-    if (flags !== 0) throw new Altered("a bound document: this page cannot supply the binding");
     if (segmentSize < 64 || segmentSize > 16777216) throw new Altered("impossible segment size");
     const salt = r.take(32);
     const prefix = r.take(7);
@@ -171,6 +206,8 @@
     const wrapped = [];
     for (let i = 0; i < keyCount; i++) wrapped.push(wrappedKey(r));
     if (r.at !== headerLen - 32) throw new Altered("malformed header");
+    if (suite !== 1) throw new Altered("a cipher suite this page cannot open");
+    if (flags !== 0) throw new Altered("a bound document: this page cannot supply the binding");
     return {
       suite,
       segmentSize,
@@ -191,18 +228,18 @@
     return new Uint8Array(await subtle.digest("SHA-256", data));
   }
 
-  // format.md 8.2, KDF 2: PBKDF2-HMAC-SHA256 then AES-256-GCM
-  async function unwrap(h, digest, password) {
+  // format.md 8.2, KDF 2: PBKDF2-HMAC-SHA256 then AES-256-GCM. Yields the DEK of
+  // each wrap the password opens, in header order; tried.usable counts the KDFs run.
+  async function* unwraps(h, digest, password, tried) {
     const secret = te.encode(password.normalize("NFC"));
     const base = await subtle.importKey("raw", secret, "PBKDF2", false, ["deriveBits"]);
-    let usable = 0;
     for (const w of h.wrapped) {
       const p = w.payload;
       if (w.kind !== "password" || w.version !== 1 || p.length !== 81 || p[0] !== 2) continue;
       const iterations = new DataView(p.buffer, p.byteOffset, 5).getUint32(1);
       if (iterations < MIN_PBKDF2 || iterations > MAX_PBKDF2) continue;
-      if (usable === 4) break; // format.md 8.2: at most four KDFs per document
-      usable++;
+      if (tried.usable === 4) return; // format.md 8.2: at most four KDFs per document
+      tried.usable++;
       const params = p.subarray(0, 5);
       const salt = p.subarray(5, 21);
       const iv = p.subarray(21, 33);
@@ -223,37 +260,53 @@
         digest,
         params,
       );
+      let dek;
       try {
-        const dek = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, kek, sealed);
-        return new Uint8Array(dek);
+        dek = await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, kek, sealed);
       } catch (e) {
-        // not this wrap: a wrong password, or an altered wrap; try the next
+        continue; // not this wrap: a wrong password, or an altered wrap; try the next
       }
+      yield new Uint8Array(dek);
     }
-    if (!usable) throw new Altered("no password wrap this page can use");
+  }
+
+  // format.md 4 and 9: the first DEK whose commitment matches opens the header;
+  // a commitment mismatch tries the next wrap, a header MAC that differs stops at once
+  async function unlock(h, digest, password) {
+    const tried = { usable: 0 };
+    let mismatch = false;
+    for await (const dek of unwraps(h, digest, password, tried)) {
+      const ikm = await subtle.importKey("raw", dek, "HKDF", false, ["deriveBits"]);
+      const okm = new Uint8Array(
+        await subtle.deriveBits(
+          { name: "HKDF", hash: "SHA-256", salt: h.salt, info: concat(te.encode("sealdoc-v1-keys"), u16(h.suite)) },
+          ikm,
+          768,
+        ),
+      );
+      let diff = 0;
+      for (let i = 0; i < 32; i++) diff |= okm[32 + i] ^ h.commitment[i];
+      if (diff !== 0) {
+        mismatch = true;
+        continue;
+      }
+      const macKey = await subtle.importKey("raw", okm.subarray(64, 96), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+      if (!(await subtle.verify("HMAC", macKey, h.mac, concat(digest, h.signed)))) {
+        throw new Altered("header authentication failed");
+      }
+      return okm;
+    }
+    if (!tried.usable) throw new Altered("no password wrap this page can use");
+    // the password opened a wrap, so it is right: the file was made to deceive
+    if (mismatch) throw new Altered("key commitment mismatch");
     throw new WrongPassword();
   }
 
-  // format.md 4, 5 and 7
+  // format.md 4, 5, 7 and 9
   async function openDocument(doc, password) {
     const h = parse(doc);
     const digest = await sha256(concat(te.encode("sealdoc-v1-core"), h.prelude, h.core));
-    const dek = await unwrap(h, digest, password);
-    const ikm = await subtle.importKey("raw", dek, "HKDF", false, ["deriveBits"]);
-    const okm = new Uint8Array(
-      await subtle.deriveBits(
-        { name: "HKDF", hash: "SHA-256", salt: h.salt, info: concat(te.encode("sealdoc-v1-keys"), u16(h.suite)) },
-        ikm,
-        768,
-      ),
-    );
-    let diff = 0;
-    for (let i = 0; i < 32; i++) diff |= okm[32 + i] ^ h.commitment[i];
-    if (diff !== 0) throw new Altered("key commitment mismatch");
-    const macKey = await subtle.importKey("raw", okm.subarray(64, 96), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-    if (!(await subtle.verify("HMAC", macKey, h.mac, concat(digest, h.signed)))) {
-      throw new Altered("header authentication failed");
-    }
+    const okm = await unlock(h, digest, password);
     const key = await subtle.importKey("raw", okm.subarray(0, 32), "AES-GCM", false, ["decrypt"]);
     const size = h.segmentSize;
     const full = size + 16;
