@@ -27,7 +27,7 @@ def status(field):
     raise LookupError(field)
 
 root, size_mib = sys.argv[1], int(sys.argv[2])
-ring = sealdoc.MemoryKeyring()
+ring = sealdoc.MemoryKeyring(ring_id=None)
 vault = sealdoc.Vault(f"file://{root}", keys=ring, durable=False)
 
 class Zeros(io.RawIOBase):

@@ -14,7 +14,8 @@ from .test_bulk_engine import filled, hooked_vault, memory_url
 
 
 def test_inventory_counts_every_sealed_object_and_lists_the_rest(tmp_path: Path) -> None:
-    ring, escrow = MemoryKeyring(), MemoryKeyring(key_id="escrow")
+    # keyrings without ids: the labels below are about inventory, not ring ids
+    ring, escrow = MemoryKeyring(ring_id=None), MemoryKeyring(key_id="escrow", ring_id=None)
     url = f"file://{tmp_path}/store"
     vault = filled(url, ring, 4)
     vault.put("docs/escrowed", b"x")

@@ -48,7 +48,7 @@ def test_a_vault_without_keys_lists_inspects_and_counts(store: Store, ring: Memo
     assert list(bare.list()) == ["a/1"]
     assert bare.exists("a/1")
     assert bare.inspect("a/1").context == {"tenant": "a"}
-    assert bare.inventory() == {"memory:default#1": 1}
+    assert bare.inventory() == {"memory:default@kr-00000000000a#1": 1}
     for call in (
         lambda: bare.get("a/1"),
         lambda: bare.open("a/1"),
@@ -170,6 +170,6 @@ def test_inspect_is_one_request_on_s3(moto_endpoint: str, ring: MemoryKeyring) -
         for i in range(3):
             v.put(f"d/{i}", b"x" * 100_000)
         proxy.reset()
-        assert v.inventory() == {"memory:default#1": 3}
+        assert v.inventory() == {"memory:default@kr-00000000000a#1": 3}
         assert len(proxy.requests) == 1 + 3  # one listing page, one ranged GET per document
         assert proxy.count("GET") == 4

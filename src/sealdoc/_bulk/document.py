@@ -203,11 +203,16 @@ def _new_header(plan: Plan, head: Head, parsed: ParsedHeader, binding: Mapping[s
 def _verifiers(plan: Plan, new: ParsedHeader) -> list[KeyProvider]:
     """Who will open the new version: the targets, or the job's keys that serve it."""
     candidates = plan.to if plan.to is not None else plan.keys
-    serving = [p for p in candidates if any(p.handles(w) for w in new.wrapped_keys)]
-    if plan.to is not None and len(serving) < len(plan.to):
-        raise DecryptionError("a target key has no wrap in the new header")
-    # a recipient holds a public key only: its wrap cannot be opened here
-    return [p for p in serving if not isinstance(p, X25519Recipient)]
+    # a recipient holds a public key only: its wrap cannot be opened here,
+    # so it is checked only for being there
+    recipients = [p for p in candidates if isinstance(p, X25519Recipient)]
+    openers = [p for p in candidates if not isinstance(p, X25519Recipient)]
+    serving = [p for p in openers if any(p.handles(w) for w in new.wrapped_keys)]
+    if plan.to is not None:
+        devices = sum(w.kind == "x25519" for w in new.wrapped_keys)
+        if len(serving) < len(openers) or devices < len(recipients):
+            raise DecryptionError("a target key has no wrap in the new header")
+    return serving
 
 
 def check_opens(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import attrs
 import tenacity
 
 from .._envelope import providers_of
@@ -117,10 +118,13 @@ def run_here(
     if operation not in ("rewrap", "rotate"):
         raise ValueError("operation is 'rewrap' or 'rotate'")
     started_wall, started = time.time(), time.monotonic()
+    to = targets_of(options)
+    if to is not None:
+        options = attrs.evolve(options, to=to)  # key URIs resolved once per job
     plan = Plan(
         operation=operation,
         keys=source.keys,
-        to=targets_of(options),
+        to=to,
         drop=options.drop,
         select=options.select,
         dry_run=options.dry_run,
