@@ -1,4 +1,4 @@
-"""A real headless Chromium, driven by Playwright (shared/TESTBED.md).
+"""A real headless Chromium, driven by Playwright (docs/delivery.md).
 
 The system's Chromium is used (scripts/system-packages.sh installs it); a
 browser is never downloaded. A missing browser fails the tests, it does not

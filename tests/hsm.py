@@ -1,4 +1,4 @@
-"""A private SoftHSM2 token directory for the test session (shared/TESTBED.md).
+"""A private SoftHSM2 token directory for the test session (docs/pkcs11.md).
 
 SOFTHSM2_CONF must point at it before the PKCS#11 module is first loaded in
 the process, so the fixture is session-wide; tokens are found by label.

@@ -1,4 +1,4 @@
-"""seal, open and inspect over bytes and streams (DESIGN.md, "Operations")."""
+"""seal, open and inspect over bytes and streams (docs/usage.md, "The verbs")."""
 
 from __future__ import annotations
 

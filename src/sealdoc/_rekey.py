@@ -1,4 +1,4 @@
-"""rewrap, rotate and is_current (DESIGN.md, "Operations"; docs/lifecycle.md).
+"""rewrap, rotate and is_current (docs/lifecycle.md; docs/format.md section 10).
 
 rewrap keeps the document key and the body, byte for byte, and replaces the
 key section and the header MAC. rotate makes a new document key and

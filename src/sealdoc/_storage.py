@@ -9,6 +9,9 @@ from typing import Any
 import attrs
 from fsspec.spec import AbstractBufferedFile
 
+from ._store.local import Partial
+from ._store.memory import LOCK
+
 
 @attrs.frozen
 class PendingWrite:
@@ -42,8 +45,6 @@ def pending_write(fs: Any, path: str, *, fsync: bool = True) -> PendingWrite:
         buffer = io.BytesIO()
 
         def store() -> None:
-            from ._store.memory import LOCK  # noqa: PLC0415 - ordered with the memory store's swaps
-
             with LOCK:
                 fs.pipe_file(path, buffer.getvalue())
 
@@ -77,8 +78,6 @@ def _local_pending_write(fs: Any, path: str, *, fsync: bool) -> PendingWrite:
     the bulk engine's conditional replaces; the temporary file is locked while
     written, so a cleaner never removes it from under this writer.
     """
-    from ._store.local import Partial  # noqa: PLC0415 - _store.generic imports this module
-
     partial = Partial(fs._strip_protocol(path), durable=fsync)
 
     def commit() -> None:

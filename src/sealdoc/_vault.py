@@ -1,4 +1,4 @@
-"""Vault: a store of sealed documents over any fsspec URL (DESIGN.md, "Storage").
+"""Vault: a store of sealed documents over any fsspec URL (docs/storage.md, "Vault").
 
 Reads go through fsspec; writes, deletes and listings go through the
 vault's :mod:`store <sealdoc._store>` backend (``Vault.store``), which makes

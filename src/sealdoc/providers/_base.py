@@ -1,4 +1,4 @@
-"""The key-provider protocol (DESIGN.md, "Key providers").
+"""The key-provider protocol (docs/architecture.md, "Adding a key provider").
 
 A provider wraps a document key for one document and unwraps it again. It
 is a plain object passed to ``seal``/``open``; nothing is registered

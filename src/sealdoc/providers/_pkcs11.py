@@ -48,7 +48,7 @@ DEFAULT_PIN_ENV = "SEALDOC_PKCS11_PIN"
 
 # One loaded module and one lock per module path: python-pkcs11 initialises
 # a module once per process, and SoftHSM2 does no locking of its own, so
-# calls from several threads must not overlap (shared/TESTBED.md).
+# calls from several threads must not overlap (docs/pkcs11.md, "Threads").
 _modules: dict[str, tuple[Any, threading.RLock]] = {}
 _modules_lock = threading.Lock()
 
