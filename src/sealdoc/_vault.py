@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
@@ -309,6 +309,7 @@ class Vault:
         allow_empty: bool = False,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        gone: Collection[str] = frozenset(),
     ) -> Inventory:
         """What protects the documents under ``prefix``, from headers alone (no key is used).
 
@@ -316,6 +317,8 @@ class Vault:
         sealed or cannot be read are listed in ``unreadable``. Shows that a
         key version protects nothing (``only_on``) before it is destroyed.
         EmptyStoreError if there is nothing there, unless ``allow_empty``.
+        ``gone``: labels already unusable (disabled, destroyed versions), which
+        ``only_on`` then does not count as keeping a document readable.
         """
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
@@ -326,6 +329,7 @@ class Vault:
             allow_empty=allow_empty,
             progress=progress,
             stop=stop,
+            gone=gone,
         )
 
     def rewrap_all(self, options: BulkOptions | None = None, **kwargs: Any) -> BulkReport:

@@ -11,6 +11,7 @@ overwritten.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -67,11 +68,39 @@ def job_identity(source: Source, operation: str, options: BulkOptions) -> dict[s
         "targets": targets,
         "to": to is not None,
         "drop": None if drop is None else [_label(d) for d in as_list(drop)],
-        "select": None if select is None else getattr(select, "__qualname__", repr(select)),
+        "select": None if select is None else _predicate_identity(select),
     }
 
 
+def _predicate_identity(select: object) -> str:
+    """A predicate's name and a digest of its code, defaults and closure.
+
+    A name alone lets one ``lambda`` resume from another's checkpoint, and the
+    documents the first one left out (finished, for it) are then skipped by the
+    second. A closure value without a stable repr makes every run differ: the
+    checkpoint is then refused, which is safe, never skipped.
+    """
+    name = getattr(select, "__qualname__", type(select).__qualname__)
+    func = getattr(select, "__func__", select)
+    code = getattr(func, "__code__", None)
+    parts: list[object] = [name]
+    if code is not None:
+        parts += [code.co_code, code.co_consts, code.co_names]
+    cells = getattr(func, "__closure__", None) or ()
+    parts += [getattr(func, "__defaults__", None), getattr(func, "__kwdefaults__", None)]
+    parts += [cell.cell_contents for cell in cells]
+    if code is None:
+        parts.append(select)
+    digest = hashlib.sha256(repr(parts).encode("utf-8", "backslashreplace")).hexdigest()[:16]
+    return f"{name}:{digest}"
+
+
 def _label(item: object) -> str:
+    key_ids, key = getattr(item, "key_ids", None), getattr(item, "key", None)
+    if callable(key_ids) and callable(key):
+        # a keyring: every key's current version, so that rotating one customer's
+        # key makes another job (a checkpoint of the last one skips nothing)
+        return ",".join(_ring_labels(key_ids, key))
     current = getattr(item, "current_key", None)
     if callable(current):
         return str(current().label)
@@ -79,6 +108,17 @@ def _label(item: object) -> str:
     if isinstance(label, str):
         return label
     return str(item) if isinstance(item, str) else f"{getattr(item, 'kind', type(item).__name__)}:?"
+
+
+def _ring_labels(key_ids: Any, key: Any) -> list[str]:
+    return [_current_or_none(key(key_id), key_id) for key_id in key_ids()]
+
+
+def _current_or_none(provider: Any, key_id: str) -> str:
+    try:
+        return str(provider.current_key().label)
+    except SealdocError:  # no enabled primary (destroyed): a state of its own
+        return f"{key_id}#-"
 
 
 def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 import attrs
 import tenacity
@@ -105,13 +105,22 @@ class Inventory(Mapping[str, int]):
         )
 
 
-def depends_only_on(wrapped: tuple[WrappedKey, ...]) -> set[str]:
-    """The labels this document would be lost without (see Inventory.only_on)."""
+def depends_only_on(
+    wrapped: tuple[WrappedKey, ...], gone: Collection[str] = frozenset()
+) -> set[str]:
+    """The labels this document would be lost without (see Inventory.only_on).
+
+    ``gone``: labels already of no use (a version disabled or destroyed): a
+    wrap under one of them does not keep the document readable.
+    """
     labels = {w.label for w in wrapped}
     return {
         label
         for label in labels
-        if not any(w.label != label and w.kind not in NON_CUSTODIAL for w in wrapped)
+        if not any(
+            w.label != label and w.label not in gone and w.kind not in NON_CUSTODIAL
+            for w in wrapped
+        )
     }
 
 
@@ -123,7 +132,9 @@ def run_inventory(
     allow_empty: bool = False,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    gone: Collection[str] = frozenset(),
 ) -> Inventory:
+    gone = frozenset(gone)
     lock = threading.Lock()
     counts: Counter[str] = Counter()
     only_on: Counter[str] = Counter()
@@ -150,7 +161,7 @@ def run_inventory(
                 _tell(progress, seen)
             return
         labels = {w.label for w in parsed.wrapped_keys}
-        only = depends_only_on(parsed.wrapped_keys)
+        only = depends_only_on(parsed.wrapped_keys, gone)
         with lock:
             counts.update(labels)
             only_on.update(only)
