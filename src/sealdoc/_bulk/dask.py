@@ -50,8 +50,8 @@ class _Batches:
 
     def _make(
         self, source: Source, options: BulkOptions, marks: Checkpoint, tally: Tally
-    ) -> Iterator[list[tuple[str, str]]]:
-        batch: list[tuple[str, str]] = []
+    ) -> Iterator[list[tuple[str, str | None]]]:
+        batch: list[tuple[str, str | None]] = []
         for entry, doc_id in listing(source, options.prefix):
             self.listed += 1
             if marks.finished(entry.path):
@@ -65,7 +65,7 @@ class _Batches:
         if batch:
             yield batch
 
-    def next(self) -> list[tuple[str, str]] | None:
+    def next(self) -> list[tuple[str, str | None]] | None:
         return next(self._it, None)
 
 
@@ -123,7 +123,7 @@ def _drive(
 
     client = options.client
     queue = as_completed()
-    pending: dict[Any, list[tuple[str, str]]] = {}
+    pending: dict[Any, list[tuple[str, str | None]]] = {}
 
     def submit() -> None:
         batch = batches.next()

@@ -73,7 +73,7 @@ def public_header(head: Head, parsed: ParsedHeader) -> Header:
 
 
 def process(
-    store: DocumentStore, plan: Plan, path: str, doc_id: str, binding: Mapping[str, str]
+    store: DocumentStore, plan: Plan, path: str, doc_id: str | None, binding: Mapping[str, str]
 ) -> Done:
     """One attempt at one document (errors are the caller's to sort and retry)."""
     head, parsed = read_parsed(store, path)

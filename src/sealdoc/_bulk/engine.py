@@ -28,6 +28,7 @@ from ..exceptions import (
     DocumentChangedError,
     DocumentNotFoundError,
     EmptyStoreError,
+    FormatError,
     KeyProviderError,
     SealdocError,
     StoreError,
@@ -121,8 +122,14 @@ def _current_or_none(provider: Any, key_id: str) -> str:
         return f"{key_id}#-"
 
 
-def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str]]:
-    """The vault's documents under a doc-id prefix, in path order, streamed."""
+def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str | None]]:
+    """The vault's documents under a doc-id prefix, in path order, streamed.
+
+    Objects that are not named as the vault's documents (files written
+    through the ``sealdoc::`` protocol, say) come with doc id None: the job
+    handles them as unbound documents if they are sealed, and skips them if
+    they are not, so that what ``inventory`` counts is what a job can move.
+    """
     previous = None
     for entry in source.store.list(source.list_prefix(prefix)):
         if previous is not None and entry.path <= previous:
@@ -133,6 +140,8 @@ def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str]]:
         doc_id = source.doc_id_of(entry.path)
         if doc_id is not None and doc_id.startswith(prefix):
             yield entry, doc_id
+        elif doc_id is None and not source.opaque and entry.path.startswith(prefix):
+            yield entry, None  # not a vault name: maybe a sealdoc:: file
 
 
 def preflight(source: Source, options: BulkOptions, started: float) -> None:
@@ -152,7 +161,7 @@ def run_here(
     operation: str,
     options: BulkOptions,
     *,
-    items: Iterable[tuple[Entry, str]] | None = None,
+    items: Iterable[tuple[Entry, str | None]] | None = None,
 ) -> tuple[BulkReport, list[str]]:
     """The job on a thread pool here. Also returns the paths finished (for a Dask client)."""
     if operation not in ("rewrap", "rotate"):
@@ -190,7 +199,7 @@ def run_here(
             if options.progress is not None:
                 options.progress(seen[1], max(seen))
 
-    def admit(item: tuple[Entry, str]) -> bool:
+    def admit(item: tuple[Entry, str | None]) -> bool:
         seen[0] += 1
         if marks.finished(item[0].path):
             tally.add("resumed")
@@ -199,7 +208,7 @@ def run_here(
         marks.begin(item[0].path)
         return True
 
-    def work(item: tuple[Entry, str]) -> None:
+    def work(item: tuple[Entry, str | None]) -> None:
         entry, doc_id = item
         ok = _one(source, plan, options, path=entry.path, doc_id=doc_id, tally=tally)
         marks.end(entry.path, finished=ok)
@@ -254,8 +263,14 @@ def _nothing_at(source: Source, prefix: str) -> str:
     )
 
 
-def _one(
-    source: Source, plan: Plan, options: BulkOptions, *, path: str, doc_id: str, tally: Tally
+def _one(  # noqa: PLR0911 - one return per outcome the report counts
+    source: Source,
+    plan: Plan,
+    options: BulkOptions,
+    *,
+    path: str,
+    doc_id: str | None,
+    tally: Tally,
 ) -> bool:
     """One document, retried and sorted into the report; True when it is finished."""
     stop = options.stop
@@ -269,6 +284,12 @@ def _one(
         return False
     except DocumentNotFoundError as exc:
         tally.problem("missing", Failure(doc_id, _why(exc), path))
+        return False
+    except FormatError as exc:
+        if doc_id is None:  # an object beside the vault's documents, not sealed: not ours
+            tally.add("skipped")
+            return True
+        tally.problem("failed", Failure(doc_id, _why(exc), path))
         return False
     except Exception as exc:
         if stop is not None and stop.is_set() and _transient(exc):
@@ -290,9 +311,9 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc} (unexpected; please report it)"
 
 
-def _changed_once(source: Source, plan: Plan, path: str, doc_id: str) -> Done:
+def _changed_once(source: Source, plan: Plan, path: str, doc_id: str | None) -> Done:
     """A document changed under the job is read again and redone, once."""
-    binding = source.binding_for(doc_id)
+    binding = source.binding_for(doc_id) if doc_id is not None else {}
     try:
         return process(source.store, plan, path, doc_id, binding)
     except DocumentChangedError:

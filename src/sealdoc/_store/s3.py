@@ -244,8 +244,15 @@ class S3Store:
     # -- cleaning ------------------------------------------------------------------
 
     def clean_partials(self, prefix: str, before: float) -> int:
-        """S3 shows no partial object: what a killed writer leaves is a multipart upload."""
-        return self.abort_stale_uploads(prefix, before)
+        """S3 shows no partial object: what a killed writer leaves is a multipart upload.
+
+        An upload in progress cannot be told from an abandoned one, so only
+        uploads started a day before the job are aborted: a live writer (a
+        large put, an ETL export) is never cut off, and no clock skew between
+        this machine and S3 makes a fresh upload look old. The bucket rule
+        ``AbortIncompleteMultipartUpload`` does the same on S3's side.
+        """
+        return self.abort_stale_uploads(prefix, before - STALE_UPLOAD_AGE_S)
 
     def abort_stale_uploads(self, prefix: str, before: float) -> int:
         """Abort the multipart uploads under ``prefix`` initiated before ``before``.
@@ -272,6 +279,10 @@ class S3Store:
                 return aborted
             kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
             kwargs["UploadIdMarker"] = page.get("NextUploadIdMarker", "")
+
+
+#: How old a multipart upload must be before a job's clean-up aborts it.
+STALE_UPLOAD_AGE_S = 24 * 3600
 
 
 def _total_size(response: dict[str, Any]) -> int:
