@@ -2,10 +2,13 @@
 
 fsspec has no conditional write, no server-side part copy and no ranged read
 that returns the object's ETag, so this module (and only this one) calls
-S3's API through s3fs: ``fs.call_s3`` (s3fs's synchronous wrapper around its
-aiobotocore client, with its retries, credentials and ``s3_additional_kwargs``
-such as server-side encryption settings) and, for streamed bodies,
-``fs._call_s3`` run on s3fs's event loop.
+S3's API itself: through one blocking botocore client, configured as
+the s3fs file system's own (``_s3_client``: its credentials, endpoint,
+config and ``s3_additional_kwargs`` such as server-side encryption settings),
+so that workers do not queue on s3fs's one event-loop thread; or, where that
+cannot be set up, through s3fs: ``fs.call_s3`` (its synchronous wrapper
+around its aiobotocore client) and, for bodies, ``fs._call_s3`` run on its
+event loop.
 
 * **Version** = the object's ETag.
 * ``read_head``: one ranged GET; the size comes from ``Content-Range``.
@@ -38,6 +41,7 @@ from typing import Any, BinaryIO, cast
 from fsspec.asyn import sync
 
 from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocError, StoreError
+from ._s3_client import SharedClient, shared_client
 from .base import Entry, Head
 
 PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
@@ -90,6 +94,7 @@ class S3Store:
         self.bucket, _, prefix = self.root.partition("/")
         self._prefix = prefix + "/" if prefix else ""
         self._url = url or f"s3://{self.root}"
+        self._clients: SharedClient | None = shared_client(fs)
 
     def __repr__(self) -> str:
         return f"S3Store({self._url!r})"
@@ -102,6 +107,8 @@ class S3Store:
         return self._prefix + path
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        if self._clients is not None:
+            return self._clients.call(method, Bucket=self.bucket, **kwargs)
         return cast("dict[str, Any]", self._fs.call_s3(method, Bucket=self.bucket, **kwargs))
 
     def _invalidate(self, path: str) -> None:
@@ -118,6 +125,16 @@ class S3Store:
 
     def _get(self, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
         """One GET, its body read whole (callers ask for bounded ranges only)."""
+        if self._clients is not None:
+            response = self._clients.call("get_object", Bucket=self.bucket, **kwargs)
+            body = response["Body"]
+            try:
+                # read to its end, the connection goes back to the pool; close()
+                # would drop it, and the next request would open a new one
+                return response, body.read()
+            except BaseException:
+                body.close()
+                raise
         return cast("tuple[dict[str, Any], bytes]", sync(self._fs.loop, self._get_async, **kwargs))
 
     # -- reading -------------------------------------------------------------------
@@ -157,7 +174,11 @@ class S3Store:
             with s3_errors("read", path):
                 self._call("head_object", Key=self._key(path), IfMatch=version)
             return io.BytesIO(b"")
-        raw = _StreamedBody(self._fs.loop, response["Body"], path)
+        body = response["Body"]
+        if self._clients is not None:  # botocore's body reads blocking
+            raw = _StreamedBody(body.read, body, path)
+        else:
+            raw = _StreamedBody(lambda n: sync(self._fs.loop, body.read, n), body, path)
         return cast("BinaryIO", io.BufferedReader(raw, buffer_size=1 << 20))
 
     # -- writing -------------------------------------------------------------------
@@ -293,11 +314,11 @@ def _total_size(response: dict[str, Any]) -> int:
 
 
 class _StreamedBody(io.RawIOBase):
-    """An aiobotocore streaming body read synchronously, chunk by chunk."""
+    """A streaming body read synchronously, chunk by chunk, by ``read(n)``."""
 
-    def __init__(self, loop: Any, body: Any, path: str) -> None:
+    def __init__(self, read: Callable[[int], bytes], body: Any, path: str) -> None:
         super().__init__()
-        self._loop = loop
+        self._read = read
         self._body = body
         self._path = path
 
@@ -306,7 +327,7 @@ class _StreamedBody(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         with s3_errors("read", self._path):
-            data = sync(self._loop, self._body.read, len(buffer))
+            data = self._read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
