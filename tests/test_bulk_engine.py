@@ -23,7 +23,7 @@ from sealdoc import (
     Vault,
 )
 from sealdoc.exceptions import DocumentChangedError
-from sealdoc.providers import AssociatedData, WrappedKey
+from sealdoc.providers import AssociatedData, KdfLimits, Password, WrappedKey
 
 from .stores import Store, new_bucket, s3_options
 
@@ -485,3 +485,34 @@ def test_a_job_first_cleans_killed_writers_files_older_than_itself() -> None:
     [(prefix, before)] = calls
     assert prefix == "docs/"
     assert started - 1 <= before <= time.time()
+
+
+@pytest.mark.parametrize("operation", ["rewrap", "rotate"])
+def test_a_job_password_that_owns_no_wrap_of_a_document_does_not_fail_it(operation: str) -> None:
+    # a Password handles every password wrap by kind; it owns only its own
+    lax = KdfLimits(argon2_min_memory_kib=8, argon2_min_cost=8)
+    a, b = (Password(f"password {n}", memory_kib=64, iterations=1, limits=lax) for n in "ab")
+    ring = MemoryKeyring()
+    vault = Vault(memory_url(), keys=[ring, b])
+    vault.put("docs/0", b"statement")
+    ring.rotate()
+    job = Vault(vault.url, keys=[ring, a, b])
+    report = (job.rewrap_all if operation == "rewrap" else job.rotate_all)(retries=0)
+    assert (report.rewritten, report.failed) == (1, ())
+    assert Vault(vault.url, keys=b).get("docs/0") == b"statement"
+    with pytest.raises(sealdoc.DecryptionError):
+        Vault(vault.url, keys=a).get("docs/0")
+
+
+def test_a_job_whose_default_key_is_destroyed_still_rewraps_the_customers() -> None:
+    ring = MemoryKeyring()
+    customer = ring.add_key("cust-0001")
+    vault = filled(memory_url(), customer, 2)
+    ring.rotate("cust-0001")
+    ring.destroy(1, confirm=True)  # the default key's only version, its primary
+    with pytest.raises(KeyProviderError):
+        ring.current_key()
+    report = Vault(vault.url, keys=ring).rewrap_all(retries=0)
+    assert (report.rewritten, report.failed) == (2, ())
+    versions = {w.ref.version for w in sealdoc.inspect(raw(vault, "docs/0001")).wrapped_keys}
+    assert versions == {2}

@@ -115,7 +115,7 @@ def _rewrap(
     whole = len(head.data) >= head.size
     body = memoryview(head.data)[len(parsed.raw) :]
     if plan.verify:
-        cipher = check_opens(new, _verifiers(plan, new), binding)
+        cipher = check_opens(new, _verifiers(plan, new), binding, _old(plan, parsed))
         if whole and cipher is not None:  # the same key and body: a truncation shows here
             _authenticate(cipher, body, new.core.segment_size)
     if whole:
@@ -147,7 +147,7 @@ def _rotate(
     sink: list[_Checked] = []
 
     def write(out: BinaryIO) -> None:
-        checked = _Checked(out, plan, binding, length)
+        checked = _Checked(out, plan, binding, length, _old(plan, parsed))
         sink.append(checked)
         with _old_stream(store, path, head, parsed) as src:
             rotate_stream(src, checked, keys=plan.keys, to=plan.to, binding=binding, **_drop(plan))
@@ -216,15 +216,47 @@ def _verifiers(plan: Plan, new: ParsedHeader) -> list[KeyProvider]:
 
 
 def check_opens(
-    new: ParsedHeader, providers: Sequence[KeyProvider], binding: Mapping[str, str]
+    new: ParsedHeader,
+    providers: Sequence[KeyProvider],
+    binding: Mapping[str, str],
+    old: ParsedHeader | None,
 ) -> SegmentCipher | None:
-    """Each provider must open the new header on its own; the cipher of the first."""
+    """The providers must open the new header, each on its own; the cipher of the first.
+
+    With ``old`` None (the ``to=`` targets, each given a new wrap) every
+    provider must. Otherwise they are the job's own keys, picked by
+    ``handles``, which only says a provider may open a wrap (a Password or
+    an X25519Identity handles every wrap of its kind): one that does not
+    open the new header fails the document only if it opened the old one,
+    since then the rewrap lost its wrap. That second try costs a failing
+    provider one more unwrap, never a working one. At least one must open.
+    """
     cipher = None
     for provider in providers:
-        unlocked = unlock(new, [provider], {}, binding)
+        try:
+            unlocked = unlock(new, [provider], {}, binding)
+        except DecryptionError:
+            if old is None or _opens(old, provider, binding):
+                raise  # it opened the old version and not the new one
+            continue  # it never owned a wrap of this document
         if cipher is None:
             cipher = unlocked.cipher()
+    if cipher is None and providers:
+        raise DecryptionError("none of the job's keys opens the new version")
     return cipher
+
+
+def _old(plan: Plan, parsed: ParsedHeader) -> ParsedHeader | None:
+    """The old header, to excuse a job key that never owned a wrap; None for ``to=``."""
+    return None if plan.to is not None else parsed
+
+
+def _opens(parsed: ParsedHeader, provider: KeyProvider, binding: Mapping[str, str]) -> bool:
+    try:
+        unlock(parsed, [provider], {}, binding)
+    except DecryptionError:
+        return False
+    return True
 
 
 class _Concat(io.RawIOBase):
@@ -268,8 +300,16 @@ class _Checked(io.RawIOBase):
     plaintext length. Holds at most one segment and one write.
     """
 
-    def __init__(self, out: BinaryIO, plan: Plan, binding: Mapping[str, str], length: int) -> None:
+    def __init__(
+        self,
+        out: BinaryIO,
+        plan: Plan,
+        binding: Mapping[str, str],
+        length: int,
+        old: ParsedHeader | None,
+    ) -> None:
         self._out, self._plan, self._binding, self._length = out, plan, binding, length
+        self._old = old
         self._buf = bytearray()
         self._parsed: ParsedHeader | None = None
         self._cipher: SegmentCipher | None = None
@@ -302,7 +342,7 @@ class _Checked(io.RawIOBase):
         self.labels = tuple(w.label for w in self._parsed.wrapped_keys)
         if self._plan.verify:
             self._cipher = check_opens(
-                self._parsed, _verifiers(self._plan, self._parsed), self._binding
+                self._parsed, _verifiers(self._plan, self._parsed), self._binding, self._old
             )
             size = self._parsed.core.segment_size
             self._scratch = memoryview(bytearray(size))

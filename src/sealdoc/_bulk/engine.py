@@ -104,7 +104,17 @@ def _label(item: object) -> str:
         return ",".join(_ring_labels(key_ids, key))
     current = getattr(item, "current_key", None)
     if callable(current):
-        return str(current().label)
+        try:
+            return str(current().label)
+        except KeyProviderError:
+            # a keyring whose default key has no enabled primary (destroyed) still
+            # rewraps its per-customer documents: the job must run, not crash here
+            kind = getattr(item, "kind", type(item).__name__)
+            key_id = str(getattr(item, "key_id", "?"))
+            ring_id = getattr(item, "ring_id", None)
+            if isinstance(ring_id, str):  # as its wraps spell it: name@kr-...
+                key_id = f"{key_id}@{ring_id}"
+            return f"{kind}:{key_id}#none"
     label = getattr(item, "label", None)
     if isinstance(label, str):
         return label
