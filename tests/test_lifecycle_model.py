@@ -32,6 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import sealdoc
 from sealdoc import (
+    BulkOptions,
     DecryptionError,
     KeyProviderError,
     KeyRef,
@@ -420,8 +421,8 @@ class KeyLifecycle(RuleBasedStateMachine):
                 stop.set()
 
         before_bytes = self.doc_bytes()
-        options = {"workers": 1, "retries": 0, "checkpoint": checkpoint}
-        first = job(**options, stop=stop, progress=stops_part_way)
+        options = BulkOptions(workers=1, retries=0, checkpoint=checkpoint)
+        first = job(options, stop=stop, progress=stops_part_way)
         assert first.interrupted
         before = {d: list(self.docs[d]) for d in ids}
         outcomes = self._expect(ids[:survive], keys, operation)
@@ -430,7 +431,7 @@ class KeyLifecycle(RuleBasedStateMachine):
             assert self.path(doc_id).read_bytes() == before_bytes[doc_id]
         self._check_documents()
         armed[0] = False  # the same job (same options) run again after the stop
-        report = job(**options, stop=threading.Event(), progress=stops_part_way)
+        report = job(options, stop=threading.Event(), progress=stops_part_way)
         assert not report.interrupted
         done = [d for d in ids[:survive] if self._outcome(before[d], keys, operation)[0] != "fail"]
         assert report.resumed == len(done)  # finished documents are not read again
