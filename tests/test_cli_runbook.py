@@ -135,3 +135,19 @@ def test_move_to_another_keyring_and_back(store: tuple[Path, str]) -> None:
     ring = sealdoc.LocalKeyring.load(str(d / "keyring.json"), passphrase=PASS)
     assert ring.ring_id is not None
     assert all(ring.ring_id in label for label in _counts(d, url))
+
+
+@pytest.mark.parametrize("command", ["inventory", "rewrap"])
+def test_a_typo_in_the_bucket_is_refused_like_an_empty_store(
+    tmp_path: Path, moto_endpoint: str, command: str
+) -> None:
+    """Runbook step 1: a URL that does not exist is exit 3, never a store failure."""
+    _config(tmp_path)
+    assert run(tmp_path, "keys", "init").returncode == 0
+    url = "s3://sealdoc-no-such-bucket/statements"
+    options = ("--storage-option", f"endpoint_url={moto_endpoint}")
+    refused = run(tmp_path, command, url, *options)
+    assert refused.returncode == 3, refused.stderr
+    assert "check the URL" in refused.stderr
+    accepted = run(tmp_path, command, url, *options, "--allow-empty")
+    assert accepted.returncode == 0, accepted.stderr
