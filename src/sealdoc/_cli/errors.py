@@ -85,8 +85,23 @@ def _flag(name: str) -> str:
     return _PARAMS.get(name, "--" + name.replace("_", "-"))
 
 
+# The keyring's "version N ...; enable() cancels that" names a method: give the command.
+_ENABLE = re.compile(
+    r"key '([^']*)' version (\d+)( is (?:already )?to be destroyed at [^;]*); "
+    r"enable\(\) cancels that"
+)
+
+
+def _enable_hint(found: re.Match[str]) -> str:
+    name, version, rest = found.groups()
+    option = "" if name == "default" else f" --key {name}"
+    command = f"sealdoc keys enable {version}{option}"
+    return f"key {name!r} version {version}{rest}; '{command}' cancels that"
+
+
 def translate(message: str) -> str:
     """A library message with Python parameter names replaced by the CLI's flags."""
+    message = _ENABLE.sub(_enable_hint, message)
     for old, new in _PHRASES:
         message = message.replace(old, new)
     message = _TRUE.sub(lambda m: _flag(m.group(1)), message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from datetime import timedelta
 
 import click
@@ -315,8 +316,15 @@ def keys_destroy(
         when = due.isoformat(timespec="seconds") if due else after
         click.echo(
             f"key {key_id!r} version {version} disabled; destroyed from {when} "
-            "(cancel with: sealdoc keys enable)"
+            f"(cancel with: {_enable_command(version, key_id)})"
         )
+
+
+def _enable_command(version: int, key_id: str) -> str:
+    """The command that cancels a scheduled destroy, ready to paste."""
+    if key_id == "default":
+        return f"sealdoc keys enable {version}"
+    return f"sealdoc keys enable {version} --key {shlex.quote(key_id)}"
 
 
 @keys.command("purge")

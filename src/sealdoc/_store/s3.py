@@ -137,6 +137,19 @@ class S3Store:
                 raise
         return cast("tuple[dict[str, Any], bytes]", sync(self._fs.loop, self._get_async, **kwargs))
 
+    def _listing(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        """A listing page; a bucket that does not exist lists nothing, as a missing folder.
+
+        The bulk jobs then refuse it as an empty store (a typo in the bucket
+        name is exit 3 with "check the URL"), and ``allow_empty`` accepts it.
+        """
+        try:
+            return self._call(method, **kwargs)
+        except Exception as exc:
+            if _error_code(exc)[0] == "NoSuchBucket":
+                return {}
+            raise
+
     # -- reading -------------------------------------------------------------------
 
     def list(self, prefix: str = "") -> Iterator[Entry]:
@@ -144,7 +157,7 @@ class S3Store:
         kwargs: dict[str, Any] = {"Prefix": self._key(prefix)}
         while True:
             with s3_errors("list", prefix):
-                page = self._call("list_objects_v2", **kwargs)
+                page = self._listing("list_objects_v2", **kwargs)
             for item in page.get("Contents", []):
                 key = item["Key"]
                 if not key.endswith("/"):  # folder markers made by other tools
@@ -285,7 +298,7 @@ class S3Store:
         aborted = 0
         while True:
             with s3_errors("list the uploads under", prefix):
-                page = self._call("list_multipart_uploads", **kwargs)
+                page = self._listing("list_multipart_uploads", **kwargs)
             for upload in page.get("Uploads", []):
                 if upload["Initiated"].timestamp() < before:
                     with (
