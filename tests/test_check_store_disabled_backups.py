@@ -1,4 +1,4 @@
-"""Review: --check-store counts a wrap under a disabled or destroyed version as gone."""
+"""--check-store counts a wrap under a disabled or destroyed version as gone."""
 
 from __future__ import annotations
 

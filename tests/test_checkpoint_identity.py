@@ -1,4 +1,4 @@
-"""Review: a checkpoint must never make a different job skip work."""
+"""A checkpoint must never make a different job skip work."""
 
 from __future__ import annotations
 
