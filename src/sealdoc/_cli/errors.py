@@ -120,7 +120,9 @@ def errors() -> Iterator[None]:
     """
     try:
         yield
-    except click.ClickException:
+    except (click.ClickException, BrokenPipeError):
+        # a reader that went away (`sealdoc keys list | head`) is click's to
+        # handle quietly, not an error of ours to print into the closed pipe
         raise
     except _REFUSALS as exc:
         raise RefusedError(str(exc)) from None
