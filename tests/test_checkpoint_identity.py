@@ -49,3 +49,15 @@ def test_two_select_predicates_do_not_share_a_checkpoint(tmp_path: Path) -> None
         vault.rewrap_all(checkpoint=checkpoint, select=jobs[1])
     assert vault.rewrap_all(checkpoint=checkpoint, select=jobs[0]).resumed == 6  # same job
     assert vault.rewrap_all(checkpoint=tmp_path / "b.checkpoint", select=jobs[1]).rewritten == 3
+
+
+def test_a_checkpoint_in_use_by_a_running_job_is_refused_to_a_second(tmp_path: Path) -> None:
+    from sealdoc._bulk.checkpoint import Checkpoint
+
+    path = tmp_path / "job.checkpoint"
+    job = {"operation": "rewrap", "url": "memory://x", "prefix": ""}
+    first = Checkpoint(path, job)
+    with pytest.raises(CheckpointError, match="in use by another running job"):
+        Checkpoint(path, job)
+    first.close()
+    Checkpoint(path, job).close()  # free again once the first job has ended

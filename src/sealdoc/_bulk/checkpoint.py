@@ -54,8 +54,15 @@ class Checkpoint:
         self._fixed: set[str] = set()  # old redo paths finished by this run
         self._dirty = 0
         self._last_flush = time.monotonic()
-        if self._path is not None and self._path.exists():
-            self._load(self._path)
+        self._held: int | None = None
+        if self._path is not None:
+            self._held = _claim(self._path)
+            try:
+                if self._path.exists():
+                    self._load(self._path)
+            except BaseException:
+                self._release()
+                raise
 
     # -- loading -----------------------------------------------------------------------
 
@@ -148,8 +155,43 @@ class Checkpoint:
 
     def close(self) -> None:
         """Write what this run finished (call it however the job ends)."""
-        with self._lock:
-            self._flush()
+        try:
+            with self._lock:
+                self._flush()
+        finally:
+            self._release()
+
+    def __del__(self) -> None:
+        self._release()  # a job dropped without close() (an error in-process) frees its claim
+
+    def _release(self) -> None:
+        held = self.__dict__.pop("_held", None)  # absent if __init__ failed early
+        self._held = None
+        if held is not None:
+            os.close(held)  # closing the descriptor drops the flock
+
+
+def _claim(path: Path) -> int | None:
+    """An exclusive lock on a file beside the checkpoint, for the job's lifetime.
+
+    Two jobs writing one checkpoint would each skip what the other recorded
+    and overwrite its records: the second is refused while the first runs.
+    The lock file is never the checkpoint itself, which is replaced by rename.
+    """
+    try:
+        import fcntl  # noqa: PLC0415 - POSIX only
+    except ImportError:  # pragma: no cover - no advisory locks: no claim
+        return None
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CheckpointError(
+            f"{path} is in use by another running job; wait for it to end, "
+            "or give this job its own checkpoint file"
+        ) from None
+    return fd
 
 
 def _first_line(text: str) -> Any:

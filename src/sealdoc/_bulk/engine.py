@@ -189,12 +189,12 @@ def run_here(
         dry_run=options.dry_run,
         verify=options.verify,
     )
+    if items is None:
+        preflight(source, options, started_wall)
     marks = Checkpoint(
         None if options.dry_run or items is not None else options.checkpoint,
         job_identity(source, operation, options),
     )
-    if items is None:
-        preflight(source, options, started_wall)
     tally = Tally()
     finished: list[str] = []
     seen = [0, 0, 0]  # listed by the job, done, counted by the pre-pass
