@@ -22,7 +22,7 @@ from nacl.pwhash import argon2id
 
 from sealdoc import Suite
 from sealdoc import _format as fmt
-from sealdoc._envelope import _seal, sign_header
+from sealdoc._envelope import seal_with, sign_header
 from sealdoc._schedule import derive, header_digest, header_mac
 from sealdoc._stream import SegmentCipher, segment_count
 from sealdoc.providers import AssociatedData, MemoryKeyring, Password, WrappedKey
@@ -157,7 +157,7 @@ def seal_fixed(
     suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
     segment_size: int = SEG,
 ) -> bytes:
-    return _seal(
+    return seal_with(
         data,
         keys=keys,
         context=context,

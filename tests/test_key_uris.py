@@ -151,7 +151,7 @@ def test_bulk_jobs_take_uris_for_to(
         resolved.append(uri)
         return real(uri, **options)
 
-    monkeypatch.setattr("sealdoc._envelope.key_from_uri", counting)
+    monkeypatch.setattr("sealdoc._envelope.keys.key_from_uri", counting)
     monkeypatch.setattr("sealdoc._uri.key_from_uri", counting)  # the engine's resolver
     report = vault.rewrap_all(to=[uri, device.recipient])
     assert (report.rewritten, report.failed) == (3, ())

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._audit import record
-from ._envelope import Keys, _parse_bytes, providers_of
+from ._envelope import Keys, providers_of
 from ._envelope import open as open_document
+from ._envelope import parse_bytes as _parse_bytes
 from ._envelope import seal as seal_document
 from ._rekey import rewrap
 from ._types import BytesLike

@@ -15,7 +15,8 @@ import fsspec
 from fsspec.implementations.chained import ChainedFileSystem
 
 from . import _format as fmt
-from ._envelope import _new_sealer, open_stream, providers_of
+from ._envelope import new_sealer as _new_sealer
+from ._envelope import open_stream, providers_of
 from ._format import Suite
 from ._reader import SealedReader
 from ._storage import pending_write

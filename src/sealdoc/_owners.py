@@ -22,7 +22,8 @@ from typing import cast
 import attrs
 
 from ._audit import record
-from ._envelope import Unlocked, _is_provider
+from ._envelope import Unlocked
+from ._envelope import is_provider as _is_provider
 from ._format import KeyRef, WrappedKey
 from ._schedule import same
 from .exceptions import DecryptionError, FormatError, KeyProviderError, NotMineError, SealdocError

@@ -12,14 +12,10 @@ from collections.abc import Mapping, Sequence
 
 from . import _format as fmt
 from ._audit import record
-from ._buffers import build_bytes
+from ._buffers import build_bytes, write_all
 from ._envelope import (
     Keys,
     Unlocked,
-    _mapping,
-    _new_sealer,
-    _parse_bytes,
-    _tell,
     inspect,
     providers_of,
     seal_into_bytes,
@@ -28,7 +24,10 @@ from ._envelope import (
     unlock,
     wrap_with,
 )
-from ._envelope import _write_all as write_all
+from ._envelope import checked_map as _mapping
+from ._envelope import new_sealer as _new_sealer
+from ._envelope import parse_bytes as _parse_bytes
+from ._envelope import tell as _tell
 from ._format import Header, KeyRef, ParsedHeader, Suite, WrappedKey
 from ._owners import Owners, powers
 from ._reader import SealedReader, read_header, read_into

@@ -29,14 +29,10 @@ from ._bulk import (
 )
 from ._bulk.options import Progress
 from ._deliver import deliver
-from ._envelope import (
-    _mapping,
-    _new_sealer,
-    open_parsed,
-    providers_of,
-    write_sealed,
-)
+from ._envelope import checked_map as _mapping
+from ._envelope import new_sealer as _new_sealer
 from ._envelope import open as open_document
+from ._envelope import open_parsed, providers_of, write_sealed
 from ._envelope import seal as seal_document
 from ._format import Header, InternalMap, Suite
 from ._names import (

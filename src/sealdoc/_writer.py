@@ -10,6 +10,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 
 from . import _format as fmt
+from ._buffers import write_all
 from ._stream import SegmentCipher
 from ._types import WritableStream
 
@@ -36,17 +37,6 @@ def _exiting_frames() -> set[tuple[int, int]] | None:
             found.add((id(frame), at))
         frame = frame.f_back
     return found
-
-
-def _write_all(dst: WritableStream, data: memoryview) -> None:
-    done = 0
-    while done < len(data):
-        n = dst.write(data[done:])
-        if n is None:
-            return
-        if n == 0:
-            raise OSError("the destination accepted no bytes")
-        done += n
 
 
 class SealedWriter(io.RawIOBase):
@@ -89,7 +79,7 @@ class SealedWriter(io.RawIOBase):
         self._discard = discard
         self._out = bytearray()
         self._written = 0
-        _write_all(dst, memoryview(header))
+        write_all(dst, header)
 
     def __repr__(self) -> str:
         return f"<sealdoc writer segments={self._index}>"
@@ -117,7 +107,7 @@ class SealedWriter(io.RawIOBase):
         out = memoryview(self._out)
         n = self._cipher.seal_run(self._index, plaintext, out, self._size, final=final)
         self._index += max(1, -(-len(plaintext) // self._size))
-        _write_all(self._dst, out[:n])
+        write_all(self._dst, out[:n])
 
     def close(self) -> None:
         """Seal the last segment and commit the document.

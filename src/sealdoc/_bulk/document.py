@@ -16,7 +16,8 @@ from typing import Any, BinaryIO
 import attrs
 
 from .. import _format as fmt
-from .._envelope import _write_all, unlock
+from .._buffers import write_all as _write_all
+from .._envelope import unlock
 from .._format import Header, ParsedHeader
 from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_for
 from .._store.base import DocumentStore, Head
