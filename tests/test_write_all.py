@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import io
+from collections.abc import Callable
 
 import pytest
 
@@ -126,7 +127,9 @@ def test_rewrap_and_rotate_streams_refuse_a_stuck_stream(ring: MemoryKeyring, ve
         verb(io.BytesIO(sealed), Stuck(before=0), keys=ring)  # type: ignore[operator]
 
 
-def _writer(ring: MemoryKeyring, dst: object) -> SealedWriter:
+def _writer(
+    ring: MemoryKeyring, dst: object, commit: Callable[[], None] = lambda: None
+) -> SealedWriter:
     sealer = new_sealer(
         ring,
         context=None,
@@ -134,7 +137,7 @@ def _writer(ring: MemoryKeyring, dst: object) -> SealedWriter:
         suite=sealdoc.Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size=SEG,
     )
-    return SealedWriter(dst, sealer.header, sealer.cipher(), SEG)  # type: ignore[arg-type]
+    return SealedWriter(dst, sealer.header, sealer.cipher(), SEG, commit=commit)  # type: ignore[arg-type]
 
 
 def test_the_sealed_writer_writes_through_short_writes(ring: MemoryKeyring) -> None:
@@ -148,21 +151,8 @@ def test_the_sealed_writer_refuses_a_stuck_stream_and_commits_nothing(
     ring: MemoryKeyring,
 ) -> None:
     committed: list[bool] = []
-    dst = Stuck(before=SEG)  # the header fits; the first sealed segment does not
-    sealer = new_sealer(
-        ring,
-        context=None,
-        binding=None,
-        suite=sealdoc.Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
-        segment_size=SEG,
-    )
-    f = SealedWriter(
-        dst,
-        sealer.header,
-        sealer.cipher(),
-        SEG,
-        commit=lambda: committed.append(True),
-    )
+    # the header fits; the first sealed segment does not
+    f = _writer(ring, Stuck(before=SEG), commit=lambda: committed.append(True))
     with pytest.raises(StoreError, match="accepted no bytes"):
         f.write(DATA)
     f.discard()
