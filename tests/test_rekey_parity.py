@@ -491,4 +491,12 @@ def test_random_sets_of_keys(
     options: dict[str, Any] = {"keys": holding}
     if operation in ("add", "drop", "to"):
         options[operation] = keys[target]
-    check(form, verb, sealed, keys, **options)
+    want = check(form, verb, sealed, keys, **options)
+    current = [
+        sealdoc.is_current(source, keys=holding)
+        for source in (sealed, io.BytesIO(sealed), OneWay(sealed), sealdoc.inspect(sealed))
+    ]
+    assert len(set(current)) == 1  # one answer, whatever form the document comes in
+    if operation == "up" and want.error is None:
+        # "current" is what makes a rewrap hand the document back unchanged
+        assert current[0] == (want.result == sealed)

@@ -59,14 +59,20 @@ def view_chunks(body: memoryview, segment_size: int) -> Iterator[tuple[memoryvie
         yield body[start : start + step], start + step >= len(body)
 
 
-def stream_chunks(src: ReadableStream, segment_size: int) -> Iterator[tuple[memoryview, bool]]:
+def stream_chunks(
+    src: ReadableStream, segment_size: int, length: int | None
+) -> Iterator[tuple[memoryview, bool]]:
     """The rest of ``src`` as (chunk, is the last) pairs, reading one chunk ahead.
 
     Reading ahead is how an unseekable source tells its last chunk (the one
     whose final segment is flagged last) before handing it out. A chunk is
-    valid only until the next one is asked for.
+    valid only until the next one is asked for. With the body's ``length``
+    known, a small body gets buffers of its own size, not of a (crafted)
+    16 MiB segment.
     """
     step = chunk_length(segment_size)
+    if length is not None:
+        step = min(step, max(length, 1))  # one chunk holds it all: alignment no longer matters
     current, upcoming = bytearray(step), bytearray(step)
     have = read_into(src, memoryview(current))
     while True:
@@ -100,7 +106,7 @@ def verify_ahead(src: ReadableStream, check: BodyCheck, segment_size: int, lengt
     seekable = cast(SeekableStream, src)
     start = seekable.tell()
     seen = 0
-    for chunk, final in stream_chunks(src, segment_size):
+    for chunk, final in stream_chunks(src, segment_size, length):
         seen += len(chunk)
         if final and seen != length:
             raise DecryptionError("the source changed length while being read")
@@ -119,7 +125,7 @@ def checked_chunks(
     source, no verify) the body is passed on as it comes.
     """
     seen = 0
-    for chunk, final in stream_chunks(src, segment_size):
+    for chunk, final in stream_chunks(src, segment_size, length):
         seen += len(chunk)
         if final and length is not None and seen != length:
             raise DecryptionError("the source changed length while being read")
