@@ -500,3 +500,30 @@ def test_random_sets_of_keys(
     if operation == "up" and want.error is None:
         # "current" is what makes a rewrap hand the document back unchanged
         assert current[0] == (want.result == sealed)
+
+
+class GrowsAfterVerify(io.BytesIO):
+    """A file another process appends to between rewrap_stream's two reads."""
+
+    seeks = 0
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET, /) -> int:
+        self.seeks += 1
+        if self.seeks == 3:  # the rewind after verifying: the body grows now
+            here = self.tell()
+            super().seek(0, os.SEEK_END)
+            self.write(b"appended")
+            super().seek(here)
+        return super().seek(offset, whence)
+
+
+def test_a_body_that_changes_length_between_the_two_reads(ring: MemoryKeyring, doc: bytes) -> None:
+    seen: list[AuditEvent] = []
+    remove = sealdoc.add_audit_hook(seen.append)
+    try:
+        with pytest.raises(DecryptionError) as info:
+            sealdoc.rewrap_stream(GrowsAfterVerify(doc), io.BytesIO(), keys=ring, verify=True)
+    finally:
+        remove()
+    assert "changed length" in info.value.details()
+    assert (seen[-1].operation, seen[-1].outcome) == ("rewrap", "failed")

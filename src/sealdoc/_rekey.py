@@ -162,12 +162,13 @@ def rewrap_stream(
     From a seekable ``src`` (a file), a truncated body is refused before
     anything is written, and ``verify=True`` reads the body twice: once to
     authenticate every segment, with nothing written yet, then to copy it
-    (``src`` must not change in between: the copy then checks the length
-    only). From an unseekable ``src`` (a pipe, a socket) the body can be
-    read once only: ``verify=True`` authenticates each segment as it is
-    copied and raises DecryptionError at the first bad one, or at the end
-    for a truncated body, after the part before it has been written; write
-    to a temporary file and keep it only on success. Without ``verify``, an
+    (the copy checks only the length: a body changed in between is not
+    caught here, though it still fails when the document is opened). From
+    an unseekable ``src`` (a pipe, a socket) the body can be read once
+    only: ``verify=True`` authenticates each segment as it is copied and
+    raises DecryptionError at the first bad one, or at the end for a
+    truncated body, after the part before it has been written; write to a
+    temporary file and keep it only on success. Without ``verify``, an
     unseekable body is copied as it comes (a truncated one still opens
     nowhere: a rewrap cannot make a bad body good).
     """
