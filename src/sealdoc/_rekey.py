@@ -7,157 +7,83 @@ re-encrypts the body. is_current answers from the header alone.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
-from . import _format as fmt
 from ._audit import record
 from ._buffers import build_bytes, write_all
 from ._envelope import (
     Keys,
+    Sealer,
     Unlocked,
+    checked_map,
     inspect,
+    new_sealer,
+    parse_bytes,
     providers_of,
     seal_into_bytes,
-    seal_stream,
     sign_header,
     unlock,
-    wrap_with,
+    write_sealed,
 )
-from ._envelope import checked_map as _mapping
-from ._envelope import new_sealer as _new_sealer
-from ._envelope import parse_bytes as _parse_bytes
-from ._envelope import tell as _tell
-from ._format import Header, KeyRef, ParsedHeader, Suite, WrappedKey
+from ._format import Header, ParsedHeader, Suite, WrappedKey
 from ._owners import Owners, powers
-from ._reader import SealedReader, read_header, read_into
+from ._reader import SealedReader, read_header
+from ._rekey_body import BodyCheck, checked_chunks, seekable_body, verify_ahead, view_chunks
+from ._rekey_plan import Drop, new_wraps, rotation_recipients
 from ._stream import plaintext_length
-from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
-from .exceptions import WrapLossError
-from .providers._base import AssociatedData, KeyProvider
+from ._types import BytesLike, ReadableStream, WritableStream
+from .providers._base import KeyProvider
 
-Drop = KeyProvider | KeyRef | str
-_COPY_CHUNK = 1024 * 1024
-
-
-# -- which wrapped keys the new header holds ------------------------------------------
-
-
-def _as_list(value: object) -> list[object]:
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    return [value]
+# -- shared by the four verbs -------------------------------------------------------------
+#
+# The bytes and stream forms run the same steps in the same order, so that
+# they raise the same error and emit the same audit events: the body's
+# length (when it is known), the key, the new wraps, the body, the result.
 
 
-def _ad(unlocked: Unlocked) -> AssociatedData:
-    parsed = unlocked.parsed
-    return AssociatedData(
-        digest=unlocked.digest, context=parsed.core.context, binding=unlocked.binding
-    )
+@contextmanager
+def _audited(operation: str, parsed: ParsedHeader) -> Iterator[None]:
+    """Audit ``operation failed`` (with the reason) when anything in the block raises."""
+    try:
+        yield
+    except Exception as exc:
+        record(operation, "failed", context=parsed.core.context, detail=str(exc))
+        raise
 
 
-def _wrapped_set(
-    unlocked: Unlocked,
-    providers: Sequence[KeyProvider],
-    to: Keys | None,
-    add: Keys | None,
-    drop: Drop | Sequence[Drop] | None,
-) -> list[WrappedKey]:
-    """The key section a rewrap writes. Every wrap is made before anything is written."""
-    ad = _ad(unlocked)
-    existing = list(unlocked.parsed.wrapped_keys)
-    if to is not None:
-        if add is not None or drop is not None:
-            raise ValueError("give either to= (the whole new set) or add=/drop=, not both")
-        result = [wrap_with(p, unlocked.dek, ad) for p in providers_of(to)]
-    elif add is not None or drop is not None:
-        owners = Owners(providers, unlocked)
-        result = existing
-        if drop is not None:
-            matchers = [owners.matcher(item) for item in _as_list(drop)]
-            result = [w for w in result if not any(m(w) for m in matchers)]
-        for provider in providers_of(add) if add is not None else ():
-            # a provider replaces its own wraps only: the same key id for a
-            # keyring, the wraps it can unwrap for a password or a device
-            own = owners.own_wraps(provider)
-            result = [w for w in result if not own(w)]
-            result.append(wrap_with(provider, unlocked.dek, ad))
-    else:
-        result = _bring_up_to_date(existing, Owners(providers, unlocked), unlocked.dek, ad)
-    if not result:
-        raise ValueError("a document needs at least one wrapped key; this would leave none")
-    return result
+def _unlocked(
+    parsed: ParsedHeader,
+    keys: Keys,
+    context: Mapping[str, str] | None,
+    binding: Mapping[str, str] | None,
+) -> tuple[tuple[KeyProvider, ...], Unlocked]:
+    providers = providers_of(keys)  # once: a key URI is resolved (a keyring loaded) once
+    ctx, bnd = checked_map(context, "context"), checked_map(binding, "binding")
+    return providers, unlock(parsed, providers, ctx, bnd)
 
 
-def _bring_up_to_date(
-    existing: list[WrappedKey], owners: Owners, dek: bytes, ad: AssociatedData
-) -> list[WrappedKey]:
-    """Each wrap brought to its own key id's current version, in place; the others kept.
-
-    A wrap no provider serves, or whose owner cannot be confirmed, is kept
-    byte for byte (it stays valid: the header digest does not change). Older
-    versions of one key id become one wrap at its current version.
-    """
-    current_ids = set()
-    for wrapped in existing:
-        served = owners.served(wrapped)
-        if served is not None and served.family and served.is_current(wrapped):
-            current_ids.add(served.identity(wrapped))
-    result: list[WrappedKey] = []
-    done: set[tuple[object, ...]] = set()
-    for wrapped in existing:
-        served = owners.served(wrapped)
-        if served is None or served.is_current(wrapped):
-            result.append(wrapped)
-            continue
-        owner = owners.owner(wrapped)
-        if owner is None:
-            result.append(wrapped)  # not provably this provider's: leave it alone
-            continue
-        identity = owner.identity(wrapped)
-        if identity in current_ids or identity in done:
-            continue  # that key id already has a wrap at its current version
-        done.add(identity)
-        result.append(wrap_with(owner.provider, dek, ad))
-    return result
+def _audit_rekey(operation: str, parsed: ParsedHeader, wrapped: Sequence[WrappedKey]) -> None:
+    if list(wrapped) == list(parsed.wrapped_keys):
+        record(operation, "ok", context=parsed.core.context, detail="already current")
+        return
+    before = ",".join(w.label for w in parsed.wrapped_keys)
+    after = ",".join(w.label for w in wrapped)
+    record(operation, "ok", context=parsed.core.context, detail=f"{before} -> {after}")
 
 
-def _rotate_recipients(
-    unlocked: Unlocked,
-    providers: Sequence[KeyProvider],
-    to: Keys | None,
-    drop: Drop | Sequence[Drop] | None,
-) -> list[KeyProvider]:
-    """Who a rotated document is wrapped for: every wrap re-created, or WrapLossError."""
-    if to is not None:
-        if drop is not None:
-            raise ValueError("give either to= (the whole new set) or drop=, not both")
-        return list(providers_of(to))
-    owners = Owners(providers, unlocked)
-    matchers = [owners.matcher(item) for item in _as_list(drop)] if drop is not None else []
-    chosen: list[KeyProvider] = []
-    seen: set[tuple[object, ...]] = set()
-    for wrapped in unlocked.parsed.wrapped_keys:
-        if any(m(wrapped) for m in matchers):
-            continue
-        owner = owners.owner(wrapped)
-        if owner is None:
-            raise WrapLossError(
-                f"rotating would lose the wrapped key {wrapped.label}, which no provider given "
-                "can re-create for the same key or recipient; pass that provider in keys=, "
-                f"or drop={wrapped.label!r}, or the whole new set in to=",
-                wrapped.label,
-            )
-        identity = owner.identity(wrapped)
-        if identity not in seen:
-            seen.add(identity)
-            chosen.append(owner.provider)
-    if not chosen:
-        raise ValueError("a document needs at least one wrapped key; this would leave none")
-    return chosen
+def _check_streams(src: object, dst: object) -> None:
+    if not hasattr(src, "read"):
+        raise TypeError(f"src must be a readable binary file object, not {type(src).__name__}")
+    if not hasattr(dst, "write"):
+        raise TypeError(f"dst must be a writable binary file object, not {type(dst).__name__}")
 
 
 # -- rewrap -------------------------------------------------------------------------------
+#
+# Each stream form repeats its bytes form's keyword options on purpose: they
+# are the public signatures, and tests/test_rekey_parity.py checks that each
+# pair takes the same options with the same defaults.
 
 
 def rewrap(
@@ -188,42 +114,28 @@ def rewrap(
       keyring keeps per-customer and escrow wraps under their keys); a
       password or X25519 wrap is replaced only by the provider that unwraps
       it. Everything else is kept byte for byte. A document already current
-      comes back unchanged.
+      comes back unchanged (audited ``rewrap ok``, "already current").
 
     Only the header is authenticated, unless ``verify=True``, which also
     authenticates every body segment before returning (a full decryption
-    pass; nothing is kept).
+    pass; nothing is kept). A failure is audited ``rewrap failed``, with
+    the reason. :func:`rewrap_stream` behaves the same.
     """
-    parsed, body = _parse_bytes(sealed)
-    plaintext_length(len(body), parsed.core.segment_size)  # a truncated body fails here
-    providers = providers_of(keys)  # once: a key URI is resolved (a keyring loaded) once
-    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
-    try:
-        wrapped = _wrapped_set(unlocked, providers, to, add, drop)
+    parsed, body = parse_bytes(sealed)
+    with _audited("rewrap", parsed):
+        size = parsed.core.segment_size
+        plaintext_length(len(body), size)  # a truncated body fails here
+        providers, unlocked = _unlocked(parsed, keys, context, binding)
+        wrapped = new_wraps(unlocked, providers, to, add, drop)
         if verify:
-            _verify_body(unlocked, body)
-    except Exception as exc:
-        record("rewrap", "failed", context=parsed.core.context, detail=str(exc))
-        raise
+            check = BodyCheck(unlocked.cipher(), size)
+            for chunk, final in view_chunks(body, size):
+                check(chunk, final=final)
+    _audit_rekey("rewrap", parsed, wrapped)
     if wrapped == list(parsed.wrapped_keys):
-        record("rewrap", "ok", context=parsed.core.context, detail="already current")
         return bytes(sealed)
     header = sign_header(unlocked.keys, unlocked.digest, parsed.core_bytes, wrapped)
-    _audit_rekey("rewrap", parsed, wrapped)
     return b"".join((header, body))  # one copy of the body, no zero-fill
-
-
-def _verify_body(unlocked: Unlocked, body: memoryview) -> None:
-    size = unlocked.parsed.core.segment_size
-    cipher = unlocked.cipher()
-    seg_ct = size + fmt.TAG_LEN
-    scratch = memoryview(bytearray(min(len(body), 64 * seg_ct)))
-    step = 64 * seg_ct  # authenticate 64 segments at a time into a small scratch buffer
-    for start in range(0, max(len(body), 1), step):
-        chunk = body[start : start + step]
-        cipher.open_run(
-            start // seg_ct, chunk, scratch[: len(chunk)], size, final=start + step >= len(body)
-        )
 
 
 def rewrap_stream(
@@ -236,38 +148,73 @@ def rewrap_stream(
     drop: Drop | Sequence[Drop] | None = None,
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
+    verify: bool = False,
 ) -> int:
-    """``rewrap`` for streams: the body is copied, not decrypted, in constant memory.
+    """:func:`rewrap` for streams: the body is copied, not decrypted, in constant memory.
 
-    Nothing is written until the header has been authenticated and every new
-    wrap made, so a wrong key or a provider that is down leaves ``dst``
+    The same options, rules, errors and audit events as :func:`rewrap`. A
+    document already current is copied to ``dst`` unchanged, byte for byte.
+    Nothing is written until the header has been authenticated and every
+    new wrap made, so a wrong key or a provider that is down leaves ``dst``
     empty. Returns the bytes written.
+
+    From a seekable ``src`` (a file), a truncated body is refused before
+    anything is written, and ``verify=True`` reads the body twice: once to
+    authenticate every segment, with nothing written yet, then to copy it
+    (the copy checks only the length: a body changed in between is not
+    caught here, though it still fails when the document is opened). From
+    an unseekable ``src`` (a pipe, a socket) the body can be read once
+    only: ``verify=True`` authenticates each segment as it is copied and
+    raises DecryptionError at the first bad one, or at the end for a
+    truncated body, after the part before it has been written; write to a
+    temporary file and keep it only on success. Without ``verify``, an
+    unseekable body is copied as it comes (a truncated one still opens
+    nowhere: a rewrap cannot make a bad body good).
     """
-    start = _tell(src)
+    _check_streams(src, dst)
     parsed = read_header(src)
-    if start is not None:
-        seekable: SeekableStream = src  # type: ignore[assignment]
-        here = seekable.tell()
-        end = seekable.seek(0, os.SEEK_END)
-        seekable.seek(here)
-        plaintext_length(end - here, parsed.core.segment_size)
-    providers = providers_of(keys)  # once: a key URI is resolved (a keyring loaded) once
-    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
-    try:
-        wrapped = _wrapped_set(unlocked, providers, to, add, drop)
-    except Exception as exc:
-        record("rewrap", "failed", context=parsed.core.context, detail=str(exc))
-        raise
-    header = sign_header(unlocked.keys, unlocked.digest, parsed.core_bytes, wrapped)
-    written = write_all(dst, header)
-    buffer = memoryview(bytearray(_COPY_CHUNK))
-    while n := read_into(src, buffer):
-        written += write_all(dst, buffer[:n])
+    with _audited("rewrap", parsed):
+        size = parsed.core.segment_size
+        length = seekable_body(src, parsed)  # a truncated body fails here, when it can
+        providers, unlocked = _unlocked(parsed, keys, context, binding)
+        wrapped = new_wraps(unlocked, providers, to, add, drop)
+        check = BodyCheck(unlocked.cipher(), size) if verify else None
+        if check is not None and length is not None:
+            verify_ahead(src, check, size, length)
+            check = None
+        if wrapped == list(parsed.wrapped_keys):
+            header = parsed.raw  # already current: the document as it came
+        else:
+            header = sign_header(unlocked.keys, unlocked.digest, parsed.core_bytes, wrapped)
+        written = write_all(dst, header)
+        for chunk in checked_chunks(src, size, length=length, check=check):
+            written += write_all(dst, chunk)
     _audit_rekey("rewrap", parsed, wrapped)
     return written
 
 
 # -- rotate --------------------------------------------------------------------------------
+
+
+def _rotation(
+    unlocked: Unlocked,
+    providers: Sequence[KeyProvider],
+    *,
+    to: Keys | None,
+    drop: Drop | Sequence[Drop] | None,
+    suite: Suite | None,
+    segment_size: int | None,
+) -> Sealer:
+    """The rotated document's key and header: every wrap re-created, or WrapLossError."""
+    recipients = rotation_recipients(unlocked, providers, to, drop)
+    core = unlocked.parsed.core
+    return new_sealer(
+        recipients,
+        context=core.context,
+        binding=unlocked.binding,
+        suite=suite if suite is not None else core.suite,
+        segment_size=segment_size if segment_size is not None else core.segment_size,
+    )
 
 
 def rotate(
@@ -283,35 +230,33 @@ def rotate(
 ) -> bytes:
     """A fresh document key, salt and nonce prefix; the body re-encrypted.
 
-    The document is opened (and so fully authenticated) before anything new
-    is made. It keeps its context and binding; ``suite`` and
+    The document keeps its context and binding; ``suite`` and
     ``segment_size`` default to the document's own. Without ``to``, every
     wrap is re-created for the same key id (at its current version) or the
     same recipient (a password or X25519 identity in ``keys`` that unwraps
     it). A wrap that no provider given can re-create raises WrapLossError,
-    naming it, and nothing is made, unless ``drop`` names it (a provider, a
-    KeyRef or a label, as for :func:`rewrap`).
+    naming it, before any new key is made, unless ``drop`` names it (a
+    provider, a KeyRef or a label, as for :func:`rewrap`). The whole body
+    is authenticated before anything is returned. Audited ``rotate ok``
+    with the wraps before and after, or ``rotate failed`` with the reason;
+    :func:`rotate_stream` behaves the same.
     """
-    parsed, body = _parse_bytes(sealed)
-    providers = providers_of(keys)
-    size = parsed.core.segment_size
-    total = plaintext_length(len(body), size)
-    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
-    recipients = _rotate_recipients(unlocked, providers, to, drop)
-    cipher = unlocked.cipher()
+    parsed, body = parse_bytes(sealed)
+    with _audited("rotate", parsed):
+        size = parsed.core.segment_size
+        total = plaintext_length(len(body), size)  # a truncated body fails here
+        providers, unlocked = _unlocked(parsed, keys, context, binding)
+        # the new key is made first, as rotate_stream must (it writes the new
+        # header before reading the body): both then fail, and audit, alike
+        sealer = _rotation(
+            unlocked, providers, to=to, drop=drop, suite=suite, segment_size=segment_size
+        )
+        cipher = unlocked.cipher()
 
-    def fill(out: memoryview) -> None:
-        cipher.open_run(0, body, out, size, final=True)
+        def fill(out: memoryview) -> None:
+            cipher.open_run(0, body, out, size, final=True)
 
-    plaintext = build_bytes(total, fill)
-    sealer = _new_sealer(
-        recipients,
-        context=parsed.core.context,
-        binding=binding,
-        suite=suite if suite is not None else parsed.core.suite,
-        segment_size=segment_size if segment_size is not None else size,
-    )
-    result = seal_into_bytes(sealer, memoryview(plaintext))
+        result = seal_into_bytes(sealer, memoryview(build_bytes(total, fill)))
     _audit_rekey("rotate", parsed, sealer.wrapped)
     return result
 
@@ -328,36 +273,28 @@ def rotate_stream(
     suite: Suite | None = None,
     segment_size: int | None = None,
 ) -> int:
-    """``rotate`` for streams, in constant memory; the same wraps are re-created.
+    """:func:`rotate` for streams, in constant memory: the same options, errors and audit.
 
     A wrap that cannot be re-created raises WrapLossError before anything
-    is written. Segments are authenticated as they are read, so a body
-    tampered with part-way through raises DecryptionError after some output
-    has been written: write to a temporary file and keep it only on success
-    (the Vault does this for you).
+    is written, and from a seekable ``src`` so does a truncated body.
+    Segments are authenticated as they are read, so a body tampered with
+    part-way through (or, from an unseekable ``src``, truncated) raises
+    DecryptionError after some output has been written: write to a
+    temporary file and keep it only on success (the Vault does this for
+    you). Returns the bytes written.
     """
+    _check_streams(src, dst)
     parsed = read_header(src)
-    providers = providers_of(keys)
-    unlocked = unlock(parsed, providers, _mapping(context, "context"), _mapping(binding, "binding"))
-    recipients = _rotate_recipients(unlocked, providers, to, drop)
-    reader = SealedReader(src, parsed, unlocked.cipher())
-    written = seal_stream(
-        reader,
-        dst,
-        keys=recipients,
-        context=parsed.core.context,
-        binding=binding,
-        suite=suite if suite is not None else parsed.core.suite,
-        segment_size=segment_size if segment_size is not None else parsed.core.segment_size,
-    )
-    record("rotate", "ok", context=parsed.core.context)
+    with _audited("rotate", parsed):
+        seekable_body(src, parsed)  # a truncated body fails here, when it can
+        providers, unlocked = _unlocked(parsed, keys, context, binding)
+        sealer = _rotation(
+            unlocked, providers, to=to, drop=drop, suite=suite, segment_size=segment_size
+        )
+        reader = SealedReader(src, parsed, unlocked.cipher())
+        written = write_sealed(sealer, reader, dst)
+    _audit_rekey("rotate", parsed, sealer.wrapped)
     return written
-
-
-def _audit_rekey(operation: str, parsed: ParsedHeader, wrapped: Sequence[WrappedKey]) -> None:
-    before = ",".join(w.label for w in parsed.wrapped_keys)
-    after = ",".join(w.label for w in wrapped)
-    record(operation, "ok", context=parsed.core.context, detail=f"{before} -> {after}")
 
 
 # -- is_current -----------------------------------------------------------------------------
