@@ -64,8 +64,13 @@ class Probe:
     def __init__(self) -> None:
         self._seen = threading.local()
 
-    def before_sign(self, request: Any, **kwargs: Any) -> None:
-        self._seen.value = (request, kwargs)
+    def before_sign(self, request: Any, operation_name: str = "", **kwargs: Any) -> None:
+        if operation_name not in ("GetObject", "PutObject"):
+            return
+        # only what a route needs: holding the request would hold its body
+        signing = dict(request.context.get("signing", {}))
+        url = str(request.url).partition("?")[0]
+        self._seen.value = (url, signing, kwargs)
 
     def route(self, bucket: str, key: str) -> Route | None:
         """The route of the call this thread just made for ``key``, if the fast path fits it."""
@@ -73,13 +78,11 @@ class Probe:
         self._seen.value = None
         if seen is None:
             return None
-        request, kwargs = seen
-        signing = request.context.get("signing", {})
+        url, signing, kwargs = seen
         if kwargs.get("signature_version") not in _SIGV4 or signing.get("request_credentials"):
             return None  # S3 Express, SigV4a or anonymous: botocore's alone
         from botocore.utils import percent_encode  # noqa: PLC0415 - botocore is optional
 
-        url = str(request.url).partition("?")[0]
         quoted = percent_encode(key, safe="/~")
         if not url.endswith("/" + quoted):
             return None
