@@ -126,16 +126,30 @@ class S3Store:
     def _get(
         self, key: str, byte_range: str, if_match: str | None = None
     ) -> tuple[dict[str, Any], bytes]:
-        """One GET of a bounded range, its body read whole."""
+        """One GET of a bounded range, its body read whole.
+
+        A store that ignores ``Range`` answers with the whole object: from
+        byte 0 that is still the bytes asked for (and more), from a later
+        offset it is not, and writing it after a new header would leave a
+        document no key opens; so that answer is refused.
+        """
         if self._clients is not None:
-            return cast(
-                "tuple[dict[str, Any], bytes]",
-                self._clients.get_whole(self.bucket, key, byte_range, if_match),
+            response, data = self._clients.get_whole(self.bucket, key, byte_range, if_match)
+        else:
+            kwargs = {"Key": key, "Range": byte_range}
+            if if_match is not None:
+                kwargs["IfMatch"] = if_match
+            response, data = sync(self._fs.loop, self._get_async, **kwargs)
+        start = int(byte_range.removeprefix("bytes=").partition("-")[0])
+        content_range = str(response.get("ContentRange") or "")
+        # no Content-Range: the whole object, from byte 0
+        served = int(content_range.removeprefix("bytes ").partition("-")[0]) if content_range else 0
+        if served != start:
+            raise StoreError(
+                f"the store answered a read of {byte_range} of {key!r} with bytes from "
+                f"{served}; nothing was written"
             )
-        kwargs = {"Key": key, "Range": byte_range}
-        if if_match is not None:
-            kwargs["IfMatch"] = if_match
-        return cast("tuple[dict[str, Any], bytes]", sync(self._fs.loop, self._get_async, **kwargs))
+        return cast("dict[str, Any]", response), cast("bytes", data)
 
     def _put_object(self, key: str, body: bytes, if_match: str | None) -> str:
         """One PutObject, conditional on ``if_match`` when given; its ETag."""
