@@ -182,30 +182,51 @@ def s3_concurrency(quick: bool) -> dict[str, Any]:
 
 
 def s3_cpu(quick: bool) -> dict[str, Any]:
-    """Client CPU per document: rewrap of 100 KiB documents, 8 workers, moto in its own process."""
+    """Client CPU per document: rewrap of 100 KiB documents, 8 workers, moto in its own process.
+
+    Measured twice: on moto's own server, which closes the connection after
+    every response, and on moto served with keep-alive, as S3 does; the
+    target is judged on the second. The bare boto3 loop runs on each.
+    """
+    results: dict[str, Any] = {}
+    for keep_alive in (False, True):
+        name = "keep_alive" if keep_alive else "connection_per_request"
+        results[name] = _s3_cpu_run(quick, keep_alive=keep_alive)
+    results["cpu_ms_per_document"] = results["keep_alive"]["cpu_ms_per_document"]
+    results["bare_boto3_get_put_cpu_ms_per_document"] = results["keep_alive"][
+        "bare_boto3_get_put_cpu_ms_per_document"
+    ]
+    return results
+
+
+def _cpu_seconds(work: Callable[[], object]) -> float:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    work()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _s3_cpu_run(quick: bool, *, keep_alive: bool) -> dict[str, Any]:
     import sealdoc
 
     count = 100 if quick else 300
-    with moto_process() as port:
+    with moto_process(keep_alive=keep_alive) as port:
         url = f"http://127.0.0.1:{port}"
         _boto(url).create_bucket(Bucket="bench-cpu")
         ring = sealdoc.MemoryKeyring()
         vault = sealdoc.Vault("s3://bench-cpu/v", keys=ring, storage_options=_s3_options(url))
         _fill(vault, count, os.urandom(100 * 1024))
+        vault.rewrap_all(workers=8)  # botocore's first calls of the store, outside the figure
         ring.rotate()
-        before = resource.getrusage(resource.RUSAGE_SELF)
+        reports: list[Any] = []
         start = time.perf_counter()
-        report = vault.rewrap_all(workers=8)
+        cpu = _cpu_seconds(lambda: reports.append(vault.rewrap_all(workers=8)))
         elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        assert report.rewritten == count, report
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        assert reports[0].rewritten == count, reports[0]
         client = _boto(url)
         keys = [f"v/d/{i:05}.sdoc" for i in range(count)]
-        before = resource.getrusage(resource.RUSAGE_SELF)
-        _bare_rewrap(client, "bench-cpu", keys, 8)
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        bare = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        _bare_rewrap(client, "bench-cpu", keys, 8)  # the client's pool warmed, as sealdoc's
+        bare = _cpu_seconds(lambda: _bare_rewrap(client, "bench-cpu", keys, 8))
         ring.rotate()
         profiles = _profiled(lambda: vault.rewrap_all(workers=8))
     out = io.StringIO()
@@ -398,9 +419,12 @@ def report(b: dict[str, Any]) -> int:
         r = b["s3_cpu"]
         line(
             r["cpu_ms_per_document"] <= 3,
-            f"client CPU per 100 KiB document on S3: {r['cpu_ms_per_document']:.2f} ms "
+            f"client CPU per 100 KiB document on S3, keep-alive: {r['cpu_ms_per_document']:.2f} ms "
             f"(target <= 3 ms); a bare boto3 GET + PUT of it: "
-            f"{r['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms",
+            f"{r['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms; with a connection per "
+            f"request (moto's own server): "
+            f"{r['connection_per_request']['cpu_ms_per_document']:.2f} ms, bare boto3 "
+            f"{r['connection_per_request']['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms",
         )
     if "big_rss" in b:
         r = b["big_rss"]

@@ -69,20 +69,37 @@ class Proxy:
             server.close()
 
 
+# moto's own server (werkzeug's) answers every request with "Connection: close",
+# so each request costs the client a new TCP connection, which S3 does not
+# ask: it keeps connections open across requests. With ``keep_alive`` moto's
+# same WSGI application is served by waitress, which keeps them open.
+_WERKZEUG = (
+    "from moto.server import ThreadedMotoServer\n"
+    "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
+    "s.start()\n"
+    "print(s.get_host_and_port()[1], flush=True)\n"
+    "import time\n"
+    "time.sleep(10**9)\n"
+)
+_WAITRESS = (
+    "import socket, waitress\n"
+    "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app\n"
+    "app = DomainDispatcherApplication(create_backend_app)\n"
+    "sock = socket.socket()\n"
+    "sock.bind(('127.0.0.1', 0))\n"
+    "sock.listen(256)\n"
+    "print(sock.getsockname()[1], flush=True)\n"
+    "waitress.serve(app, sockets=[sock], threads=16, connection_limit=512, _quiet=True)\n"
+)
+
+
 @contextmanager
-def moto_process() -> Iterator[int]:
+def moto_process(*, keep_alive: bool = False) -> Iterator[int]:
     """moto's server in a child process (its CPU is not ours); yields its port."""
-    code = (
-        "from moto.server import ThreadedMotoServer\n"
-        "s = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
-        "s.start()\n"
-        "print(s.get_host_and_port()[1], flush=True)\n"
-        "import time\n"
-        "time.sleep(10**9)\n"
-    )
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ[name] = "bench"
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+    code = _WAITRESS if keep_alive else _WERKZEUG
     child = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )

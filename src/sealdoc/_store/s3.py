@@ -123,19 +123,42 @@ class S3Store:
             body.close()
         return response, data
 
-    def _get(self, **kwargs: Any) -> tuple[dict[str, Any], bytes]:
-        """One GET, its body read whole (callers ask for bounded ranges only)."""
+    def _get(
+        self, key: str, byte_range: str, if_match: str | None = None
+    ) -> tuple[dict[str, Any], bytes]:
+        """One GET of a bounded range, its body read whole.
+
+        A store that ignores ``Range`` answers with the whole object: from
+        byte 0 that is still the bytes asked for (and more), from a later
+        offset it is not, and writing it after a new header would leave a
+        document no key opens; so that answer is refused.
+        """
         if self._clients is not None:
-            response = self._clients.call("get_object", Bucket=self.bucket, **kwargs)
-            body = response["Body"]
-            try:
-                # read to its end, the connection goes back to the pool; close()
-                # would drop it, and the next request would open a new one
-                return response, body.read()
-            except BaseException:
-                body.close()
-                raise
-        return cast("tuple[dict[str, Any], bytes]", sync(self._fs.loop, self._get_async, **kwargs))
+            response, data = self._clients.get_whole(self.bucket, key, byte_range, if_match)
+        else:
+            kwargs = {"Key": key, "Range": byte_range}
+            if if_match is not None:
+                kwargs["IfMatch"] = if_match
+            response, data = sync(self._fs.loop, self._get_async, **kwargs)
+        start = int(byte_range.removeprefix("bytes=").partition("-")[0])
+        content_range = str(response.get("ContentRange") or "")
+        # no Content-Range: the whole object, from byte 0
+        served = int(content_range.removeprefix("bytes ").partition("-")[0]) if content_range else 0
+        if served != start:
+            raise StoreError(
+                f"the store answered a read of {byte_range} of {key!r} with bytes from "
+                f"{served}; nothing was written"
+            )
+        return cast("dict[str, Any]", response), cast("bytes", data)
+
+    def _put_object(self, key: str, body: bytes, if_match: str | None) -> str:
+        """One PutObject, conditional on ``if_match`` when given; its ETag."""
+        if self._clients is not None:
+            done = self._clients.put_object(self.bucket, key, body, if_match)
+        else:
+            cond = {"IfMatch": if_match} if if_match is not None else {}
+            done = self._call("put_object", Key=key, Body=body, **cond)
+        return str(done["ETag"])
 
     def _listing(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """A listing page; a bucket that does not exist lists nothing, as a missing folder.
@@ -169,7 +192,7 @@ class S3Store:
     def read_head(self, path: str, length: int) -> Head:
         try:
             with s3_errors("read", path):
-                response, data = self._get(Key=self._key(path), Range=f"bytes=0-{length - 1}")
+                response, data = self._get(self._key(path), f"bytes=0-{length - 1}")
         except _InvalidRangeError:  # an empty object has no byte 0
             with s3_errors("read", path):
                 head = self._call("head_object", Key=self._key(path))
@@ -220,7 +243,7 @@ class S3Store:
         try:
             with s3_errors("replace", path):
                 response, data = self._get(
-                    Key=key, Range=f"bytes={body_offset}-{body_offset + fill - 1}", IfMatch=version
+                    key, f"bytes={body_offset}-{body_offset + fill - 1}", version
                 )
         except _InvalidRangeError as exc:
             raise StoreError(f"{path!r} is no longer than its header") from exc
@@ -228,8 +251,7 @@ class S3Store:
             total = _total_size(response)
             rest = body_offset + len(data)
             if rest >= total:  # small: the whole object in one conditional PutObject
-                done = self._call("put_object", Key=key, Body=header + data, IfMatch=version)
-                etag = str(done["ETag"])
+                etag = self._put_object(key, header + data, version)
             else:
                 etag = self._copy_rest(key, version, header + data, rest, total)
         self._invalidate(path)
@@ -386,7 +408,9 @@ class _Upload(io.RawIOBase):
     def finish(self) -> str:
         call = self._store._call
         if self._upload is None:
-            done = call("put_object", Key=self._key, Body=bytes(self._buffer), **self._cond)
+            etag = self._store._put_object(
+                self._key, bytes(self._buffer), self._cond.get("IfMatch")
+            )
         else:
             if self._buffer:  # the last part may be short; an empty one is left out
                 self._send(bytes(self._buffer))
@@ -397,8 +421,9 @@ class _Upload(io.RawIOBase):
                 MultipartUpload={"Parts": self._parts},
                 **self._cond,
             )
+            etag = str(done["ETag"])
         self._buffer = bytearray()
-        return str(done["ETag"])
+        return etag
 
     def abort(self) -> None:
         self._buffer = bytearray()
