@@ -417,11 +417,13 @@ def report(b: dict[str, Any]) -> int:
         )
     if "s3_cpu" in b:
         r = b["s3_cpu"]
+        ratio = r["cpu_ms_per_document"] / r["bare_boto3_get_put_cpu_ms_per_document"]
         line(
             r["cpu_ms_per_document"] <= 3,
             f"client CPU per 100 KiB document on S3, keep-alive: {r['cpu_ms_per_document']:.2f} ms "
             f"(target <= 3 ms); a bare boto3 GET + PUT of it: "
-            f"{r['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms; with a connection per "
+            f"{r['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms "
+            f"({ratio:.2f}x); with a connection per "
             f"request (moto's own server): "
             f"{r['connection_per_request']['cpu_ms_per_document']:.2f} ms, bare boto3 "
             f"{r['connection_per_request']['bare_boto3_get_put_cpu_ms_per_document']:.2f} ms",
