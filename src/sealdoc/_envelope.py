@@ -11,6 +11,7 @@ from . import _format as fmt
 from ._audit import record
 from ._buffers import build_bytes
 from ._format import Core, Header, ParsedHeader, Suite, WrappedKey
+from ._provider_api import AssociatedData, HasKind, KeyProvider
 from ._reader import SealedReader, read_header, read_into
 from ._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from ._stream import SegmentCipher, body_length, plaintext_length, segment_count
@@ -24,7 +25,6 @@ from .exceptions import (
     NotMineError,
     SealdocError,
 )
-from .providers._base import AssociatedData, HasKind, KeyProvider
 
 #: What every ``keys=``, ``to=`` and ``add=`` takes: a provider, a key URI, or a mix of them.
 Keys = KeysOrUris

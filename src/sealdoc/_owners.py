@@ -24,9 +24,9 @@ import attrs
 from ._audit import record
 from ._envelope import Unlocked, _is_provider
 from ._format import KeyRef, WrappedKey
+from ._provider_api import AssociatedData, KeyFamily, KeyProvider, VersionedKey
 from ._schedule import same
 from .exceptions import DecryptionError, FormatError, KeyProviderError, NotMineError, SealdocError
-from .providers._base import AssociatedData, KeyFamily, KeyProvider, VersionedKey
 
 # How many of one document's wraps one provider unwraps to learn which are
 # its own. A password unwrap is a full KDF: a crafted document with 32 of

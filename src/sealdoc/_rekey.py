@@ -31,11 +31,11 @@ from ._envelope import (
 from ._envelope import _write_all as write_all
 from ._format import Header, KeyRef, ParsedHeader, Suite, WrappedKey
 from ._owners import Owners, powers
+from ._provider_api import AssociatedData, KeyProvider
 from ._reader import SealedReader, read_header, read_into
 from ._stream import plaintext_length
 from ._types import BytesLike, ReadableStream, SeekableStream, WritableStream
 from .exceptions import WrapLossError
-from .providers._base import AssociatedData, KeyProvider
 
 Drop = KeyProvider | KeyRef | str
 _COPY_CHUNK = 1024 * 1024

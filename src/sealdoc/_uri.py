@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+from ._provider_api import KeyProvider
 from .exceptions import KeyUriError, SealdocError
-from .providers._base import KeyProvider
 
 GROUP = "sealdoc.key_providers"
 

@@ -29,8 +29,8 @@ from .. import _format as fmt
 from .._envelope import open as open_document
 from .._envelope import seal as seal_document
 from .._format import KeyRef, WrappedKey
+from .._provider_api import AssociatedData, HasKind, KeyProvider, UnwrapBudget
 from ..exceptions import DecryptionError, NotMineError, SealdocError
-from ..providers._base import AssociatedData, HasKind, KeyProvider, UnwrapBudget
 
 __all__ = ["KeyProviderTests"]
 
