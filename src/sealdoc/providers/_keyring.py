@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import functools
 import os
-import struct
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,7 +13,8 @@ import attrs
 from cryptography.exceptions import InvalidTag
 
 from .._audit import record
-from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey, check_key_id_text
+from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey
+from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import KeyProviderError, NotMineError
 from ._base import AssociatedData
 from ._keyring_model import (
@@ -46,36 +45,8 @@ from ._keyring_model import (
 )
 
 _NONCE_LEN = 12
-_WRAP_LABEL = b"sealdoc-v1-wrap"
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound="KeyringBase")
-
-
-@functools.lru_cache(maxsize=256)
-def _wrap_ad_prefix(kind: str, key_id: str, version: int) -> bytes:
-    kind_b = kind.encode("ascii")
-    key_id_b = key_id.encode("utf-8")
-    return b"".join(
-        (
-            _WRAP_LABEL,
-            bytes([len(kind_b)]),
-            kind_b,
-            struct.pack(">H", len(key_id_b)),
-            key_id_b,
-            struct.pack(">I", version),
-        )
-    )
-
-
-def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
-    """format.md 8.1: a wrap is bound to its kind, key, version and header."""
-    return _wrap_ad_prefix(kind, key_id, version) + digest
-
-
-def check_key_id(key_id: object) -> str:
-    if not isinstance(key_id, str):
-        raise TypeError(f"key_id must be str, not {type(key_id).__name__}")
-    return check_key_id_text(key_id)  # length and forbidden characters (format.md 3.6)
 
 
 def check_key_name(name: object) -> str:

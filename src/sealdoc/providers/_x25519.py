@@ -29,9 +29,9 @@ from .._atomic import write_atomic
 from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
+from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
-from ._keyring import check_key_id, wrap_ad
 from ._password import Password
 
 KIND = "x25519"
