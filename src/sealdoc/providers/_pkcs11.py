@@ -379,6 +379,8 @@ class Pkcs11:
         self._primary = version
         return version
 
+    # The same connection options as __init__, spelled out rather than shared:
+    # both are public signatures that the docs and type checkers show.
     @classmethod
     def create_key(
         cls,
