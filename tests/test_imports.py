@@ -129,6 +129,7 @@ shell = types.ModuleType("sealdoc")
 shell.__path__ = [{src!r} + "/sealdoc"]
 sys.modules["sealdoc"] = shell
 import sealdoc._envelope, sealdoc._uri, sealdoc._owners, sealdoc._provider_api
+import sealdoc._rekey, sealdoc._deliver, sealdoc._reader, sealdoc._writer, sealdoc._wrap_ad
 print(sorted(k for k in sys.modules if k.startswith("sealdoc.providers")))
 """
 
