@@ -25,8 +25,8 @@ from sealdoc import _format as fmt
 from sealdoc._envelope import seal_with, sign_header
 from sealdoc._schedule import derive, header_digest, header_mac
 from sealdoc._stream import SegmentCipher, segment_count
+from sealdoc._wrap_ad import wrap_ad
 from sealdoc.providers import AssociatedData, MemoryKeyring, Password, WrappedKey
-from sealdoc.providers._keyring import wrap_ad
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors"
 SEG = 64  # small segments keep multi-segment vectors small

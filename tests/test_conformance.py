@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sealdoc import LocalKeyring, MemoryKeyring
-from sealdoc.providers import KeyProvider, Password, X25519Identity
+from sealdoc import KeyRef, LocalKeyring, MemoryKeyring, WrappedKey
+from sealdoc.exceptions import NotMineError
+from sealdoc.providers import (
+    AssociatedData,
+    HasKind,
+    KeyFamily,
+    KeyProvider,
+    Password,
+    UnwrapBudget,
+    VersionedKey,
+    X25519Identity,
+)
 from sealdoc.testing import KeyProviderTests
+
+KEYRING = frozenset({VersionedKey, KeyFamily, HasKind})
+BUDGETED = frozenset({VersionedKey, UnwrapBudget, HasKind})
 
 
 class TestMemoryKeyring(KeyProviderTests):
+    capabilities = KEYRING
+
     def make_provider(self) -> KeyProvider:
         return MemoryKeyring()
 
@@ -20,6 +37,8 @@ class TestMemoryKeyring(KeyProviderTests):
 
 
 class TestMemoryKeyringAfterRotation(KeyProviderTests):
+    capabilities = KEYRING
+
     def make_provider(self) -> KeyProvider:
         ring = MemoryKeyring()
         ring.rotate()
@@ -31,6 +50,8 @@ class TestMemoryKeyringAfterRotation(KeyProviderTests):
 
 
 class TestPerCustomerKey(KeyProviderTests):
+    capabilities = KEYRING
+
     def make_provider(self) -> KeyProvider:
         return MemoryKeyring().add_key("customer-1029")
 
@@ -39,6 +60,8 @@ class TestPerCustomerKey(KeyProviderTests):
 
 
 class TestLocalKeyring(KeyProviderTests):
+    capabilities = KEYRING
+
     @pytest.fixture(autouse=True)
     def _folder(self, tmp_path: Path) -> None:
         self.folder = tmp_path
@@ -56,6 +79,7 @@ class TestLocalKeyring(KeyProviderTests):
 
 
 class TestPassword(KeyProviderTests):
+    capabilities = BUDGETED
     # Argon2id at the lowest cost an opener accepts (19 MiB, 2 passes): the
     # suite runs hundreds of KDFs, and the behaviour does not depend on cost.
     rounds = 3
@@ -68,6 +92,7 @@ class TestPassword(KeyProviderTests):
 
 
 class TestBrowserPassword(KeyProviderTests):
+    capabilities = BUDGETED
     rounds = 3
 
     def make_provider(self) -> KeyProvider:
@@ -78,6 +103,8 @@ class TestBrowserPassword(KeyProviderTests):
 
 
 class TestX25519Identity(KeyProviderTests):
+    capabilities = BUDGETED
+
     def make_provider(self) -> KeyProvider:
         return X25519Identity.generate()
 
@@ -88,7 +115,6 @@ class TestX25519Identity(KeyProviderTests):
 def test_the_suite_fails_a_provider_that_ignores_associated_data() -> None:
     """The suite can fail: a provider that does not bind the header digest is caught."""
     from sealdoc import WrappedKey
-    from sealdoc.exceptions import NotMineError
 
     class Careless:
         kind = "careless"
@@ -113,3 +139,113 @@ def test_the_suite_fails_a_provider_that_ignores_associated_data() -> None:
 
     with pytest.raises(pytest.fail.Exception):
         TestCareless().test_wrong_associated_data_is_rejected()
+
+
+# -- each check of an optional Protocol can fail ------------------------------------------
+
+
+def _suite_for(provider: Callable[[], object], claims: frozenset[type] | None = None) -> Any:
+    class Planted(KeyProviderTests):
+        capabilities = claims
+
+        def make_provider(self) -> KeyProvider:
+            return provider()  # type: ignore[return-value]
+
+        def make_foreign_provider(self) -> KeyProvider:
+            return MemoryKeyring()
+
+    return Planted()
+
+
+class _LyingVersion(MemoryKeyring):
+    def current_key(self) -> KeyRef:
+        ref = super().current_key()
+        return KeyRef(ref.kind, ref.key_id, ref.version + 1)
+
+
+class _FamilyThatLosesItsWraps(MemoryKeyring):
+    def provider_for(self, wrapped: WrappedKey) -> Any:
+        return None
+
+
+class _FamilyBoundElsewhere(MemoryKeyring):
+    def provider_for(self, wrapped: WrappedKey) -> Any:
+        return MemoryKeyring()  # another keyring: it cannot unwrap the wrap
+
+
+class _FamilyBoundAtAnOldVersion(MemoryKeyring):
+    def provider_for(self, wrapped: WrappedKey) -> Any:
+        bound: Any = super().provider_for(wrapped)
+        if bound is not None:
+            bound.__class__ = _LyingVersion  # its current_key() names the wrong version
+        return bound
+
+
+class _Renamed:
+    """Wraps as a memory keyring but says it is of another kind."""
+
+    kind = "renamed"
+
+    def __init__(self) -> None:
+        self._inner = MemoryKeyring()
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        return self._inner.wrap(dek, ad)
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        return self._inner.unwrap(wrapped, ad)
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return self._inner.handles(wrapped)
+
+
+class _NoBudget(MemoryKeyring):
+    max_unwraps_per_document = 0
+
+
+class _TextBudget(MemoryKeyring):
+    max_unwraps_per_document = "4"
+
+
+class _Misspelt(_Renamed):
+    kind = "memory"
+
+    def curent_key(self) -> KeyRef:  # a typo: VersionedKey is not claimed
+        return self._inner.current_key()
+
+
+VERSIONED = "test_versioned_key_names_what_wrap_uses"
+FAMILY = "test_key_family_serves_each_wrap_by_its_key_id"
+KIND = "test_has_kind_names_the_kind_of_its_wraps"
+BUDGET = "test_unwrap_budget_lets_its_own_document_open"
+CLAIMS = "test_claims_the_declared_capabilities"
+
+
+@pytest.mark.parametrize(
+    ("provider", "claims", "check", "error"),
+    [
+        (_LyingVersion, None, VERSIONED, AssertionError),
+        (_FamilyThatLosesItsWraps, None, FAMILY, AssertionError),
+        (_FamilyBoundElsewhere, None, FAMILY, AssertionError),
+        (_FamilyBoundAtAnOldVersion, None, FAMILY, AssertionError),
+        (_Renamed, None, KIND, AssertionError),
+        (_NoBudget, None, BUDGET, AssertionError),
+        (_TextBudget, None, BUDGET, TypeError),
+        (_Misspelt, KEYRING, CLAIMS, AssertionError),
+    ],
+)
+def test_each_capability_check_fails_a_provider_that_breaks_it(
+    provider: Callable[[], object],
+    claims: frozenset[type] | None,
+    check: str,
+    error: type[Exception],
+) -> None:
+    suite = _suite_for(provider, claims)
+    with pytest.raises(error):
+        getattr(suite, check)()
+
+
+@pytest.mark.parametrize("check", [VERSIONED, FAMILY, KIND, BUDGET, CLAIMS])
+def test_the_same_checks_pass_the_provider_the_planted_ones_break(check: str) -> None:
+    # The failures above come from the planted fault, not from the check itself.
+    getattr(_suite_for(MemoryKeyring, KEYRING), check)()

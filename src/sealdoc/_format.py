@@ -14,7 +14,9 @@ from typing import NamedTuple
 
 import attrs
 
-from ._text import check_text, codepoint, forbidden_char
+from . import _maps
+from ._maps import decode_text, need
+from ._text import check_text
 from .exceptions import FormatError
 
 MAGIC = b"SDOC"
@@ -37,11 +39,19 @@ MAX_KIND_LEN = 32
 MAX_KEY_ID_LEN = 1024
 MAX_PAYLOAD_LEN = 4096
 MAX_VERSION = 2**32 - 1
-MAX_MAP_PAIRS = 64
-MAX_MAP_KEY_LEN = 255
-MAX_MAP_VALUE_LEN = 4096
-MAX_MAP_LEN = 16 * 1024
 MAX_SEGMENTS = 2**32
+
+# The string maps (format.md 3.3) live in _maps; their names stay importable from here.
+MAX_MAP_PAIRS = _maps.MAX_MAP_PAIRS
+MAX_MAP_KEY_LEN = _maps.MAX_MAP_KEY_LEN
+MAX_MAP_VALUE_LEN = _maps.MAX_MAP_VALUE_LEN
+MAX_MAP_LEN = _maps.MAX_MAP_LEN
+RESERVED_PREFIX = _maps.RESERVED_PREFIX
+InternalMap = _maps.InternalMap
+check_map = _maps.check_map
+encode_map = _maps.encode_map
+decode_map = _maps.decode_map
+with_reserved = _maps.with_reserved
 
 FLAG_BINDING = 0x01
 _KNOWN_FLAGS = FLAG_BINDING
@@ -210,144 +220,8 @@ class ParsedHeader(NamedTuple):
         )
 
 
-# -- string maps -------------------------------------------------------------
-
-RESERVED_PREFIX = "sealdoc:"
-
-
-class InternalMap(dict[str, str]):
-    """A context or binding that sealdoc made itself, so it may hold ``sealdoc:`` keys.
-
-    Maps parsed from a header are InternalMaps too: a rotate keeps a
-    document's context as it is. Callers' maps are plain dicts, and
-    sealing refuses their reserved keys (format.md 3.3).
-    """
-
-    __slots__ = ()
-
-
-def with_reserved(
-    caller: Mapping[str, str] | None, reserved: Mapping[str, str], *, what: str
-) -> InternalMap:
-    """A caller's map, checked (no ``sealdoc:`` key), plus sealdoc's own reserved pairs."""
-    merged = InternalMap(check_map({} if caller is None else caller, what=what, sealing=True))
-    merged.update(reserved)
-    return merged
-
-
-def check_map(value: object, *, what: str, sealing: bool = False) -> dict[str, str]:
-    """Validate a caller's context or binding (format.md 3.3, 3.6).
-
-    TypeError for a wrong type, ValueError for a map over a limit, with a
-    forbidden character, or (when ``sealing`` a context) with a ``sealdoc:``
-    key that sealdoc did not put there itself. Binding keys are not checked
-    for the prefix: a caller gives a vault's ``sealdoc:doc_id`` binding
-    to open, rotate or deliver a vault document by hand.
-    """
-    if type(value) is not dict and not isinstance(value, Mapping):
-        raise TypeError(f"{what} must be a mapping of str to str, not {type(value).__name__}")
-    if not value:
-        return {}
-    internal = isinstance(value, InternalMap)
-    result: dict[str, str] = InternalMap() if internal else {}
-    for k, v in value.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise TypeError(
-                f"{what} keys and values must be str, got {type(k).__name__}: {type(v).__name__}"
-            )
-        check_text(k, f"a {what} key")
-        check_text(v, f"a {what} value")
-        if sealing and not internal and k.startswith(RESERVED_PREFIX):
-            raise ValueError(
-                f"{what} keys starting with {RESERVED_PREFIX!r} are reserved for sealdoc itself"
-            )
-        result[k] = v
-    encode_map(result, what=what)  # the limits, on sealing and on opening alike
-    return result
-
-
-def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
-    """Encode a string map canonically (format.md 3.3)."""
-    if len(value) > MAX_MAP_PAIRS:
-        raise ValueError(f"{what} has {len(value)} pairs; the limit is {MAX_MAP_PAIRS}")
-    pairs = []
-    for k, v in value.items():
-        kb = k.encode("utf-8")
-        vb = v.encode("utf-8")
-        if not 1 <= len(kb) <= MAX_MAP_KEY_LEN:
-            raise ValueError(f"{what} keys must be 1 to {MAX_MAP_KEY_LEN} UTF-8 bytes")
-        if len(vb) > MAX_MAP_VALUE_LEN:
-            raise ValueError(f"{what} values must be at most {MAX_MAP_VALUE_LEN} UTF-8 bytes")
-        pairs.append((kb, vb))
-    pairs.sort()
-    out = [struct.pack(">H", len(pairs))]
-    for kb, vb in pairs:
-        out += [struct.pack(">H", len(kb)), kb, struct.pack(">H", len(vb)), vb]
-    encoded = b"".join(out)
-    if len(encoded) > MAX_MAP_LEN:
-        raise ValueError(f"{what} encodes to {len(encoded)} bytes; the limit is {MAX_MAP_LEN}")
-    return encoded
-
-
 _U16 = struct.Struct(">H")
 _U32_U16 = struct.Struct(">IH")
-
-
-def _text(raw: bytes, what: str) -> str:
-    """A header string: strict UTF-8, then the forbidden characters (format.md 3.6)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FormatError(f"{what} is not valid UTF-8") from None
-    bad = forbidden_char(text)
-    if bad is not None:
-        # the code point, never the text: it is what the rule keeps out of messages
-        raise FormatError(f"{what} holds {codepoint(bad)}, a forbidden character")
-    return text
-
-
-def _need(buf: bytes, end: int, what: str) -> None:
-    if end > len(buf):
-        raise FormatError(f"header ends inside {what}")
-
-
-def decode_map(buf: bytes, pos: int, what: str) -> tuple[dict[str, str], int]:
-    """Decode a string map at ``pos``; return it and the offset after it.
-
-    The checks come in the order of format.md 3.1, each as its field is met.
-    """
-    start = pos
-    _need(buf, pos + 2, f"{what} count")
-    (count,) = _U16.unpack_from(buf, pos)
-    pos += 2
-    if count > MAX_MAP_PAIRS:
-        raise FormatError(f"{what} has {count} pairs; the limit is {MAX_MAP_PAIRS}")
-    result: dict[str, str] = InternalMap()
-    previous = b""
-    for _ in range(count):
-        _need(buf, pos + 2, f"{what} key length")
-        (klen,) = _U16.unpack_from(buf, pos)
-        if not 1 <= klen <= MAX_MAP_KEY_LEN:
-            raise FormatError(f"{what} key length {klen} is out of bounds")
-        pos += 2
-        _need(buf, pos + klen, f"{what} key")
-        kraw = buf[pos : pos + klen]
-        key = _text(kraw, f"{what} key")
-        if kraw <= previous:
-            raise FormatError(f"{what} keys are not unique and sorted")
-        previous = kraw
-        pos += klen
-        _need(buf, pos + 2, f"{what} value length")
-        (vlen,) = _U16.unpack_from(buf, pos)
-        if vlen > MAX_MAP_VALUE_LEN:
-            raise FormatError(f"{what} value length {vlen} is over the limit")
-        pos += 2
-        _need(buf, pos + vlen, f"{what} value")
-        result[key] = _text(buf[pos : pos + vlen], f"{what} value")
-        pos += vlen
-        if pos - start > MAX_MAP_LEN:
-            raise FormatError(f"{what} is longer than {MAX_MAP_LEN} bytes")
-    return result, pos
 
 
 # -- header ------------------------------------------------------------------
@@ -379,31 +253,31 @@ _KIND_BYTES_RE = re.compile(rb"[a-z0-9][a-z0-9.+-]*\Z")
 
 def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
     """One wrapped key at ``pos`` (format.md 3.2); return it and the offset after it."""
-    _need(raw, pos + 1, "kind length")
+    need(raw, pos + 1, "kind length")
     kind_len = raw[pos]
     if not 1 <= kind_len <= MAX_KIND_LEN:
         raise FormatError(f"provider kind length {kind_len} is out of bounds")
     pos += 1
-    _need(raw, pos + kind_len, "provider kind")
+    need(raw, pos + kind_len, "provider kind")
     kind_raw = raw[pos : pos + kind_len]
     if _KIND_BYTES_RE.match(kind_raw) is None:
         raise FormatError("provider kind has characters outside [a-z0-9.+-]")
     kind = kind_raw.decode("ascii")
     pos += kind_len
-    _need(raw, pos + 2, "key id length")
+    need(raw, pos + 2, "key id length")
     (key_id_len,) = _U16.unpack_from(raw, pos)
     if not 1 <= key_id_len <= MAX_KEY_ID_LEN:
         raise FormatError(f"key id length {key_id_len} is out of bounds")
     pos += 2
-    _need(raw, pos + key_id_len, "key id")
-    key_id = _text(raw[pos : pos + key_id_len], "key id")
+    need(raw, pos + key_id_len, "key id")
+    key_id = decode_text(raw[pos : pos + key_id_len], "key id")
     pos += key_id_len
-    _need(raw, pos + 6, "key version and payload length")
+    need(raw, pos + 6, "key version and payload length")
     version, payload_len = _U32_U16.unpack_from(raw, pos)
     if not 1 <= payload_len <= MAX_PAYLOAD_LEN:
         raise FormatError(f"wrapped key payload length {payload_len} is out of bounds")
     pos += 6
-    _need(raw, pos + payload_len, "wrapped key payload")
+    need(raw, pos + payload_len, "wrapped key payload")
     payload = raw[pos : pos + payload_len]
     wrapped = WrappedKey(kind=kind, key_id=key_id, version=version, payload=payload)
     return wrapped, pos + payload_len
@@ -441,7 +315,7 @@ def parse_header(raw: bytes) -> ParsedHeader:
     context, pos = decode_map(fields, pos, "context")
     core_bytes = raw[PRELUDE_LEN:pos]
 
-    _need(fields, pos + 1, "key count")
+    need(fields, pos + 1, "key count")
     count = raw[pos]
     pos += 1
     if not MIN_KEYS <= count <= MAX_KEYS:

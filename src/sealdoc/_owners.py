@@ -17,50 +17,21 @@ and key id, and is up to date when it is at that key id's current version.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import cast
 
 import attrs
 
 from ._audit import record
 from ._envelope import Unlocked
-from ._envelope import is_provider as _is_provider
 from ._format import KeyRef, WrappedKey
+from ._provider_api import AssociatedData, KeyProvider, is_provider, powers
 from ._schedule import same
 from .exceptions import DecryptionError, FormatError, KeyProviderError, NotMineError, SealdocError
-from .providers._base import AssociatedData, KeyFamily, KeyProvider, VersionedKey
 
 # How many of one document's wraps one provider unwraps to learn which are
 # its own. A password unwrap is a full KDF: a crafted document with 32 of
 # them must not multiply the cost. A wrap left unconfirmed is never
 # replaced: rewrap keeps it, rotate refuses (WrapLossError).
 MAX_PROBES = 4
-
-
-@attrs.frozen
-class Powers:
-    """The optional powers a provider declares (providers/_base.py)."""
-
-    family: KeyFamily | None
-    versioned: VersionedKey | None
-
-
-# Per type, as _envelope does for the provider protocol: a runtime_checkable
-# isinstance() costs about 30 us on Python 3.11, more than the rest of an
-# is_current, and a provider's powers are its class's methods.
-_POWERS: dict[type, tuple[bool, bool]] = {}
-
-
-def powers(provider: object) -> Powers:
-    """The one place sealdoc checks a provider for its optional powers."""
-    kind = type(provider)
-    found = _POWERS.get(kind)
-    if found is None:
-        found = (isinstance(provider, KeyFamily), isinstance(provider, VersionedKey))
-        _POWERS[kind] = found
-    return Powers(
-        family=cast(KeyFamily, provider) if found[0] else None,
-        versioned=cast(VersionedKey, provider) if found[1] else None,
-    )
 
 
 @attrs.frozen
@@ -230,7 +201,7 @@ class Owners:
             return lambda w: w.ref == item
         if isinstance(item, str):
             return label_matcher(item)
-        if _is_provider(item):
+        if is_provider(item):
             return self.own_wraps(item)  # type: ignore[arg-type]
         raise TypeError(f"drop takes providers, KeyRefs or key labels, not {type(item).__name__}")
 

@@ -27,13 +27,13 @@ from ._envelope import (
     write_sealed,
 )
 from ._format import Header, ParsedHeader, Suite, WrappedKey
-from ._owners import Owners, powers
+from ._owners import Owners
+from ._provider_api import KeyProvider, powers
 from ._reader import SealedReader, read_header
 from ._rekey_body import BodyCheck, checked_chunks, seekable_body, verify_ahead, view_chunks
 from ._rekey_plan import Drop, new_wraps, rotation_recipients
 from ._stream import plaintext_length
 from ._types import BytesLike, ReadableStream, WritableStream
-from .providers._base import KeyProvider
 
 # -- shared by the four verbs -------------------------------------------------------------
 #

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from ._envelope import Keys, Unlocked, providers_of, wrap_with
 from ._format import KeyRef, WrappedKey
 from ._owners import Owners
+from ._provider_api import AssociatedData, KeyProvider
 from ._types import as_list
 from .exceptions import WrapLossError
-from .providers._base import AssociatedData, KeyProvider
 
 Drop = KeyProvider | KeyRef | str
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import Any
 
+from ._provider_api import KeyProvider, is_provider
 from .exceptions import KeyUriError, SealdocError
-from .providers._base import KeyProvider
 
 GROUP = "sealdoc.key_providers"
 
@@ -84,7 +84,7 @@ def key_from_uri(uri: str, **options: Any) -> KeyProvider:
         # urllib's own refusals (an unbalanced '[' in the host, found by fuzz/)
         # and the like; the text is not repeated, it may hold a PIN.
         raise KeyUriError(f"a {scheme} key URI that cannot be parsed") from None
-    if not all(callable(getattr(provider, m, None)) for m in ("wrap", "unwrap", "handles")):
+    if not is_provider(provider):
         raise KeyUriError(
             f"the {scheme} entry point returned {type(provider).__name__}, not a key provider"
         )

@@ -43,7 +43,7 @@ from ._names import (
 )
 
 if TYPE_CHECKING:
-    from .providers._base import KeyProvider
+    from ._provider_api import KeyProvider
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore

@@ -19,11 +19,11 @@ from .. import _format as fmt
 from .._buffers import write_all as _write_all
 from .._envelope import unlock
 from .._format import Header, ParsedHeader
+from .._provider_api import KeyProvider
 from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_for
 from .._store.base import DocumentStore, Head
 from .._stream import SegmentCipher, plaintext_length
 from ..exceptions import DecryptionError, FormatError
-from ..providers._base import KeyProvider
 from ..providers._x25519 import X25519Recipient
 from .options import Select
 

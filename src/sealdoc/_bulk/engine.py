@@ -21,6 +21,7 @@ import attrs
 import tenacity
 
 from .._envelope import providers_of
+from .._provider_api import KeyProvider
 from .._store.base import Entry
 from .._uri import resolve_keys
 from ..exceptions import (
@@ -34,7 +35,6 @@ from ..exceptions import (
     StoreError,
     UnsafeStoreError,
 )
-from ..providers._base import KeyProvider
 from .checkpoint import Checkpoint
 from .document import Done, Plan, process
 from .options import BulkOptions, as_list

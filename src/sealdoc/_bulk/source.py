@@ -12,8 +12,8 @@ from typing import Any
 
 import attrs
 
+from .._provider_api import KeyProvider
 from .._store.base import DocumentStore
-from ..providers._base import KeyProvider
 from .checkpoint import fingerprint
 
 

@@ -15,14 +15,14 @@ function, never a submodule.
 
 from __future__ import annotations
 
+from .._provider_api import is_provider, kind_of, unwrap_budget
 from .arguments import checked_map
-from .budget import DEFAULT_UNWRAPS_PER_KEY, unwrap_budget
-from .keys import Keys, is_provider, providers_of
+from .budget import DEFAULT_UNWRAPS_PER_KEY
+from .keys import Keys, providers_of
 from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
 from .sealing import (
     Randbytes,
     Sealer,
-    kind_of,
     new_sealer,
     seal,
     seal_into_bytes,

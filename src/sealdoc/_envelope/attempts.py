@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from .._audit import record
 from .._format import ParsedHeader, WrappedKey
+from .._provider_api import AssociatedData, KeyProvider
 from ..exceptions import Attempt, DecryptionError, KeyProviderError, SealdocError
-from ..providers._base import AssociatedData, KeyProvider
 
 _log = logging.getLogger("sealdoc")
 

@@ -5,27 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+from .._provider_api import KeyProvider, is_provider
 from .._uri import KeysOrUris, key_from_uri
-from ..providers._base import KeyProvider
 
 #: What every ``keys=``, ``to=`` and ``add=`` takes: a provider, a key URI, or a mix of them.
 Keys = KeysOrUris
-
-# Types already seen to have wrap/unwrap/handles. A runtime_checkable
-# Protocol isinstance() costs about 4 us, as much as sealing 1 KiB.
-_PROVIDER_TYPES: set[type] = set()
-_PROVIDER_METHODS = ("wrap", "unwrap", "handles")
-
-
-def is_provider(obj: object) -> bool:
-    """Whether ``obj`` has the ``KeyProvider`` methods (remembered per type)."""
-    kind = type(obj)
-    if kind in _PROVIDER_TYPES:
-        return True
-    if all(callable(getattr(obj, name, None)) for name in _PROVIDER_METHODS):
-        _PROVIDER_TYPES.add(kind)
-        return True
-    return False
 
 
 def providers_of(keys: object) -> tuple[KeyProvider, ...]:

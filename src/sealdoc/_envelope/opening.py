@@ -9,11 +9,11 @@ from typing import cast
 from .. import _format as fmt
 from .._buffers import build_bytes
 from .._format import Header, ParsedHeader
+from .._provider_api import KeyProvider
 from .._reader import SealedReader, read_header
 from .._stream import plaintext_length
 from .._types import BytesLike, ReadableStream, SeekableStream
 from ..exceptions import DecryptionError
-from ..providers._base import KeyProvider
 from .arguments import as_buffer, checked_map
 from .keys import Keys, providers_of
 from .unlocking import unlock

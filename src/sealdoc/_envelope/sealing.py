@@ -14,12 +14,12 @@ from .. import _format as fmt
 from .._audit import record
 from .._buffers import build_bytes, write_all
 from .._format import Core, Suite, WrappedKey
+from .._provider_api import AssociatedData, KeyProvider, kind_of
 from .._reader import read_into
 from .._schedule import DocumentKeys, derive, header_digest, header_mac
 from .._stream import SegmentCipher, body_length, segment_count
 from .._types import BytesLike, ReadableStream, WritableStream
 from ..exceptions import KeyProviderError, SealdocError
-from ..providers._base import AssociatedData, HasKind, KeyProvider
 from .arguments import as_buffer, as_suite, checked_map, checked_segment_size
 from .keys import Keys, providers_of
 
@@ -122,11 +122,6 @@ def wrap_with(provider: KeyProvider, dek: bytes, ad: AssociatedData) -> WrappedK
         context=ad.context,
     )
     return wrapped
-
-
-def kind_of(provider: object) -> str:
-    """The provider's declared ``kind`` for the audit log, else its type's name."""
-    return provider.kind if isinstance(provider, HasKind) else type(provider).__name__
 
 
 # -- bytes ---------------------------------------------------------------------

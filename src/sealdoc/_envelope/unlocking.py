@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 
 from .. import _format as fmt
 from .._format import ParsedHeader, WrappedKey
+from .._provider_api import AssociatedData, KeyProvider
 from .._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from .._stream import SegmentCipher
 from ..exceptions import DecryptionError, FormatError, NotMineError
-from ..providers._base import AssociatedData, KeyProvider
 from .attempts import Attempts, logged
 from .budget import OVER_BUDGET, Budget
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import functools
 import os
-import struct
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,7 +13,8 @@ import attrs
 from cryptography.exceptions import InvalidTag
 
 from .._audit import record
-from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey, check_key_id_text
+from .._format import DEK_LEN, MAX_KEY_ID_LEN, MAX_VERSION, KeyRef, WrappedKey
+from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import KeyProviderError, NotMineError
 from ._base import AssociatedData
 from ._keyring_model import (
@@ -46,36 +45,8 @@ from ._keyring_model import (
 )
 
 _NONCE_LEN = 12
-_WRAP_LABEL = b"sealdoc-v1-wrap"
 _T = TypeVar("_T")
 _K = TypeVar("_K", bound="KeyringBase")
-
-
-@functools.lru_cache(maxsize=256)
-def _wrap_ad_prefix(kind: str, key_id: str, version: int) -> bytes:
-    kind_b = kind.encode("ascii")
-    key_id_b = key_id.encode("utf-8")
-    return b"".join(
-        (
-            _WRAP_LABEL,
-            bytes([len(kind_b)]),
-            kind_b,
-            struct.pack(">H", len(key_id_b)),
-            key_id_b,
-            struct.pack(">I", version),
-        )
-    )
-
-
-def wrap_ad(kind: str, key_id: str, version: int, digest: bytes) -> bytes:
-    """format.md 8.1: a wrap is bound to its kind, key, version and header."""
-    return _wrap_ad_prefix(kind, key_id, version) + digest
-
-
-def check_key_id(key_id: object) -> str:
-    if not isinstance(key_id, str):
-        raise TypeError(f"key_id must be str, not {type(key_id).__name__}")
-    return check_key_id_text(key_id)  # length and forbidden characters (format.md 3.6)
 
 
 def check_key_name(name: object) -> str:
@@ -87,6 +58,42 @@ def check_key_name(name: object) -> str:
     if len(name.encode("utf-8")) > MAX_KEY_ID_LEN - _RING_SUFFIX_LEN:
         raise ValueError(f"a key name is at most {MAX_KEY_ID_LEN - _RING_SUFFIX_LEN} UTF-8 bytes")
     return name
+
+
+def _due_after(now: datetime, after: timedelta | None) -> str | None:
+    """When a destroy ``after`` a delay is due (ISO text), or None to destroy now."""
+    if after is None:
+        return None
+    if not isinstance(after, timedelta):
+        raise TypeError("after is a datetime.timedelta")
+    if after <= timedelta(0):
+        raise ValueError("after must be a positive period; confirm=True destroys now")
+    return _iso(now + after)
+
+
+def _check_destroy(
+    named: NamedKey, name: str, version: int, kv: KeyVersion, *, scheduled: bool, confirm: bool
+) -> None:
+    """Refuse a destroy (or, ``scheduled``, a destroy later) that the rules forbid."""
+    if kv.state == DESTROYED:
+        raise ValueError(f"key {name!r} version {version} was already destroyed")
+    if scheduled and kv.state == PENDING_DESTROY:
+        raise ValueError(
+            f"key {name!r} version {version} is already to be destroyed at "
+            f"{kv.destroy_at}; enable() cancels that"
+        )
+    if scheduled and version == named.primary:
+        raise ValueError(
+            f"version {version} is the primary of key {name!r}: rotate first, "
+            "so that new documents are not sealed under a key about to go"
+        )
+    others = [v for v, other in named.versions.items() if v != version and other.state == ENABLED]
+    if (version == named.primary or not others) and not confirm:
+        raise ValueError(
+            f"version {version} is the primary or the last enabled version of key "
+            f"{name!r}; documents wrapped only under it will be lost. "
+            "Pass confirm=True to destroy it anyway."
+        )
 
 
 class KeyringBase:
@@ -248,7 +255,7 @@ class KeyringBase:
             keys[key_id] = new_named_key(_now(), self._randbytes)
 
         self._change(change)
-        record("key.add", "ok", kind=self.kind, key_id=self._label(key_id), version=1)
+        self._audit("key.add", key_id, 1)
         return self.key(key_id)
 
     def assign_id(self) -> str:
@@ -294,7 +301,7 @@ class KeyringBase:
             return version
 
         version = self._change(change)
-        record("key.rotate", "ok", kind=self.kind, key_id=self._label(name), version=version)
+        self._audit("key.rotate", name, version)
         return version
 
     def disable(self, version: int, key_id: str | None = None) -> None:
@@ -330,18 +337,9 @@ class KeyringBase:
             _replace(keys, name, version, attrs.evolve(kv, state=state, destroy_at=""))
 
         self._change(change)
-        label = self._label(name)
         if cancelled:
-            record(
-                "key.destroy.cancel",
-                "ok",
-                kind=self.kind,
-                key_id=label,
-                version=version,
-                detail=f"was due {cancelled[0]}",
-            )
-        operation = "key.disable" if state == DISABLED else "key.enable"
-        record(operation, "ok", kind=self.kind, key_id=label, version=version)
+            self._audit("key.destroy.cancel", name, version, f"was due {cancelled[0]}")
+        self._audit("key.disable" if state == DISABLED else "key.enable", name, version)
 
     def destroy(
         self,
@@ -366,37 +364,12 @@ class KeyringBase:
         name = self._name(key_id)
         check_version(version)
         when = _check_now(now)
-        if after is not None:
-            if not isinstance(after, timedelta):
-                raise TypeError("after is a datetime.timedelta")
-            if after <= timedelta(0):
-                raise ValueError("after must be a positive period; confirm=True destroys now")
-        due = None if after is None else _iso(when + after)
+        due = _due_after(when, after)
 
         def change(keys: dict[str, NamedKey], meta: RingMeta) -> None:
             named = _named(keys, name)
             kv = _version(named, name, version)
-            if kv.state == DESTROYED:
-                raise ValueError(f"key {name!r} version {version} was already destroyed")
-            if due is not None and kv.state == PENDING_DESTROY:
-                raise ValueError(
-                    f"key {name!r} version {version} is already to be destroyed at "
-                    f"{kv.destroy_at}; enable() cancels that"
-                )
-            if due is not None and version == named.primary:
-                raise ValueError(
-                    f"version {version} is the primary of key {name!r}: rotate first, "
-                    "so that new documents are not sealed under a key about to go"
-                )
-            others = [
-                v for v, other in named.versions.items() if v != version and other.state == ENABLED
-            ]
-            if (version == named.primary or not others) and not confirm:
-                raise ValueError(
-                    f"version {version} is the primary or the last enabled version of key "
-                    f"{name!r}; documents wrapped only under it will be lost. "
-                    "Pass confirm=True to destroy it anyway."
-                )
+            _check_destroy(named, name, version, kv, scheduled=due is not None, confirm=confirm)
             if due is not None:
                 _replace(
                     keys, name, version, attrs.evolve(kv, state=PENDING_DESTROY, destroy_at=due)
@@ -405,18 +378,10 @@ class KeyringBase:
                 _erase(keys, name, version)
 
         self._transact(change, when)
-        label = self._label(name)
         if due is not None:
-            record(
-                "key.destroy.schedule",
-                "ok",
-                kind=self.kind,
-                key_id=label,
-                version=version,
-                detail=f"due {due}",
-            )
+            self._audit("key.destroy.schedule", name, version, f"due {due}")
         else:
-            record("key.destroy", "ok", kind=self.kind, key_id=label, version=version)
+            self._audit("key.destroy", name, version)
 
     def purge(self, now: datetime | None = None) -> list[KeyRef]:
         """Destroy every version whose scheduled destroy is due; return what was destroyed.
@@ -474,16 +439,20 @@ class KeyringBase:
             self._keys.update(draft)
             self._meta.ring_id, self._meta.plain_ids = meta.ring_id, meta.plain_ids
             refs = [KeyRef(self.kind, self._label(name), v) for name, v, _ in purged]
-        for ref, (_, _, due) in zip(refs, purged, strict=True):
-            record(
-                "key.purge",
-                "ok",
-                kind=self.kind,
-                key_id=ref.key_id,
-                version=ref.version,
-                detail=f"was due {due}",
-            )
+        for name, version, due in purged:
+            self._audit("key.purge", name, version, f"was due {due}")
         return result, refs
+
+    def _audit(self, operation: str, name: str, version: int, detail: str = "") -> None:
+        """One audit event of a change to key ``name`` (labelled as its wraps are)."""
+        record(
+            operation,
+            "ok",
+            kind=self.kind,
+            key_id=self._label(name),
+            version=version,
+            detail=detail,
+        )
 
     def _persist(self, keys: dict[str, NamedKey], meta: RingMeta) -> None:
         """Store the whole key set; the memory keyring has nowhere to store it."""

@@ -158,6 +158,7 @@ class LocalKeyring(KeyringBase):
         ring._persist(ring._keys, ring._meta)
         return ring
 
+    # Shaped like create(): path, then keyword-only secrets; nothing to share.
     @classmethod
     def load(
         cls,
@@ -309,6 +310,8 @@ class LocalKeyring(KeyringBase):
         )
         record("keyring.change-passphrase", "ok", kind=self.kind, detail=str(self._path))
 
+    # KeyringBase.destroy's signature again, plus new_passphrase: an override
+    # that forwards, spelled out so that the public signature shows every option.
     def destroy(
         self,
         version: int,

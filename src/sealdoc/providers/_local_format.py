@@ -12,8 +12,8 @@ from typing import Any
 import attrs
 import nacl.pwhash
 
+from .._wrap_ad import check_key_id
 from ..exceptions import FormatError
-from ._keyring import check_key_id
 from ._keyring_model import (
     DESTROYED,
     KEK_LEN,

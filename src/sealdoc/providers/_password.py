@@ -21,9 +21,9 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from nacl.pwhash import argon2id
 
 from .._format import DEK_LEN, KeyRef, WrappedKey
+from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import NotMineError
 from ._base import AssociatedData, instance_token
-from ._keyring import check_key_id, wrap_ad
 
 KIND = "password"
 VERSION = 1

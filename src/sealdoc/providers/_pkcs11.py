@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from .._format import DEK_LEN, KeyRef, WrappedKey
+from .._wrap_ad import wrap_ad
 from ..exceptions import KeyProviderError, KeyUriError, NotMineError
 from ._base import AssociatedData
-from ._keyring import wrap_ad
 from ._pkcs11_token import (
     GCM,
     KWP,
@@ -379,6 +379,8 @@ class Pkcs11:
         self._primary = version
         return version
 
+    # The same connection options as __init__, spelled out rather than shared:
+    # both are public signatures that the docs and type checkers show.
     @classmethod
     def create_key(
         cls,

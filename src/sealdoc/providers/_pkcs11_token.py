@@ -93,7 +93,8 @@ def _generate(p11: Any, session: Any, label: str, mechanism: str, kwp_mechanism:
     }
     allowed = [int(p11.Mechanism.AES_GCM) if gcm else kwp_mechanism]
     key_id = os.urandom(8)  # a CKA_ID, so that a key can be named for deletion
-    try:
+
+    def generate(attributes: dict[Any, Any]) -> None:
         session.generate_key(
             p11.KeyType.AES,
             256,
@@ -101,8 +102,11 @@ def _generate(p11: Any, session: Any, label: str, mechanism: str, kwp_mechanism:
             label=label,
             store=True,
             capabilities=0,
-            template={**template, p11.Attribute.ALLOWED_MECHANISMS: allowed},
+            template=attributes,
         )
+
+    try:
+        generate({**template, p11.Attribute.ALLOWED_MECHANISMS: allowed})
     except (
         p11.exceptions.AttributeTypeInvalid,
         p11.exceptions.AttributeValueInvalid,
@@ -110,12 +114,4 @@ def _generate(p11: Any, session: Any, label: str, mechanism: str, kwp_mechanism:
     ):
         # a token without CKA_ALLOWED_MECHANISMS (PKCS#11 before 2.40): the
         # capability attributes alone still keep the key to its mode
-        session.generate_key(
-            p11.KeyType.AES,
-            256,
-            id=key_id,
-            label=label,
-            store=True,
-            capabilities=0,
-            template=template,
-        )
+        generate(template)

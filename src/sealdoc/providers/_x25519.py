@@ -23,10 +23,16 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from .._atomic import write_atomic
+
+# save/load(passphrase=) keep the identity file as a sealed document. The
+# envelope imports only sealdoc._provider_api, never this package: no cycle.
+from .._envelope import open as open_document
+from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
+from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
-from ._keyring import check_key_id, wrap_ad
+from ._password import Password
 
 KIND = "x25519"
 VERSION = 1
@@ -169,9 +175,6 @@ class X25519Identity:
         """
         raw = self.private_bytes()
         if passphrase is not None:
-            from .._envelope import seal  # noqa: PLC0415 - the envelope imports providers
-            from ._password import Password  # noqa: PLC0415
-
             data = seal(
                 raw,
                 keys=Password(passphrase),
@@ -198,9 +201,6 @@ class X25519Identity:
         if data.startswith(MAGIC):
             if passphrase is None:
                 raise ValueError(f"{os.fspath(path)} is protected: give passphrase=")
-            from .._envelope import open as open_document  # noqa: PLC0415
-            from ._password import Password  # noqa: PLC0415
-
             raw = open_document(
                 data,
                 keys=Password(passphrase),

@@ -14,6 +14,15 @@ keys), as fsspec ships abstract tests for file-system authors::
         def make_foreign_provider(self):
             return MyKms(key="arn:...:key/b")
 
+Besides the three methods every provider has, the suite checks each
+optional Protocol the provider claims (``sealdoc/_provider_api.py``,
+docs/architecture.md "Adding a key provider"): ``VersionedKey``,
+``KeyFamily``, ``UnwrapBudget`` and ``HasKind``, found by the very checks
+sealdoc itself uses. A check for a Protocol the provider does not claim has
+nothing to test and passes; set ``capabilities`` to the set of Protocols
+you mean to claim, and a misspelt ``current_key`` fails instead of passing
+quietly.
+
 Every built-in provider passes these tests in sealdoc's own suite.
 """
 
@@ -22,6 +31,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar
 
 import pytest
 
@@ -29,10 +39,39 @@ from .. import _format as fmt
 from .._envelope import open as open_document
 from .._envelope import seal as seal_document
 from .._format import KeyRef, WrappedKey
+from .._provider_api import (
+    AssociatedData,
+    HasKind,
+    KeyFamily,
+    KeyProvider,
+    UnwrapBudget,
+    VersionedKey,
+    is_provider,
+    kind_of,
+    powers,
+    unwrap_budget,
+)
 from ..exceptions import DecryptionError, NotMineError, SealdocError
-from ..providers._base import AssociatedData, HasKind, KeyProvider, UnwrapBudget
 
 __all__ = ["KeyProviderTests"]
+
+# The per-key default of an open for a provider without UnwrapBudget (format.md 9.1).
+_DEFAULT_UNWRAPS_PER_KEY = 2
+
+
+def _claimed_capabilities(provider: object) -> frozenset[type]:
+    """The optional Protocols ``provider`` claims, as sealdoc's own checks see them."""
+    found = powers(provider)
+    claimed: set[type] = set()
+    if found.versioned is not None:
+        claimed.add(VersionedKey)
+    if found.family is not None:
+        claimed.add(KeyFamily)
+    if unwrap_budget(provider) is not None:
+        claimed.add(UnwrapBudget)
+    if isinstance(provider, HasKind):
+        claimed.add(HasKind)
+    return frozenset(claimed)
 
 
 def _ad(context: dict[str, str] | None = None) -> AssociatedData:
@@ -46,6 +85,9 @@ class KeyProviderTests:
     threads = 8
     #: Wrap/unwrap round trips per thread.
     rounds = 25
+    #: The optional Protocols the provider should claim (e.g. ``{VersionedKey,
+    #: HasKind}``); None: whatever it claims is checked, nothing more.
+    capabilities: ClassVar[frozenset[type] | set[type] | None] = None
 
     def make_provider(self) -> KeyProvider:
         raise NotImplementedError("return the provider under test")
@@ -105,28 +147,71 @@ class KeyProviderTests:
         with pytest.raises(DecryptionError):
             open_document(sealed, keys=foreign)
 
-    def test_current_key_matches_what_wrap_uses(self) -> None:
+    def test_claims_the_declared_capabilities(self) -> None:
         provider = self.make_provider()
-        current = getattr(provider, "current_key", None)
-        if current is None:
-            pytest.skip("this provider does not report a current key (optional)")
-        wrapped = provider.wrap(os.urandom(32), _ad())
-        assert current() == KeyRef(wrapped.kind, wrapped.key_id, wrapped.version)
+        assert is_provider(provider), "wrap, unwrap and handles must be methods"
+        assert isinstance(provider, KeyProvider)
+        if self.capabilities is not None:
+            expected = {c.__name__ for c in self.capabilities}
+            claimed = {c.__name__ for c in _claimed_capabilities(provider)}
+            assert claimed == expected, f"claims {sorted(claimed)}, declared {sorted(expected)}"
 
-    def test_declared_capabilities_hold(self) -> None:
-        """``kind`` (HasKind) is the kind its wraps carry; ``max_unwraps_per_document``
-        (UnwrapBudget) is an int of at least 1, and a document the provider sealed
-        with that many of its wraps (or two, the default per key) still opens."""
+    def test_versioned_key_names_what_wrap_uses(self) -> None:
+        """VersionedKey: ``current_key()`` is the (kind, key id, version) of a new wrap."""
         provider = self.make_provider()
+        versioned = powers(provider).versioned
+        if versioned is None:
+            return  # not claimed: rewrap re-makes every wrap of this provider
+        current = versioned.current_key()
+        assert isinstance(current, KeyRef)
         wrapped = provider.wrap(os.urandom(32), _ad())
-        if isinstance(provider, HasKind):
-            assert provider.kind == wrapped.kind
-        budget = 2
-        if isinstance(provider, UnwrapBudget):
-            budget = provider.max_unwraps_per_document
-            assert isinstance(budget, int)
-            assert not isinstance(budget, bool)
-            assert budget >= 1
+        assert current == KeyRef(wrapped.kind, wrapped.key_id, wrapped.version)
+        assert versioned.current_key() == current
+
+    def test_key_family_serves_each_wrap_by_its_key_id(self) -> None:
+        """KeyFamily: ``provider_for(wrapped)`` unwraps that wrap and is at its current version;
+        it is None for a wrap of another kind, and a wrap of other keys is not its own."""
+        provider = self.make_provider()
+        family = powers(provider).family
+        if family is None:
+            return  # not claimed: a wrap is served by handles() alone
+        dek, ad = os.urandom(32), _ad()
+        wrapped = provider.wrap(dek, ad)
+        bound = family.provider_for(wrapped)
+        assert bound is not None, "provider_for(wrapped) is None for a wrap it just made"
+        assert is_provider(bound)
+        assert bound.handles(wrapped)
+        assert bound.unwrap(wrapped, ad) == dek
+        if powers(provider).versioned is not None:
+            versioned = powers(bound).versioned
+            assert versioned is not None, "the bound provider cannot say its current key"
+            assert versioned.current_key() == KeyRef(wrapped.kind, wrapped.key_id, wrapped.version)
+        other_kind = WrappedKey("zz-not-a-kind", wrapped.key_id, wrapped.version, wrapped.payload)
+        assert family.provider_for(other_kind) is None
+        foreign = self.make_foreign_provider().wrap(dek, ad)
+        stranger = family.provider_for(foreign)
+        if stranger is not None:  # same kind and key id: it must still refuse the wrap
+            with pytest.raises(NotMineError):
+                stranger.unwrap(foreign, ad)
+
+    def test_has_kind_names_the_kind_of_its_wraps(self) -> None:
+        """HasKind: ``kind`` is the ``kind`` field of every wrap the provider makes."""
+        provider = self.make_provider()
+        if not isinstance(provider, HasKind):
+            return  # not claimed: audit events name the class instead
+        wrapped = provider.wrap(os.urandom(32), _ad())
+        assert isinstance(provider.kind, str)
+        assert provider.kind == wrapped.kind
+        assert kind_of(provider) == wrapped.kind
+
+    def test_unwrap_budget_lets_its_own_document_open(self) -> None:
+        """UnwrapBudget: an int of at least 1, and a document the provider sealed with
+        that many of its wraps (or two, the default per key) still opens."""
+        provider = self.make_provider()
+        declared = unwrap_budget(provider)  # TypeError for a budget that is not an int >= 0
+        if declared is not None:
+            assert declared >= 1, "a budget of 0 opens nothing"
+        budget = _DEFAULT_UNWRAPS_PER_KEY if declared is None else declared
         copies = min(budget, fmt.MAX_KEYS)
         sealed = seal_document(b"budget", keys=[provider] * copies)
         assert open_document(sealed, keys=provider) == b"budget"
