@@ -9,11 +9,11 @@ sealed with ``sealdoc seal`` is never mistaken for a vault document.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
+from .._atomic import create_new
 from .._names import NAME_KEY_LEN
 from .._vault import Vault
 from . import streams
@@ -243,15 +243,13 @@ def vault_new_name_key(path: str) -> None:
     key = Vault.generate_name_key()
     assert len(key) == NAME_KEY_LEN
     try:
-        fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
-        )
+        fh = create_new(path)
     except FileExistsError:
         raise RefusedError(f"{path} exists: a name key is never overwritten") from None
     except OSError as exc:
         raise CliError(f"cannot create {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key.hex() + "\n")
+    with fh:
+        fh.write(key.hex().encode("ascii") + b"\n")
     click.echo(f"wrote a name key to {path}", err=True)
 
 

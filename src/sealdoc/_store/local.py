@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from .._atomic import fsync_folder
 from ..exceptions import DocumentChangedError, DocumentNotFoundError, StoreError
 from .base import Entry, Head
 from .common import CHUNK, join, store_errors
@@ -93,16 +94,6 @@ def folder_lock(folder: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _fsync_folder(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY | _O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse a folder fsync
-        pass
-    finally:
-        os.close(fd)
-
-
 class Partial:
     """A temporary file beside ``target``, locked while written, renamed into place."""
 
@@ -129,7 +120,7 @@ class Partial:
             os.rename(self.path, self.target)
         self.file.close()
         if self._durable:
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
         return version
 
     def discard(self) -> None:
