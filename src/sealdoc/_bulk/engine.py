@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import tenacity
 
+from .._args import as_list
 from .._envelope import providers_of
 from .._store.base import Entry
 from .._uri import resolve_keys
@@ -37,7 +38,7 @@ from ..exceptions import (
 from ..providers._base import KeyProvider
 from .checkpoint import Checkpoint
 from .document import Done, Plan, process
-from .options import BulkOptions, as_list
+from .options import BulkOptions
 from .pool import run_pool
 from .report import BulkReport, Failure, Tally
 from .source import Source
