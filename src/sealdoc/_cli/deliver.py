@@ -10,10 +10,11 @@ from .._html import export_html
 from .._passwords import check_password
 from .._pdf import export_pdf
 from ..providers import Password, X25519Recipient
-from . import credentials, streams
+from . import streams
+from .credentials import SecretFlags
 from .errors import errors
-from .files import password_options
-from .options import key_option, name_key, store_options
+from .files import OUTPUT_OPTION, password_options
+from .options import force_option, key_option, name_key, store_options
 from .options import storage_options as parse_storage_options
 from .state import State
 from .stores import open_vault
@@ -24,7 +25,7 @@ pass_state = click.make_pass_decorator(State)
 @click.command("deliver")
 @click.argument("store_url")
 @click.argument("doc_id")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@OUTPUT_OPTION
 @click.option(
     "--format",
     "out_format",
@@ -61,7 +62,7 @@ pass_state = click.make_pass_decorator(State)
     help="Skip the password strength check (for passwords you did not choose).",
 )
 @store_options
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @pass_state
 def deliver_cmd(
     state: State,
@@ -70,8 +71,7 @@ def deliver_cmd(
     doc_id: str,
     output: str,
     out_format: str,
-    password_env: str | None,
-    password_file: str | None,
+    password: SecretFlags,
     recipients: tuple[str, ...],
     key_uris: tuple[str, ...],
     filename: str | None,
@@ -94,24 +94,12 @@ def deliver_cmd(
       sealdoc deliver ./vault C-1029/2026-11 --password-env PW --personal +41791234567 -o s.sdoc
       sealdoc deliver ./vault C-1029/2026-11 --recipient x25519:Ab3... -o statement.sdoc
     """
-    password_given = bool(password_env or password_file)
-    if out_format != "sealed" and recipients:
-        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
-    if out_format != "sealed" and share_key:
-        raise click.UsageError("--share-key is for --format sealed")
-    if not password_given and not recipients:
-        raise click.UsageError(
-            "give --password-env VAR or --password-file FILE, or --recipient for --format sealed"
-        )
-    if out_format != "sealed" and not password_given:
-        raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
-    password = credentials.optional_secret(
-        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
-    )
+    _check_usage(out_format, password=password, recipients=recipients, share_key=share_key)
+    secret = password.read()
     with errors():
         target = streams.check_output(output, force=force)
-        if password is not None and not weak_password_ok:
-            check_password(password, personal=personal)
+        if secret is not None and not weak_password_ok:
+            check_password(secret, personal=personal)
         vault = open_vault(
             store_url,
             keys=state.keys(key_uris),
@@ -122,7 +110,7 @@ def deliver_cmd(
             vault,
             doc_id=doc_id,
             out_format=out_format,
-            password=password,
+            password=secret,
             recipients=recipients,
             share_key=share_key,
             filename=filename,
@@ -131,6 +119,22 @@ def deliver_cmd(
             dst.write(data)
     if output != "-":
         click.echo(f"delivered {doc_id} as {out_format} to {output}", err=True)
+
+
+def _check_usage(
+    out_format: str, *, password: SecretFlags, recipients: tuple[str, ...], share_key: bool
+) -> None:
+    """Flags that do not go together: a usage error (exit 2) before anything is read."""
+    if out_format != "sealed" and recipients:
+        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
+    if out_format != "sealed" and share_key:
+        raise click.UsageError("--share-key is for --format sealed")
+    if not password.given and not recipients:
+        raise click.UsageError(
+            "give --password-env VAR or --password-file FILE, or --recipient for --format sealed"
+        )
+    if out_format != "sealed" and not password.given:
+        raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
 
 
 def _copy(

@@ -17,7 +17,8 @@ from .._format import Header
 from .._rekey import rewrap_stream, rotate_stream
 from ..providers import Password, X25519Identity
 from ..providers._password import describe as describe_password
-from . import credentials, streams
+from . import streams
+from .credentials import SecretFlags, secret_options
 from .errors import errors
 from .options import (
     binding_option,
@@ -119,24 +120,12 @@ def _header(src: BinaryIO, seekable: bool) -> Header | None:
     return inspect(src) if seekable else None  # inspect() seeks back to where it started
 
 
-def password_options(command: Any) -> Any:
-    for decorator in reversed(
-        [
-            click.option(
-                "--password-env",
-                metavar="VAR",
-                help="Environment variable holding the password (a delivered copy).",
-            ),
-            click.option(
-                "--password-file",
-                metavar="FILE",
-                type=click.Path(dir_okay=False),
-                help="File holding the password (a delivered copy).",
-            ),
-        ]
-    ):
-        command = decorator(command)
-    return command
+password_options = secret_options(
+    "password",
+    "--password",
+    env_help="Environment variable holding the password (a delivered copy).",
+    file_help="File holding the password (a delivered copy).",
+)
 
 
 @click.command("open")
@@ -154,16 +143,11 @@ def password_options(command: Any) -> Any:
     type=click.Path(dir_okay=False, exists=True),
     help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
 )
-@click.option(
-    "--identity-passphrase-env",
-    metavar="VAR",
-    help="Environment variable holding the identity files' passphrase, if they have one.",
-)
-@click.option(
-    "--identity-passphrase-file",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="File holding the identity files' passphrase, if they have one.",
+@secret_options(
+    "identity_passphrase",
+    "--identity-passphrase",
+    env_help="Environment variable holding the identity files' passphrase, if they have one.",
+    file_help="File holding the identity files' passphrase, if they have one.",
 )
 @click.option(
     "--stream",
@@ -183,11 +167,9 @@ def open_cmd(
     key_uris: tuple[str, ...],
     context_pairs: tuple[str, ...],
     binding_pairs: tuple[str, ...],
-    password_env: str | None,
-    password_file: str | None,
+    password: SecretFlags,
     identities: tuple[str, ...],
-    identity_passphrase_env: str | None,
-    identity_passphrase_file: str | None,
+    identity_passphrase: SecretFlags,
     stream: bool,
     storage_options: tuple[str, ...],
     force: bool,
@@ -212,24 +194,16 @@ def open_cmd(
     context = pairs(context_pairs, "--context")
     binding = pairs(binding_pairs, "--binding")
     options = _storage(storage_options)
-    password = credentials.optional_secret(
-        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
-    )
-    identity_passphrase = credentials.optional_secret(
-        env=identity_passphrase_env,
-        file=identity_passphrase_file,
-        env_flag="--identity-passphrase-env",
-        file_flag="--identity-passphrase-file",
-    )
+    secret, passphrase = password.read(), identity_passphrase.read()
     to_stdout = output == "-"
     spool = not (stream and to_stdout)
     with errors():
         target = streams.check_output(output, force=force, storage_options=options)
         with streams.sealed_input(source, options, spool=spool) as (src, _html):
             keys = recipient_keys(
-                password=password,
+                password=secret,
                 identities=identities,
-                identity_passphrase=identity_passphrase,
+                identity_passphrase=passphrase,
                 header=_header(src, spool),
             )
             keys.extend(state.key(u) for u in key_uris)
