@@ -48,9 +48,14 @@ def test_a_new_file_is_private_and_a_mode_can_be_asked_for(tmp_path: Path, umask
 def test_a_write_that_raises_leaves_the_old_file_whole(tmp_path: Path) -> None:
     target = tmp_path / "ring.json"
     target.write_bytes(b"the old keyring")
-    with pytest.raises(RuntimeError, match="disk gone"), atomic_file(target) as fh:
-        fh.write(b"half of the new")
-        raise RuntimeError("disk gone")
+
+    def half_then_crash() -> None:
+        with atomic_file(target) as fh:
+            fh.write(b"half of the new")
+            raise RuntimeError("disk gone")
+
+    with pytest.raises(RuntimeError, match="disk gone"):
+        half_then_crash()
     assert target.read_bytes() == b"the old keyring"
     with pytest.raises(TypeError):
         write_atomic(target, "not bytes")  # type: ignore[arg-type]
@@ -76,9 +81,14 @@ def test_the_temp_file_is_hidden_beside_the_target_and_locked_while_written(
 
 def test_no_overwrite_refuses_a_target_that_appeared_meanwhile(tmp_path: Path) -> None:
     target = tmp_path / "out.pdf"
-    with pytest.raises(TargetExistsError), atomic_file(target, overwrite=False) as fh:
-        fh.write(b"plaintext")
-        target.write_bytes(b"someone else's")
+
+    def raced() -> None:
+        with atomic_file(target, overwrite=False) as fh:
+            fh.write(b"plaintext")
+            target.write_bytes(b"someone else's")
+
+    with pytest.raises(TargetExistsError):
+        raced()
     assert target.read_bytes() == b"someone else's"
     assert _leftovers(tmp_path) == []
     fresh = tmp_path / "fresh.pdf"
@@ -87,9 +97,7 @@ def test_no_overwrite_refuses_a_target_that_appeared_meanwhile(tmp_path: Path) -
     assert fresh.read_bytes() == b"mine"
 
 
-def test_keep_mode_replaces_the_contents_not_who_may_read_them(
-    tmp_path: Path, umask: None
-) -> None:
+def test_keep_mode_replaces_the_contents_not_who_may_read_them(tmp_path: Path, umask: None) -> None:
     target = tmp_path / "report.txt"
     target.write_bytes(b"old")
     target.chmod(0o644)
@@ -113,4 +121,3 @@ def test_create_new_never_follows_a_planted_symlink(tmp_path: Path) -> None:
         fh.seek(0)
         assert fh.read() == b"abc"
     assert _mode(tmp_path / "spool") & 0o077 == 0
-

@@ -18,7 +18,7 @@ def std_b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def std_b64decode(text: str) -> bytes:
+def std_b64decode(text: str | bytes) -> bytes:
     """Standard alphabet, padded; any other character is refused (ValueError)."""
     return base64.b64decode(text, validate=True)
 

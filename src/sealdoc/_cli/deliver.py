@@ -14,10 +14,9 @@ from . import streams
 from .credentials import SecretFlags
 from .errors import errors
 from .files import OUTPUT_OPTION, password_options
-from .options import force_option, key_option, name_key, store_options
-from .options import storage_options as parse_storage_options
+from .options import force_option, key_option, store_options
 from .state import State
-from .stores import open_vault
+from .stores import StoreFlags, store_flags
 
 pass_state = click.make_pass_decorator(State)
 
@@ -64,10 +63,11 @@ pass_state = click.make_pass_decorator(State)
 @store_options
 @force_option
 @pass_state
+@store_flags
 def deliver_cmd(
     state: State,
     *,
-    store_url: str,
+    store: StoreFlags,
     doc_id: str,
     output: str,
     out_format: str,
@@ -78,8 +78,6 @@ def deliver_cmd(
     share_key: bool,
     personal: tuple[str, ...],
     weak_password_ok: bool,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
     force: bool,
 ) -> None:
     """A transit copy of DOC_ID from the vault at STORE_URL, for the customer only.
@@ -100,14 +98,8 @@ def deliver_cmd(
         target = streams.check_output(output, force=force)
         if secret is not None and not weak_password_ok:
             check_password(secret, personal=personal)
-        vault = open_vault(
-            store_url,
-            keys=state.keys(key_uris),
-            storage_options=parse_storage_options(storage_options),
-            name_key=name_key(name_key_file),
-        )
         data = _copy(
-            vault,
+            store.open(state.keys(key_uris)),
             doc_id=doc_id,
             out_format=out_format,
             password=secret,
