@@ -14,8 +14,10 @@ from sealdoc._atomic import (
     TargetExistsError,
     atomic_file,
     create_new,
+    temp_paths,
     write_atomic,
 )
+from sealdoc._bulk.checkpoint import Checkpoint
 from sealdoc._store.local import LocalStore, is_partial
 
 
@@ -121,3 +123,16 @@ def test_create_new_never_follows_a_planted_symlink(tmp_path: Path) -> None:
         fh.seek(0)
         assert fh.read() == b"abc"
     assert _mode(tmp_path / "spool") & 0o077 == 0
+
+
+def test_a_checkpoint_removes_what_a_killed_write_of_it_left(tmp_path: Path) -> None:
+    path = tmp_path / "job.checkpoint"
+    left = tmp_path / f".job.checkpoint.{'0' * 16}.partial"  # a kill between open and rename
+    left.write_bytes(b'{"sealdoc_checkpoint"')
+    other = tmp_path / f".other.{'0' * 16}.partial"  # another file's: not this job's to remove
+    other.write_bytes(b"")
+    assert temp_paths(path) == [left]
+    marks = Checkpoint(path, {"operation": "rewrap", "url": "memory://x", "prefix": ""})
+    marks.close()
+    assert not left.exists()
+    assert other.exists()

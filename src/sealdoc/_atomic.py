@@ -13,7 +13,9 @@ while written: ``LocalStore.clean_partials`` never removes a live one.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -36,6 +38,16 @@ class TargetExistsError(FileExistsError):
 def temp_path(path: Path) -> Path:
     """A fresh hidden name beside ``path``: ``.NAME.<16 hex>.partial``."""
     return path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
+
+
+def temp_paths(path: Path) -> list[Path]:
+    """The temporary files of writes to ``path`` that exist now (live or left by a kill)."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{16}}\.partial")
+    return sorted(
+        p
+        for p in path.parent.glob(f".{glob.escape(path.name)}.*.partial")
+        if pattern.fullmatch(p.name)
+    )
 
 
 def create_new(path: str | os.PathLike[str], *, mode: int = 0o600, read: bool = False) -> BinaryIO:
@@ -130,5 +142,6 @@ __all__ = [
     "create_new",
     "fsync_folder",
     "temp_path",
+    "temp_paths",
     "write_atomic",
 ]

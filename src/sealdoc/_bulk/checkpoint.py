@@ -20,7 +20,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .._atomic import write_atomic
+from .._atomic import temp_paths, write_atomic
 from ..exceptions import CheckpointError
 
 FORMAT = 2
@@ -57,6 +57,9 @@ class Checkpoint:
         self._held: int | None = None
         if self._path is not None:
             self._held = _claim(self._path)
+            if self._held is not None:  # the claim is ours: no live writer of this file
+                for left in temp_paths(self._path):  # a run killed mid-write left it
+                    left.unlink(missing_ok=True)
             try:
                 if self._path.exists():
                     self._load(self._path)
