@@ -98,15 +98,15 @@ def deliver_cmd(
         target = streams.check_output(output, force=force)
         if secret is not None and not weak_password_ok:
             check_password(secret, personal=personal)
-        data = _copy(
-            store.open(state.keys(key_uris)),
-            doc_id=doc_id,
-            out_format=out_format,
-            password=secret,
-            recipients=recipients,
-            share_key=share_key,
-            filename=filename,
-        )
+        vault = store.open(state.keys(key_uris))
+        if out_format == "sealed":
+            to: list[Any] = [Password(secret)] if secret is not None else []
+            to.extend(X25519Recipient(r) for r in recipients)
+            data: bytes = vault.deliver(doc_id, to=to, fresh_key=not share_key)
+        else:
+            assert secret is not None  # _check_usage: pdf and html need a password
+            name = filename or doc_id.rsplit("/", 1)[-1]
+            data = _exported(vault.get(doc_id), out_format, password=secret, filename=name)
         with streams.open_output(target) as dst:
             dst.write(data)
     if output != "-":
@@ -129,26 +129,11 @@ def _check_usage(
         raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
 
 
-def _copy(
-    vault: Any,
-    *,
-    doc_id: str,
-    out_format: str,
-    password: str | None,
-    recipients: tuple[str, ...],
-    share_key: bool,
-    filename: str | None,
-) -> bytes:
-    if out_format == "sealed":
-        to: list[Any] = [Password(password)] if password is not None else []
-        to.extend(X25519Recipient(r) for r in recipients)
-        data: bytes = vault.deliver(doc_id, to=to, fresh_key=not share_key)
-        return data
-    assert password is not None
+def _exported(data: bytes, out_format: str, *, password: str, filename: str) -> bytes:
+    """A password copy for a customer without sealdoc: a PDF, or a self-decrypting page."""
     if out_format == "pdf":
-        return export_pdf(vault.get(doc_id), password=password)
-    name = filename or doc_id.rsplit("/", 1)[-1]
-    return export_html(vault.get(doc_id), password=password, filename=name)
+        return export_pdf(data, password=password)
+    return export_html(data, password=password, filename=filename)
 
 
 __all__ = ["deliver_cmd"]
