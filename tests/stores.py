@@ -15,6 +15,8 @@ import attrs
 import fsspec
 import pytest
 
+from sealdoc import BulkReport, Vault
+
 
 @attrs.frozen
 class Store:
@@ -89,3 +91,34 @@ def store(request: pytest.FixtureRequest, tmp_path: Any) -> Store:
     endpoint = request.getfixturevalue("moto_endpoint")
     bucket = new_bucket(endpoint)
     return Store("s3", f"s3://{bucket}/vault", s3_options(endpoint))
+
+
+def filled(where: Store | str, keys: Any, count: int, *, tenants: str = "", **kwargs: Any) -> Vault:
+    """A Vault at ``where`` holding ``docs/0000`` ... (``count`` of them), each its own text.
+
+    ``tenants``: the context ``tenant`` of document i is ``tenants[i % len(tenants)]``
+    (none when empty). A :class:`Store` brings its storage options.
+    """
+    if isinstance(where, Store):
+        kwargs.setdefault("storage_options", where.storage_options)
+        where = where.url
+    vault = Vault(where, keys=keys, **kwargs)
+    for i in range(count):
+        context = {"tenant": tenants[i % len(tenants)]} if tenants else None
+        vault.put(f"docs/{i:04}", b"statement %d" % i, context=context)
+    return vault
+
+
+def adds_up(report: BulkReport) -> None:
+    """Every document the job listed is counted once, under exactly one outcome."""
+    parts = (
+        report.rewritten,
+        report.would_rewrite,
+        report.skipped,
+        report.resumed,
+        len(report.failed),
+        len(report.changed),
+        len(report.missing),
+        report.abandoned,
+    )
+    assert sum(parts) == report.scanned

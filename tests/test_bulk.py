@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,14 +17,7 @@ import sealdoc
 from sealdoc import KeyProviderError, LocalKeyring, MemoryKeyring, Vault
 from sealdoc.providers import AssociatedData, WrappedKey
 
-from .stores import Store
-
-
-def filled(store: Store, ring: Any, count: int, **kwargs: Any) -> Vault:
-    vault = Vault(store.url, keys=ring, storage_options=store.storage_options, **kwargs)
-    for i in range(count):
-        vault.put(f"docs/{i:04}", b"statement %d" % i, context={"tenant": "ab"[i % 2]})
-    return vault
+from .stores import Store, adds_up, filled
 
 
 def body(vault: Vault, doc_id: str) -> bytes:
@@ -33,22 +25,8 @@ def body(vault: Vault, doc_id: str) -> bytes:
     return sealed[sealdoc.inspect(sealed).header_length :]
 
 
-def adds_up(report: sealdoc.BulkReport) -> None:
-    parts = (
-        report.rewritten,
-        report.would_rewrite,
-        report.skipped,
-        report.resumed,
-        len(report.failed),
-        len(report.changed),
-        len(report.missing),
-        report.abandoned,
-    )
-    assert sum(parts) == report.scanned
-
-
 def test_rewrap_all_brings_a_store_up_to_date(store: Store, ring: MemoryKeyring) -> None:
-    vault = filled(store, ring, 30)
+    vault = filled(store, ring, 30, tenants="ab")
     bodies = {d: body(vault, d) for d in vault.list()}
     assert vault.inventory() == {"memory:default@kr-00000000000a#1": 30}
     ring.rotate()
@@ -67,7 +45,7 @@ def test_rewrap_all_brings_a_store_up_to_date(store: Store, ring: MemoryKeyring)
 
 
 def test_dry_run_and_select(store: Store, ring: MemoryKeyring) -> None:
-    vault = filled(store, ring, 10)
+    vault = filled(store, ring, 10, tenants="ab")
     ring.rotate()
     dry = vault.rewrap_all(dry_run=True)
     assert (dry.rewritten, dry.would_rewrite) == (0, 10)  # "would rewrite", never "rewritten"
@@ -84,7 +62,7 @@ def test_dry_run_and_select(store: Store, ring: MemoryKeyring) -> None:
 def test_move_a_store_to_another_key_and_rotate_with_resume(
     store: Store, ring: MemoryKeyring, tmp_path: Path
 ) -> None:
-    vault = filled(store, ring, 12)
+    vault = filled(store, ring, 12, tenants="ab")
     escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     moved = vault.rewrap_all(to=[ring, escrow])
     assert moved.rewritten == 12
@@ -135,7 +113,7 @@ class Flaky:
 
 
 def test_transient_provider_faults_are_retried(store: Store, ring: MemoryKeyring) -> None:
-    filled(store, ring, 40)
+    filled(store, ring, 40, tenants="ab")
     ring.rotate()
     # An attempt makes about four provider calls (unwrap, wrap, the checks of
     # the new header), so at 5% a call about one attempt in five fails: nine
@@ -152,7 +130,7 @@ def test_transient_provider_faults_are_retried(store: Store, ring: MemoryKeyring
 def test_faults_without_retries_are_reported_and_damage_nothing(
     store: Store, ring: MemoryKeyring
 ) -> None:
-    filled(store, ring, 40)
+    filled(store, ring, 40, tenants="ab")
     ring.rotate()
     vault = Vault(store.url, keys=Flaky(ring, 0.10, seed=3), storage_options=store.storage_options)
     report = vault.rewrap_all(retries=0)
@@ -243,7 +221,7 @@ def test_sigkill_twice_mid_job_then_resume(
 def test_a_checkpoint_from_another_job_is_refused(
     store: Store, ring: MemoryKeyring, tmp_path: Path
 ) -> None:
-    vault = filled(store, ring, 6)
+    vault = filled(store, ring, 6, tenants="ab")
     checkpoint = tmp_path / "job.checkpoint"
     vault.rotate_all(checkpoint=checkpoint)
     with pytest.raises(ValueError, match="checkpoint of another job"):
@@ -260,7 +238,7 @@ def test_a_checkpoint_from_another_job_is_refused(
 def test_keys_that_open_nothing_and_empty_selections_are_reported(
     store: Store, ring: MemoryKeyring
 ) -> None:
-    filled(store, ring, 5)
+    filled(store, ring, 5, tenants="ab")
     stranger = Vault(store.url, keys=MemoryKeyring(), storage_options=store.storage_options)
     report = stranger.rewrap_all(to=MemoryKeyring(key_id="x"))
     adds_up(report)
@@ -283,7 +261,7 @@ def test_a_store_that_fails_transiently(tmp_path: Path, ring: MemoryKeyring) -> 
     from .test_bulk_engine import hooked_vault
 
     store = Store("file", f"file://{tmp_path}/vault", {})
-    vault = filled(store, ring, 40)
+    vault = filled(store, ring, 40, tenants="ab")
     ring.rotate()
     chance = random.Random(11)
     calls = {"failed": 0}
@@ -311,7 +289,7 @@ def test_a_store_that_fails_transiently(tmp_path: Path, ring: MemoryKeyring) -> 
 def test_a_document_rotate_must_not_change_is_reported_and_the_job_goes_on(
     store: Store, ring: MemoryKeyring
 ) -> None:
-    vault = filled(store, ring, 6)
+    vault = filled(store, ring, 6, tenants="ab")
     escrow = MemoryKeyring(key_id="escrow", ring_id="kr-0000000000e5")
     sealed = sealdoc.seal(b"escrowed", keys=[ring, escrow], binding={"sealdoc:doc_id": "docs/0002"})
     vault._write_sealed("docs/0002", sealed)

@@ -25,7 +25,7 @@ from sealdoc import (
 from sealdoc.exceptions import DocumentChangedError
 from sealdoc.providers import AssociatedData, KdfLimits, Password, WrappedKey
 
-from .stores import Store, new_bucket, s3_options
+from .stores import Store, adds_up, filled, new_bucket, s3_options
 
 BINDING = "sealdoc:doc_id"
 
@@ -34,29 +34,8 @@ def memory_url() -> str:
     return f"memory://e{os.urandom(6).hex()}/vault"
 
 
-def filled(url: str, keys: Any, count: int, **kwargs: Any) -> Vault:
-    vault = Vault(url, keys=keys, **kwargs)
-    for i in range(count):
-        vault.put(f"docs/{i:04}", b"statement %d" % i)
-    return vault
-
-
 def raw(vault: Vault, doc_id: str) -> bytes:
     return vault._read_sealed(doc_id)
-
-
-def adds_up(report: sealdoc.BulkReport) -> None:
-    parts = (
-        report.rewritten,
-        report.would_rewrite,
-        report.skipped,
-        report.resumed,
-        len(report.failed),
-        len(report.changed),
-        len(report.missing),
-        report.abandoned,
-    )
-    assert sum(parts) == report.scanned
 
 
 # -- a store wrapper, to put faults between the engine's calls ------------------------------

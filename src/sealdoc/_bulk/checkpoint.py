@@ -11,7 +11,6 @@ with mode 0600.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from .._atomic import temp_paths, write_atomic
 from ..exceptions import CheckpointError
 
 FORMAT = 2
@@ -57,6 +57,9 @@ class Checkpoint:
         self._held: int | None = None
         if self._path is not None:
             self._held = _claim(self._path)
+            if self._held is not None:  # the claim is ours: no live writer of this file
+                for left in temp_paths(self._path):  # a run killed mid-write left it
+                    left.unlink(missing_ok=True)
             try:
                 if self._path.exists():
                     self._load(self._path)
@@ -149,7 +152,7 @@ class Checkpoint:
         if self._path is None or self._dirty == 0:
             return
         data = json.dumps(self._state(), sort_keys=True).encode("utf-8")
-        _write_private(self._path, data)
+        write_atomic(self._path, data)  # 0600: it names documents
         self._dirty = 0
         self._last_flush = time.monotonic()
 
@@ -215,23 +218,3 @@ def _mismatch(path: Path, theirs: Any, ours: dict[str, Any]) -> str:
         f"{path} is the checkpoint of another job ({theirs.get('operation')} of "
         f"{theirs.get('url')} under {theirs.get('prefix')!r}); use a new file for this one"
     )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically, readable by its owner only."""
-    temp = path.with_name(f".{path.name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        temp.unlink()  # a run killed while writing it
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
-    with contextlib.suppress(OSError):  # the rename itself survives a crash
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -14,11 +14,12 @@ from typing import Any
 
 import attrs
 
+from .._args import as_list
 from .._store.base import Entry
 from ..exceptions import EmptyStoreError
 from .checkpoint import Checkpoint
 from .engine import _nothing_at, job_identity, listing, preflight, run_here
-from .options import BulkOptions, as_list
+from .options import BulkOptions
 from .report import BulkReport, Tally
 from .source import Source
 

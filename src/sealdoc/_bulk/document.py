@@ -86,43 +86,40 @@ def process(
         return Done("skipped", labels, labels)
     if plan.dry_run:  # from the header alone: no key is used, nothing is audited
         return Done("would_rewrite", labels, labels)
+    doc = _Read(store, path, head, parsed, binding)
     if plan.operation == "rewrap":
-        return _rewrap(store, plan, path=path, head=head, parsed=parsed, binding=binding)
-    return _rotate(
-        store,
-        plan,
-        path=path,
-        head=head,
-        parsed=parsed,
-        binding=binding,
-        length=header.plaintext_length or 0,
-    )
+        return _rewrap(plan, doc)
+    return _rotate(plan, doc, length=header.plaintext_length or 0)
 
 
-def _rewrap(
-    store: DocumentStore,
-    plan: Plan,
-    *,
-    path: str,
-    head: Head,
-    parsed: ParsedHeader,
-    binding: Mapping[str, str],
-) -> Done:
+@attrs.frozen
+class _Read:
+    """One document as the job read it: where it is, its head and header, its binding."""
+
+    store: DocumentStore
+    path: str
+    head: Head
+    parsed: ParsedHeader
+    binding: Mapping[str, str]
+
+
+def _rewrap(plan: Plan, doc: _Read) -> Done:
+    head, parsed = doc.head, doc.parsed
     labels = tuple(w.label for w in parsed.wrapped_keys)
-    new_header = _new_header(plan, head, parsed, binding)
+    new_header = _new_header(plan, head, parsed, doc.binding)
     new = fmt.parse_header(new_header)
     if new.wrapped_keys == parsed.wrapped_keys:
         return Done("skipped", labels, labels)
     whole = len(head.data) >= head.size
     body = memoryview(head.data)[len(parsed.raw) :]
     if plan.verify:
-        cipher = check_opens(new, _verifiers(plan, new), binding, _old(plan, parsed))
+        cipher = check_opens(new, _verifiers(plan, new), doc.binding, _old(plan, parsed))
         if whole and cipher is not None:  # the same key and body: a truncation shows here
             _authenticate(cipher, body, new.core.segment_size)
     if whole:
-        store.replace(path, head.version, lambda out: _write_all(out, new_header + body))
+        doc.store.replace(doc.path, head.version, lambda out: _write_all(out, new_header + body))
     else:
-        store.replace_header(path, head.version, new_header, len(parsed.raw))
+        doc.store.replace_header(doc.path, head.version, new_header, len(parsed.raw))
     return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys))
 
 
@@ -135,27 +132,19 @@ def _authenticate(cipher: SegmentCipher, body: memoryview, size: int) -> None:
         cipher.open_into(index, index == count - 1, segment, scratch[: len(segment) - fmt.TAG_LEN])
 
 
-def _rotate(
-    store: DocumentStore,
-    plan: Plan,
-    *,
-    path: str,
-    head: Head,
-    parsed: ParsedHeader,
-    binding: Mapping[str, str],
-    length: int,
-) -> Done:
+def _rotate(plan: Plan, doc: _Read, *, length: int) -> Done:
     sink: list[_Checked] = []
+    binding = doc.binding
 
     def write(out: BinaryIO) -> None:
-        checked = _Checked(out, plan, binding, length, _old(plan, parsed))
+        checked = _Checked(out, plan, binding, length, _old(plan, doc.parsed))
         sink.append(checked)
-        with _old_stream(store, path, head, parsed) as src:
+        with _old_stream(doc.store, doc.path, doc.head, doc.parsed) as src:
             rotate_stream(src, checked, keys=plan.keys, to=plan.to, binding=binding, **_drop(plan))
         checked.finish()
 
-    store.replace(path, head.version, write)
-    return Done("rewritten", tuple(w.label for w in parsed.wrapped_keys), sink[-1].labels)
+    doc.store.replace(doc.path, doc.head.version, write)
+    return Done("rewritten", tuple(w.label for w in doc.parsed.wrapped_keys), sink[-1].labels)
 
 
 def _drop(plan: Plan) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import tenacity
 
+from .._args import as_list
 from .._envelope import providers_of
 from .._provider_api import KeyProvider
 from .._store.base import Entry
@@ -37,7 +38,7 @@ from ..exceptions import (
 )
 from .checkpoint import Checkpoint
 from .document import Done, Plan, process
-from .options import BulkOptions, as_list
+from .options import BulkOptions
 from .pool import run_pool
 from .report import BulkReport, Failure, Tally
 from .source import Source
@@ -177,9 +178,38 @@ def run_here(
     if operation not in ("rewrap", "rotate"):
         raise ValueError("operation is 'rewrap' or 'rotate'")
     started_wall, started = time.time(), time.monotonic()
+    options, plan = _plan(source, operation, options)
+    if items is None:
+        preflight(source, options, started_wall)
+    marks = Checkpoint(
+        None if options.dry_run or items is not None else options.checkpoint,
+        job_identity(source, operation, options),
+    )
+    job = _Job(source, plan, options, marks, count_ahead=items is None)
+    try:
+        stream = items if items is not None else listing(source, options.prefix)
+        interrupted = run_pool(
+            stream, job.work, workers=options.workers, stop=options.stop, admit=job.admit
+        )
+    finally:
+        job.over.set()  # the progress pre-pass has nothing left to count for
+        marks.close()
+    if job.seen[0] == 0 and items is None and not options.allow_empty and not interrupted:
+        raise EmptyStoreError(_nothing_at(source, options.prefix))
+    report = job.tally.report(
+        operation,
+        dry_run=options.dry_run,
+        duration_s=time.monotonic() - started,
+        interrupted=interrupted,
+    )
+    return report, job.finished
+
+
+def _plan(source: Source, operation: str, options: BulkOptions) -> tuple[BulkOptions, Plan]:
+    """The options with the target keys resolved (once per job), and what to do per document."""
     to = targets_of(options)
     if to is not None:
-        options = attrs.evolve(options, to=to)  # key URIs resolved once per job
+        options = attrs.evolve(options, to=to)
     plan = Plan(
         operation=operation,
         keys=source.keys,
@@ -189,60 +219,54 @@ def run_here(
         dry_run=options.dry_run,
         verify=options.verify,
     )
-    if items is None:
-        preflight(source, options, started_wall)
-    marks = Checkpoint(
-        None if options.dry_run or items is not None else options.checkpoint,
-        job_identity(source, operation, options),
-    )
-    tally = Tally()
-    finished: list[str] = []
-    seen = [0, 0, 0]  # listed by the job, done, counted by the pre-pass
-    progress_lock = threading.Lock()
-    over = threading.Event()
-    if options.progress is not None and items is None:
-        _count_ahead(source, options, seen, over)
+    return options, plan
 
-    def progressed() -> None:
-        with progress_lock:
-            seen[1] += 1
-            if options.progress is not None:
-                options.progress(seen[1], max(seen))
 
-    def admit(item: tuple[Entry, str | None]) -> bool:
-        seen[0] += 1
-        if marks.finished(item[0].path):
-            tally.add("resumed")
-            progressed()
+class _Job:
+    """What the pool's threads share in one run: the tally, the checkpoint, the progress."""
+
+    def __init__(
+        self,
+        source: Source,
+        plan: Plan,
+        options: BulkOptions,
+        marks: Checkpoint,
+        *,
+        count_ahead: bool,
+    ) -> None:
+        self.source, self.plan, self.options, self.marks = source, plan, options, marks
+        self.tally = Tally()
+        self.finished: list[str] = []
+        self.seen = [0, 0, 0]  # listed by the job, done, counted by the pre-pass
+        self.over = threading.Event()
+        self._lock = threading.Lock()
+        if options.progress is not None and count_ahead:
+            _count_ahead(source, options, self.seen, self.over)
+
+    def _progressed(self) -> None:
+        with self._lock:
+            self.seen[1] += 1
+            if self.options.progress is not None:
+                self.options.progress(self.seen[1], max(self.seen))
+
+    def admit(self, item: tuple[Entry, str | None]) -> bool:
+        self.seen[0] += 1
+        if self.marks.finished(item[0].path):
+            self.tally.add("resumed")
+            self._progressed()
             return False
-        marks.begin(item[0].path)
+        self.marks.begin(item[0].path)
         return True
 
-    def work(item: tuple[Entry, str | None]) -> None:
+    def work(self, item: tuple[Entry, str | None]) -> None:
         entry, doc_id = item
-        ok = _one(source, plan, options, path=entry.path, doc_id=doc_id, tally=tally)
-        marks.end(entry.path, finished=ok)
+        options = self.options
+        ok = _one(self.source, self.plan, options, path=entry.path, doc_id=doc_id, tally=self.tally)
+        self.marks.end(entry.path, finished=ok)
         if ok and not options.dry_run:
-            with progress_lock:
-                finished.append(entry.path)
-        progressed()
-
-    try:
-        stream = items if items is not None else listing(source, options.prefix)
-        interrupted = run_pool(
-            stream, work, workers=options.workers, stop=options.stop, admit=admit
-        )
-    finally:
-        marks.close()
-    if seen[0] == 0 and items is None and not options.allow_empty and not interrupted:
-        raise EmptyStoreError(_nothing_at(source, options.prefix))
-    report = tally.report(
-        operation,
-        dry_run=options.dry_run,
-        duration_s=time.monotonic() - started,
-        interrupted=interrupted,
-    )
-    return report, finished
+            with self._lock:
+                self.finished.append(entry.path)
+        self._progressed()
 
 
 def _count_ahead(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -68,10 +68,3 @@ class BulkOptions:
         if not isinstance(options, BulkOptions):
             raise TypeError(f"options must be BulkOptions, not {type(options).__name__}")
         return attrs.evolve(options, **kwargs) if kwargs else options
-
-
-def as_list(value: object) -> list[Any]:
-    """A provider, URI or sequence of them, as a list."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    return [value]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import click
 
 from .errors import CliError
+from .options import F, apply_options, packed
 
 _MAX_SECRET_FILE = 64 * 1024
 
@@ -58,6 +61,51 @@ def optional_secret(
     return None
 
 
+@attrs.frozen
+class SecretFlags:
+    """A secret the user may give as ``ENV_FLAG VAR`` or ``FILE_FLAG FILE``: what was given."""
+
+    env: str | None
+    file: str | None
+    env_flag: str
+    file_flag: str
+
+    @property
+    def given(self) -> bool:
+        return bool(self.env or self.file)
+
+    def read(self) -> str | None:
+        """The secret, or None if neither flag was given (a usage error for both)."""
+        return optional_secret(
+            env=self.env, file=self.file, env_flag=self.env_flag, file_flag=self.file_flag
+        )
+
+
+def secret_options(name: str, flag: str, *, env_help: str, file_help: str) -> Callable[[F], F]:
+    """``FLAG-env VAR`` and ``FLAG-file FILE``, handed to the command as ``name=SecretFlags``."""
+    env_dest, file_dest = f"{name}_env", f"{name}_file"
+
+    def build(**given: str | None) -> SecretFlags:
+        return SecretFlags(given[env_dest], given[file_dest], f"{flag}-env", f"{flag}-file")
+
+    def decorate(command: F) -> F:
+        return apply_options(
+            packed(name, build, env_dest, file_dest)(command),
+            [
+                click.option(f"{flag}-env", env_dest, metavar="VAR", help=env_help),
+                click.option(
+                    f"{flag}-file",
+                    file_dest,
+                    metavar="FILE",
+                    type=click.Path(dir_okay=False),
+                    help=file_help,
+                ),
+            ],
+        )
+
+    return decorate
+
+
 def passphrase(
     *, env_var: str, file: Path | None, prompt: str = "Keyring passphrase", confirm: bool = False
 ) -> str:
@@ -80,4 +128,11 @@ def passphrase(
     return result
 
 
-__all__ = ["env_secret", "optional_secret", "passphrase", "read_secret_file"]
+__all__ = [
+    "SecretFlags",
+    "env_secret",
+    "optional_secret",
+    "passphrase",
+    "read_secret_file",
+    "secret_options",
+]

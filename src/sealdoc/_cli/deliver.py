@@ -10,13 +10,13 @@ from .._html import export_html
 from .._passwords import check_password
 from .._pdf import export_pdf
 from ..providers import Password, X25519Recipient
-from . import credentials, streams
+from . import streams
+from .credentials import SecretFlags
 from .errors import errors
-from .files import password_options
-from .options import key_option, name_key, store_options
-from .options import storage_options as parse_storage_options
+from .files import OUTPUT_OPTION, password_options
+from .options import force_option, key_option, store_options
 from .state import State
-from .stores import open_vault
+from .stores import StoreFlags, store_flags
 
 pass_state = click.make_pass_decorator(State)
 
@@ -24,7 +24,7 @@ pass_state = click.make_pass_decorator(State)
 @click.command("deliver")
 @click.argument("store_url")
 @click.argument("doc_id")
-@click.option("-o", "--output", required=True, metavar="OUT", help="Where to write ('-': stdout).")
+@OUTPUT_OPTION
 @click.option(
     "--format",
     "out_format",
@@ -61,25 +61,23 @@ pass_state = click.make_pass_decorator(State)
     help="Skip the password strength check (for passwords you did not choose).",
 )
 @store_options
-@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@force_option
 @pass_state
+@store_flags
 def deliver_cmd(
     state: State,
     *,
-    store_url: str,
+    store: StoreFlags,
     doc_id: str,
     output: str,
     out_format: str,
-    password_env: str | None,
-    password_file: str | None,
+    password: SecretFlags,
     recipients: tuple[str, ...],
     key_uris: tuple[str, ...],
     filename: str | None,
     share_key: bool,
     personal: tuple[str, ...],
     weak_password_ok: bool,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
     force: bool,
 ) -> None:
     """A transit copy of DOC_ID from the vault at STORE_URL, for the customer only.
@@ -94,65 +92,48 @@ def deliver_cmd(
       sealdoc deliver ./vault C-1029/2026-11 --password-env PW --personal +41791234567 -o s.sdoc
       sealdoc deliver ./vault C-1029/2026-11 --recipient x25519:Ab3... -o statement.sdoc
     """
-    password_given = bool(password_env or password_file)
-    if out_format != "sealed" and recipients:
-        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
-    if out_format != "sealed" and share_key:
-        raise click.UsageError("--share-key is for --format sealed")
-    if not password_given and not recipients:
-        raise click.UsageError(
-            "give --password-env VAR or --password-file FILE, or --recipient for --format sealed"
-        )
-    if out_format != "sealed" and not password_given:
-        raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
-    password = credentials.optional_secret(
-        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
-    )
+    _check_usage(out_format, password=password, recipients=recipients, share_key=share_key)
+    secret = password.read()
     with errors():
         target = streams.check_output(output, force=force)
-        if password is not None and not weak_password_ok:
-            check_password(password, personal=personal)
-        vault = open_vault(
-            store_url,
-            keys=state.keys(key_uris),
-            storage_options=parse_storage_options(storage_options),
-            name_key=name_key(name_key_file),
-        )
-        data = _copy(
-            vault,
-            doc_id=doc_id,
-            out_format=out_format,
-            password=password,
-            recipients=recipients,
-            share_key=share_key,
-            filename=filename,
-        )
+        if secret is not None and not weak_password_ok:
+            check_password(secret, personal=personal)
+        vault = store.open(state.keys(key_uris))
+        if out_format == "sealed":
+            to: list[Any] = [Password(secret)] if secret is not None else []
+            to.extend(X25519Recipient(r) for r in recipients)
+            data: bytes = vault.deliver(doc_id, to=to, fresh_key=not share_key)
+        else:
+            assert secret is not None  # _check_usage: pdf and html need a password
+            name = filename or doc_id.rsplit("/", 1)[-1]
+            data = _exported(vault.get(doc_id), out_format, password=secret, filename=name)
         with streams.open_output(target) as dst:
             dst.write(data)
     if output != "-":
         click.echo(f"delivered {doc_id} as {out_format} to {output}", err=True)
 
 
-def _copy(
-    vault: Any,
-    *,
-    doc_id: str,
-    out_format: str,
-    password: str | None,
-    recipients: tuple[str, ...],
-    share_key: bool,
-    filename: str | None,
-) -> bytes:
-    if out_format == "sealed":
-        to: list[Any] = [Password(password)] if password is not None else []
-        to.extend(X25519Recipient(r) for r in recipients)
-        data: bytes = vault.deliver(doc_id, to=to, fresh_key=not share_key)
-        return data
-    assert password is not None
+def _check_usage(
+    out_format: str, *, password: SecretFlags, recipients: tuple[str, ...], share_key: bool
+) -> None:
+    """Flags that do not go together: a usage error (exit 2) before anything is read."""
+    if out_format != "sealed" and recipients:
+        raise click.UsageError("--recipient is for --format sealed; pdf and html take a password")
+    if out_format != "sealed" and share_key:
+        raise click.UsageError("--share-key is for --format sealed")
+    if not password.given and not recipients:
+        raise click.UsageError(
+            "give --password-env VAR or --password-file FILE, or --recipient for --format sealed"
+        )
+    if out_format != "sealed" and not password.given:
+        raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
+
+
+def _exported(data: bytes, out_format: str, *, password: str, filename: str) -> bytes:
+    """A password copy for a customer without sealdoc: a PDF, or a self-decrypting page."""
     if out_format == "pdf":
-        return export_pdf(vault.get(doc_id), password=password)
-    name = filename or doc_id.rsplit("/", 1)[-1]
-    return export_html(vault.get(doc_id), password=password, filename=name)
+        return export_pdf(data, password=password)
+    return export_html(data, password=password, filename=filename)
 
 
 __all__ = ["deliver_cmd"]

@@ -5,10 +5,11 @@ IN and OUT are paths, ``-`` (stdin/stdout) or fsspec URLs (``s3://bucket/x.sdoc`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from inspect import signature as inspect_signature
 from typing import Any, BinaryIO
 
+import attrs
 import click
 
 from .. import _format as fmt
@@ -17,15 +18,19 @@ from .._format import Header
 from .._rekey import rewrap_stream, rotate_stream
 from ..providers import Password, X25519Identity
 from ..providers._password import describe as describe_password
-from . import credentials, streams
+from . import streams
+from .credentials import SecretFlags, secret_options
 from .errors import errors
 from .options import (
+    F,
+    apply_options,
     binding_option,
     context_option,
     dumps,
     force_option,
     json_option,
     key_option,
+    packed,
     pairs,
     storage_option,
     storage_options,
@@ -39,12 +44,50 @@ OUTPUT_OPTION = click.option(
 )
 
 
+@attrs.frozen
+class DocumentFlags:
+    """What seal and open both take: OUT, the key URIs, the context and binding pairs."""
+
+    output: str
+    key_uris: tuple[str, ...]
+    context: dict[str, str]
+    binding: dict[str, str]
+
+
+def _document_flags(
+    output: str,
+    key_uris: tuple[str, ...],
+    context_pairs: tuple[str, ...],
+    binding_pairs: tuple[str, ...],
+) -> DocumentFlags:
+    context = pairs(context_pairs, "--context")
+    return DocumentFlags(output, key_uris, context, pairs(binding_pairs, "--binding"))
+
+
+def document_options(*, context_help: str, key_help: str | None = None) -> Callable[[F], F]:
+    """-o, --key, --context and --binding, handed to the command as ``doc=DocumentFlags``."""
+    fields = ("output", "key_uris", "context_pairs", "binding_pairs")
+
+    def decorate(command: F) -> F:
+        return apply_options(
+            packed("doc", _document_flags, *fields)(command),
+            [
+                OUTPUT_OPTION,
+                key_option() if key_help is None else key_option(key_help),
+                context_option(context_help),
+                binding_option,
+            ],
+        )
+
+    return decorate
+
+
 @click.command("seal")
 @click.argument("source", metavar="IN")
-@OUTPUT_OPTION
-@key_option("Key URI to seal for (repeatable); default: the local keyring.")
-@context_option("Encryption context (stored in the clear, authenticated). Repeatable.")
-@binding_option
+@document_options(
+    key_help="Key URI to seal for (repeatable); default: the local keyring.",
+    context_help="Encryption context (stored in the clear, authenticated). Repeatable.",
+)
 @click.option("--segment-size", type=int, default=fmt.DEFAULT_SEGMENT_SIZE, show_default=True)
 @storage_option
 @force_option
@@ -53,10 +96,7 @@ def seal_cmd(
     state: State,
     *,
     source: str,
-    output: str,
-    key_uris: tuple[str, ...],
-    context_pairs: tuple[str, ...],
-    binding_pairs: tuple[str, ...],
+    doc: DocumentFlags,
     segment_size: int,
     storage_options: tuple[str, ...],
     force: bool,
@@ -68,15 +108,18 @@ def seal_cmd(
       sealdoc seal claim.pdf -o claim.pdf.sdoc --context tenant=acme --context type=claim
       sealdoc seal claim.pdf -o s3://bank-docs/claim.pdf.sdoc --key 'aws-kms://alias/docs'
     """
-    context = pairs(context_pairs, "--context")
-    binding = pairs(binding_pairs, "--binding")
     options = _storage(storage_options)
     with errors():
-        target = streams.check_output(output, force=force, storage_options=options)
-        keys = state.keys(key_uris)
+        target = streams.check_output(doc.output, force=force, storage_options=options)
+        keys = state.keys(doc.key_uris)
         with streams.open_input(source, options) as src, streams.open_output(target) as dst:
             seal_stream(
-                src, dst, keys=keys, context=context, binding=binding, segment_size=segment_size
+                src,
+                dst,
+                keys=keys,
+                context=doc.context,
+                binding=doc.binding,
+                segment_size=segment_size,
             )
 
 
@@ -119,32 +162,17 @@ def _header(src: BinaryIO, seekable: bool) -> Header | None:
     return inspect(src) if seekable else None  # inspect() seeks back to where it started
 
 
-def password_options(command: Any) -> Any:
-    for decorator in reversed(
-        [
-            click.option(
-                "--password-env",
-                metavar="VAR",
-                help="Environment variable holding the password (a delivered copy).",
-            ),
-            click.option(
-                "--password-file",
-                metavar="FILE",
-                type=click.Path(dir_okay=False),
-                help="File holding the password (a delivered copy).",
-            ),
-        ]
-    ):
-        command = decorator(command)
-    return command
+password_options = secret_options(
+    "password",
+    "--password",
+    env_help="Environment variable holding the password (a delivered copy).",
+    file_help="File holding the password (a delivered copy).",
+)
 
 
 @click.command("open")
 @click.argument("source", metavar="IN")
-@OUTPUT_OPTION
-@key_option()
-@context_option("Pairs the document's context must hold. Repeatable.")
-@binding_option
+@document_options(context_help="Pairs the document's context must hold. Repeatable.")
 @password_options
 @click.option(
     "--identity",
@@ -154,16 +182,11 @@ def password_options(command: Any) -> Any:
     type=click.Path(dir_okay=False, exists=True),
     help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
 )
-@click.option(
-    "--identity-passphrase-env",
-    metavar="VAR",
-    help="Environment variable holding the identity files' passphrase, if they have one.",
-)
-@click.option(
-    "--identity-passphrase-file",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="File holding the identity files' passphrase, if they have one.",
+@secret_options(
+    "identity_passphrase",
+    "--identity-passphrase",
+    env_help="Environment variable holding the identity files' passphrase, if they have one.",
+    file_help="File holding the identity files' passphrase, if they have one.",
 )
 @click.option(
     "--stream",
@@ -179,15 +202,10 @@ def open_cmd(
     state: State,
     *,
     source: str,
-    output: str,
-    key_uris: tuple[str, ...],
-    context_pairs: tuple[str, ...],
-    binding_pairs: tuple[str, ...],
-    password_env: str | None,
-    password_file: str | None,
+    doc: DocumentFlags,
+    password: SecretFlags,
     identities: tuple[str, ...],
-    identity_passphrase_env: str | None,
-    identity_passphrase_file: str | None,
+    identity_passphrase: SecretFlags,
     stream: bool,
     storage_options: tuple[str, ...],
     force: bool,
@@ -209,32 +227,22 @@ def open_cmd(
       sealdoc open statement.html --password-file pw.txt -o statement.pdf
       sealdoc open statement.sdoc --identity ~/.config/sealdoc/device.key -o statement.pdf
     """
-    context = pairs(context_pairs, "--context")
-    binding = pairs(binding_pairs, "--binding")
     options = _storage(storage_options)
-    password = credentials.optional_secret(
-        env=password_env, file=password_file, env_flag="--password-env", file_flag="--password-file"
-    )
-    identity_passphrase = credentials.optional_secret(
-        env=identity_passphrase_env,
-        file=identity_passphrase_file,
-        env_flag="--identity-passphrase-env",
-        file_flag="--identity-passphrase-file",
-    )
-    to_stdout = output == "-"
+    secret, passphrase = password.read(), identity_passphrase.read()
+    to_stdout = doc.output == "-"
     spool = not (stream and to_stdout)
     with errors():
-        target = streams.check_output(output, force=force, storage_options=options)
+        target = streams.check_output(doc.output, force=force, storage_options=options)
         with streams.sealed_input(source, options, spool=spool) as (src, _html):
             keys = recipient_keys(
-                password=password,
+                password=secret,
                 identities=identities,
-                identity_passphrase=identity_passphrase,
+                identity_passphrase=passphrase,
                 header=_header(src, spool),
             )
-            keys.extend(state.key(u) for u in key_uris)
+            keys.extend(state.key(u) for u in doc.key_uris)
             opener = keys or state.load()
-            reader = open_stream(src, keys=opener, context=context, binding=binding)
+            reader = open_stream(src, keys=opener, context=doc.context, binding=doc.binding)
             with streams.open_output(target) as dst:
                 streams.copy_authenticated(reader, dst, to_stdout=to_stdout, stream=stream)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import shlex
 from datetime import timedelta
+from typing import Any
 
+import attrs
 import click
 
 from ..providers import LocalKeyring
 from . import credentials
 from .errors import RefusedError, errors
-from .options import F, name_key, store_options
+from .options import F, apply_options, name_key, packed, store_options
 from .options import storage_options as parse_storage_options
 from .state import State
 from .stores import open_vault
@@ -96,9 +98,58 @@ def keys_add(state: State, key_id: str) -> None:
     click.echo(f"added key {key_id!r} (version 1)")
 
 
-def check_store_options(command: F) -> F:
+@attrs.frozen
+class StoreCheck:
     """``--check-store URL`` (repeatable), with the options to reach those stores."""
-    for decorator in reversed(
+
+    urls: tuple[str, ...]
+    storage_options: tuple[str, ...]
+    name_key_file: str | None
+
+    def run(self, ring: LocalKeyring, *, key_id: str, version: int) -> None:
+        """Refuse while a store has documents that nothing but this version opens.
+
+        A store that cannot be listed, is empty, or holds objects that cannot
+        be read proves nothing, so it is refused too: a typo in a URL must
+        never pass as "no document depends on it".
+        """
+        if not self.urls:
+            return
+        ids = {key_id} | ({f"{key_id}@{ring.ring_id}"} if ring.ring_id else set())
+        options = parse_storage_options(self.storage_options)
+        names = name_key(self.name_key_file)
+        gone = _unusable_labels(ring)
+        for url in self.urls:
+            vault = open_vault(url, storage_options=options, name_key=names)
+            found = vault.inventory(gone=gone)
+            lost = 0
+            for label, count in found.only_on.items():
+                kind, _, rest = label.partition(":")
+                wrapped_id, _, wrapped_version = rest.rpartition("#")
+                if kind == ring.kind and wrapped_id in ids and wrapped_version == str(version):
+                    lost += count
+            if lost:
+                raise RefusedError(
+                    f"{lost} documents in {url} depend only on key {key_id!r} version {version}: "
+                    "rewrap that store first (sealdoc rewrap URL), then check again"
+                )
+            if found.unreadable:
+                raise RefusedError(
+                    f"{len(found.unreadable)} objects in {url} could not be read as sealed "
+                    f"documents (see: sealdoc inventory {url}); the check cannot vouch for them"
+                )
+            click.echo(f"checked {url}: {found.documents} documents, none only on it", err=True)
+
+
+def check_store_options(command: F) -> F:
+    """``--check-store`` and the store options, handed to the command as ``check=StoreCheck``."""
+
+    def build(check_stores: tuple[str, ...], **store: Any) -> StoreCheck:
+        return StoreCheck(check_stores, **store)
+
+    fields = ("check_stores", "storage_options", "name_key_file")
+    return apply_options(
+        packed("check", build, *fields)(command),
         [
             click.option(
                 "--check-store",
@@ -109,54 +160,8 @@ def check_store_options(command: F) -> F:
                 "the version. Repeatable.",
             ),
             store_options,
-        ]
-    ):
-        command = decorator(command)
-    return command
-
-
-def _check_stores(
-    ring: LocalKeyring,
-    *,
-    key_id: str,
-    version: int,
-    stores: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
-) -> None:
-    """Refuse while a store has documents that nothing but this version opens.
-
-    A store that cannot be listed, is empty, or holds objects that cannot be
-    read proves nothing, so it is refused too: a typo in a URL must never
-    pass as "no document depends on it".
-    """
-    if not stores:
-        return
-    name = key_id
-    ids = {name} | ({f"{name}@{ring.ring_id}"} if ring.ring_id else set())
-    options = parse_storage_options(storage_options)
-    names = name_key(name_key_file)
-    gone = _unusable_labels(ring)
-    for url in stores:
-        vault = open_vault(url, storage_options=options, name_key=names)
-        found = vault.inventory(gone=gone)
-        lost = 0
-        for label, count in found.only_on.items():
-            kind, _, rest = label.partition(":")
-            wrapped_id, _, wrapped_version = rest.rpartition("#")
-            if kind == ring.kind and wrapped_id in ids and wrapped_version == str(version):
-                lost += count
-        if lost:
-            raise RefusedError(
-                f"{lost} documents in {url} depend only on key {name!r} version {version}: "
-                "rewrap that store first (sealdoc rewrap URL), then check again"
-            )
-        if found.unreadable:
-            raise RefusedError(
-                f"{len(found.unreadable)} objects in {url} could not be read as sealed "
-                f"documents (see: sealdoc inventory {url}); the check cannot vouch for them"
-            )
-        click.echo(f"checked {url}: {found.documents} documents, none only on it", err=True)
+        ],
+    )
 
 
 def _unusable_labels(ring: LocalKeyring) -> frozenset[str]:
@@ -198,9 +203,7 @@ def keys_disable(
     *,
     version: int,
     key_id: str,
-    check_stores: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
+    check: StoreCheck,
 ) -> None:
     """Stop a version from opening anything, until it is enabled again.
 
@@ -210,14 +213,7 @@ def keys_disable(
     """
     with errors():
         ring = state.load()
-        _check_stores(
-            ring,
-            key_id=key_id,
-            version=version,
-            stores=check_stores,
-            storage_options=storage_options,
-            name_key_file=name_key_file,
-        )
+        check.run(ring, key_id=key_id, version=version)
         ring.disable(version, key_id)
     click.echo(f"key {key_id!r} version {version} disabled")
 
@@ -271,9 +267,7 @@ def keys_destroy(
     after: str | None,
     confirm: bool,
     new_passphrase_file: str | None,
-    check_stores: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
+    check: StoreCheck,
 ) -> None:
     """Erase a version's key material for good (crypto-shredding), after a grace period or now.
 
@@ -300,14 +294,7 @@ def keys_destroy(
     )
     with errors():
         ring = state.load()
-        _check_stores(
-            ring,
-            key_id=key_id,
-            version=version,
-            stores=check_stores,
-            storage_options=storage_options,
-            name_key_file=name_key_file,
-        )
+        check.run(ring, key_id=key_id, version=version)
         ring.destroy(version, key_id, after=delay, confirm=confirm, new_passphrase=new_passphrase)
     if delay is None:
         click.echo(f"key {key_id!r} version {version} destroyed")

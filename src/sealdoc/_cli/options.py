@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -78,10 +79,29 @@ def name_key(path: str | None) -> bytes | None:
     )
 
 
-def _apply(command: F, decorators: list[Callable[[Any], Any]]) -> F:
+def apply_options(command: F, decorators: list[Callable[[Any], Any]]) -> F:
+    """``decorators`` applied as if stacked above ``command`` in this order (as --help shows)."""
     for decorator in reversed(decorators):
         command = decorator(command)
     return command
+
+
+def packed(name: str, build: Callable[..., Any], *fields: str) -> Callable[[F], F]:
+    """Hand the command the keyword arguments ``fields`` as one value, ``name=build(**fields)``.
+
+    Several commands take the same group of flags; bundling them keeps each
+    command's signature to what is its own (httpx's ``Limits`` habit).
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[name] = build(**{field: kwargs.pop(field) for field in fields})
+            return command(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
 
 
 def key_option(
@@ -90,19 +110,21 @@ def key_option(
     return click.option("--key", "key_uris", multiple=True, metavar="URI", help=help_text)
 
 
-def storage_option(command: F) -> F:
-    return click.option(
-        "--storage-option",
-        "storage_options",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="fsspec storage option for URLs (repeatable), e.g. endpoint_url=https://...",
-    )(command)
+def pairs_option(flag: str, dest: str, help_text: str) -> Callable[[F], F]:
+    """A repeatable ``KEY=VALUE`` flag, given to the command as the tuple of its values."""
+    return click.option(flag, dest, multiple=True, metavar="KEY=VALUE", help=help_text)
+
+
+storage_option = pairs_option(
+    "--storage-option",
+    "storage_options",
+    "fsspec storage option for URLs (repeatable), e.g. endpoint_url=https://...",
+)
 
 
 def store_options(command: F) -> F:
     """``--storage-option`` and ``--name-key-file``: what every store command takes."""
-    return _apply(
+    return apply_options(
         command,
         [
             storage_option,
@@ -117,19 +139,14 @@ def store_options(command: F) -> F:
 
 
 def context_option(help_text: str) -> Callable[[F], F]:
-    return click.option(
-        "--context", "context_pairs", multiple=True, metavar="KEY=VALUE", help=help_text
-    )
+    return pairs_option("--context", "context_pairs", help_text)
 
 
-def binding_option(command: F) -> F:
-    return click.option(
-        "--binding",
-        "binding_pairs",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="The binding the document was sealed with (e.g. sealdoc:doc_id=...). Repeatable.",
-    )(command)
+binding_option = pairs_option(
+    "--binding",
+    "binding_pairs",
+    "The binding the document was sealed with (e.g. sealdoc:doc_id=...). Repeatable.",
+)
 
 
 def json_option(command: F) -> F:
@@ -146,6 +163,7 @@ def dumps(data: Any) -> str:
 
 
 __all__ = [
+    "apply_options",
     "binding_option",
     "context_option",
     "dumps",
@@ -153,7 +171,9 @@ __all__ = [
     "json_option",
     "key_option",
     "name_key",
+    "packed",
     "pairs",
+    "pairs_option",
     "storage_option",
     "storage_options",
     "store_options",

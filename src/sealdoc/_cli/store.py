@@ -11,12 +11,21 @@ import click
 from . import exit_codes, streams
 from .errors import CliError, errors
 from .files import rekey_file
-from .options import binding_option, dumps, json_option, name_key, pairs, store_options
+from .options import (
+    apply_options,
+    binding_option,
+    dumps,
+    json_option,
+    key_option,
+    name_key,
+    pairs,
+    store_options,
+)
 from .options import storage_options as parse_storage_options
 from .progress import progress
 from .signals import Stop, stopping_on_signals
 from .state import State
-from .stores import open_vault
+from .stores import StoreFlags, open_vault, store_flags
 from .text import shown
 
 pass_state = click.make_pass_decorator(State)
@@ -27,83 +36,96 @@ ALLOW_EMPTY_OPTION = click.option(
 )
 
 
+# The options of the store-wide rewrap and rotate (and file mode's -o), by
+# concern, in the order --help lists them.
+_OUTPUT_AND_KEY_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="File mode: write the one document IN to OUT ('-': stdout).",
+    ),
+    key_option(),
+    click.option(
+        "--to",
+        "to_uris",
+        multiple=True,
+        metavar="URI",
+        help="Key URI to wrap for instead (repeatable).",
+    ),
+    click.option(
+        "--drop",
+        "drops",
+        multiple=True,
+        metavar="LABEL",
+        help="Remove the wraps under this key (kind:key_id or kind:key_id#version, as "
+        "inspect shows them). Repeatable.",
+    ),
+]
+_FILE_MODE_OPTIONS: list[Callable[[Any], Any]] = [
+    binding_option,
+    click.option("--force", is_flag=True, help="File mode: replace OUT if it exists."),
+]
+_JOB_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option("--prefix", default="", help="Only doc ids starting with this."),
+    click.option(
+        "--workers",
+        type=click.IntRange(1, 256),
+        default=8,
+        show_default=True,
+        envvar="SEALDOC_WORKERS",
+        help="Documents handled at once.",
+    ),
+    click.option("--dry-run", is_flag=True, help="Count what would change; write nothing."),
+    click.option(
+        "--resume",
+        "checkpoint",
+        metavar="FILE",
+        type=click.Path(dir_okay=False),
+        help="Checkpoint file: a rerun with it skips finished documents.",
+    ),
+    json_option,
+]
+_DASK_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--dask",
+        "dask_address",
+        metavar="ADDRESS",
+        help="Run on a dask.distributed cluster (its scheduler's address).",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(1, 100_000),
+        default=200,
+        show_default=True,
+        help="Documents per Dask task.",
+    ),
+]
+_SAFETY_OPTIONS: list[Callable[[Any], Any]] = [
+    ALLOW_EMPTY_OPTION,
+    click.option(
+        "--allow-unconditional",
+        is_flag=True,
+        help="Run on a store that cannot replace a document only if unchanged (no "
+        "compare-and-swap); stop every other writer first.",
+    ),
+]
+
+
 def _bulk_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options the store-wide rewrap and rotate share (and file mode's -o)."""
-    decorators: list[Callable[[Any], Any]] = [
-        click.option(
-            "-o",
-            "--output",
-            metavar="OUT",
-            help="File mode: write the one document IN to OUT ('-': stdout).",
-        ),
-        click.option(
-            "--key",
-            "key_uris",
-            multiple=True,
-            metavar="URI",
-            help="Key URI to open with (repeatable); default: the local keyring.",
-        ),
-        click.option(
-            "--to",
-            "to_uris",
-            multiple=True,
-            metavar="URI",
-            help="Key URI to wrap for instead (repeatable).",
-        ),
-        click.option(
-            "--drop",
-            "drops",
-            multiple=True,
-            metavar="LABEL",
-            help="Remove the wraps under this key (kind:key_id or kind:key_id#version, as "
-            "inspect shows them). Repeatable.",
-        ),
-        binding_option,
-        click.option("--force", is_flag=True, help="File mode: replace OUT if it exists."),
-        click.option("--prefix", default="", help="Only doc ids starting with this."),
-        click.option(
-            "--workers",
-            type=click.IntRange(1, 256),
-            default=8,
-            show_default=True,
-            envvar="SEALDOC_WORKERS",
-            help="Documents handled at once.",
-        ),
-        click.option("--dry-run", is_flag=True, help="Count what would change; write nothing."),
-        click.option(
-            "--resume",
-            "checkpoint",
-            metavar="FILE",
-            type=click.Path(dir_okay=False),
-            help="Checkpoint file: a rerun with it skips finished documents.",
-        ),
-        json_option,
-        click.option(
-            "--dask",
-            "dask_address",
-            metavar="ADDRESS",
-            help="Run on a dask.distributed cluster (its scheduler's address).",
-        ),
-        click.option(
-            "--batch-size",
-            type=click.IntRange(1, 100_000),
-            default=200,
-            show_default=True,
-            help="Documents per Dask task.",
-        ),
-        ALLOW_EMPTY_OPTION,
-        click.option(
-            "--allow-unconditional",
-            is_flag=True,
-            help="Run on a store that cannot replace a document only if unchanged (no "
-            "compare-and-swap); stop every other writer first.",
-        ),
-        store_options,
-        pass_state,
-    ]
-    for decorator in reversed(decorators):
-        command = decorator(command)
-    return command
+    return apply_options(
+        command,
+        [
+            *_OUTPUT_AND_KEY_OPTIONS,
+            *_FILE_MODE_OPTIONS,
+            *_JOB_OPTIONS,
+            *_DASK_OPTIONS,
+            *_SAFETY_OPTIONS,
+            store_options,
+            pass_state,
+        ],
+    )
 
 
 def _file_mode(state: State, operation: str, target: str, output: str, job: dict[str, Any]) -> None:
@@ -289,15 +311,9 @@ def rotate_cmd(state: State, target: str, output: str | None, **job: Any) -> Non
 @ALLOW_EMPTY_OPTION
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
 @store_options
+@store_flags
 def inventory_cmd(
-    *,
-    store_url: str,
-    prefix: str,
-    as_json: bool,
-    allow_empty: bool,
-    workers: int,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
+    *, store: StoreFlags, prefix: str, as_json: bool, allow_empty: bool, workers: int
 ) -> None:
     """Count documents per wrapped key version, from headers alone (no key is used).
 
@@ -311,16 +327,10 @@ def inventory_cmd(
     Example:
       sealdoc inventory s3://bank-docs/statements --json
     """
-    with errors():
-        vault = open_vault(
-            store_url,
-            storage_options=parse_storage_options(storage_options),
-            name_key=name_key(name_key_file),
+    with errors(), progress("inventory") as on_progress:
+        found = store.open().inventory(
+            prefix, workers=workers, allow_empty=allow_empty, progress=on_progress
         )
-        with progress("inventory") as on_progress:
-            found = vault.inventory(
-                prefix, workers=workers, allow_empty=allow_empty, progress=on_progress
-            )
     if as_json:
         click.echo(dumps(json.loads(found.to_json())))
         return

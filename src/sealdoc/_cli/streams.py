@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import secrets
 import shutil
-import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -23,6 +21,7 @@ from typing import Any, BinaryIO
 import fsspec
 
 from .. import _format as fmt
+from .._atomic import TargetExistsError, atomic_file, create_new
 from .._html import sealed_from_html
 from .._storage import pending_write
 from .errors import RefusedError
@@ -82,10 +81,8 @@ def spooled(src: BinaryIO) -> Iterator[BinaryIO]:
         yield src
         return
     folder = tempfile.mkdtemp(prefix="sealdoc-")  # 0700
-    path = os.path.join(folder, "input")
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w+b") as fh:
+        with create_new(os.path.join(folder, "input"), read=True) as fh:
             shutil.copyfileobj(src, fh, CHUNK)
             fh.seek(0)
             yield fh
@@ -156,39 +153,13 @@ def open_output(target: _Target) -> Iterator[BinaryIO]:
 
 @contextlib.contextmanager
 def _local_output(path: Path, *, force: bool) -> Iterator[BinaryIO]:
-    # A fresh name opened with O_EXCL: a planted file or symlink cannot
-    # redirect the plaintext; 0600 from the start.
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.partial")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(tmp, flags, 0o600)
+    # 0600 from the start under a fresh name, so a planted file or symlink
+    # cannot redirect the plaintext; --force keeps the old file's mode.
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_file(path, overwrite=force, keep_mode=force) as fh:
             yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        _publish(tmp, path, force=force)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _publish(tmp: Path, path: Path, *, force: bool) -> None:
-    if force:
-        with contextlib.suppress(FileNotFoundError):
-            # --force replaces the contents, not who may read them
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(tmp, path)
-        return
-    try:
-        os.link(tmp, path)  # fails if OUT appeared meanwhile: never clobbered
-    except FileExistsError:
+    except TargetExistsError:
         raise RefusedError(f"{path} exists: give --force to replace it") from None
-    except OSError:  # a file system without hard links
-        if os.path.lexists(path):
-            raise RefusedError(f"{path} exists: give --force to replace it") from None
-        os.replace(tmp, path)
-        return
-    tmp.unlink()
 
 
 def copy_authenticated(reader: Any, dst: BinaryIO, *, to_stdout: bool, stream: bool) -> None:

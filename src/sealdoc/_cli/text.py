@@ -10,37 +10,32 @@ from __future__ import annotations
 
 import unicodedata
 
-# Cc: controls (C0, DEL, C1: ESC starts ANSI sequences); Cf: format characters
-# (bidi overrides and isolates, zero-width joiners); Zl/Zp: line and
-# paragraph separators, which some terminals and log viewers break lines on.
-_UNSAFE = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
+from .._text import safe
+
+# What the terminal may still misread once the format.md 3.6 table is
+# escaped, by the running Python's Unicode: private-use and unassigned code
+# points (a newer terminal may give one a format meaning), and any control
+# or format character added to Unicode after that fixed table.
+_UNSAFE_HERE = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"))
 
 
 def shown(text: object) -> str:
     """``text`` with every unsafe character written as a ``\\x..``/``\\u....`` escape.
 
+    The escaping of :func:`sealdoc._text.safe` (the one the library's errors
+    and audit lines use, so both say the same), plus the code points above.
     Printable text (any script) passes unchanged; a backslash is doubled so
     that an escape in the output always means the character was escaped.
     """
-    value = str(text)
-    if value.isprintable() and "\\" not in value:
+    value = safe(text)
+    if value.isprintable():
         return value
-    out = []
-    for ch in value:
-        if ch == "\\":
-            out.append("\\\\")
-        elif unicodedata.category(ch) in _UNSAFE:
-            code = ord(ch)
-            out.append(
-                f"\\x{code:02x}"
-                if code < 0x100
-                else f"\\u{code:04x}"
-                if code < 0x10000
-                else f"\\U{code:08x}"
-            )
-        else:
-            out.append(ch)
-    return "".join(out)
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in _UNSAFE_HERE
+        else ch
+        for ch in value
+    )
 
 
 __all__ = ["shown"]

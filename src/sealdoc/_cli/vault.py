@@ -9,11 +9,11 @@ sealed with ``sealdoc seal`` is never mistaken for a vault document.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
+from .._atomic import create_new
 from .._names import NAME_KEY_LEN
 from .._vault import Vault
 from . import streams
@@ -25,32 +25,15 @@ from .options import (
     force_option,
     json_option,
     key_option,
-    name_key,
     pairs,
     store_options,
 )
 from .options import storage_options as parse_storage_options
 from .state import State
+from .stores import StoreFlags, store_flags
 from .text import shown
 
 pass_state = click.make_pass_decorator(State)
-
-
-def _vault(
-    state: State | None,
-    url: str,
-    key_uris: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
-) -> Vault:
-    from .stores import open_vault  # noqa: PLC0415 - keeps this module's imports light
-
-    return open_vault(
-        url,
-        keys=state.keys(key_uris) if state is not None else None,
-        storage_options=parse_storage_options(storage_options),
-        name_key=name_key(name_key_file),
-    )
 
 
 @click.group("vault")
@@ -72,16 +55,15 @@ def vault() -> None:
 @store_options
 @force_option
 @pass_state
+@store_flags
 def vault_put(
     state: State,
     *,
-    store_url: str,
+    store: StoreFlags,
     doc_id: str,
     source: str,
     context_pairs: tuple[str, ...],
     key_uris: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
     force: bool,
 ) -> None:
     """Seal IN (a file, a URL, or '-' for stdin: the default) into the vault as DOC_ID.
@@ -96,12 +78,12 @@ def vault_put(
     """
     context = pairs(context_pairs, "--context")
     with errors():
-        store = _vault(state, store_url, key_uris, storage_options, name_key_file)
-        if not force and store.exists(doc_id):
+        opened = store.open(state.keys(key_uris))
+        if not force and opened.exists(doc_id):
             raise RefusedError(f"{doc_id} exists in the vault: give --force to replace it")
-        options = parse_storage_options(storage_options)
+        options = parse_storage_options(store.storage_options)
         with streams.open_input(source, options) as src:
-            store.put(doc_id, src, context=context)
+            opened.put(doc_id, src, context=context)
     click.echo(f"stored {shown(doc_id)}", err=True)
 
 
@@ -119,17 +101,16 @@ def vault_put(
 @store_options
 @force_option
 @pass_state
+@store_flags
 def vault_get(
     state: State,
     *,
-    store_url: str,
+    store: StoreFlags,
     doc_id: str,
     output: str,
     context_pairs: tuple[str, ...],
     key_uris: tuple[str, ...],
     stream: bool,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
     force: bool,
 ) -> None:
     """Open DOC_ID from the vault into OUT. Nothing is written unless it all authenticates.
@@ -145,8 +126,8 @@ def vault_get(
     context = pairs(context_pairs, "--context")
     with errors():
         target = streams.check_output(output, force=force)
-        store = _vault(state, store_url, key_uris, storage_options, name_key_file)
-        with store.open(doc_id, context=context) as reader, streams.open_output(target) as dst:
+        opened = store.open(state.keys(key_uris))
+        with opened.open(doc_id, context=context) as reader, streams.open_output(target) as dst:
             streams.copy_authenticated(reader, dst, to_stdout=output == "-", stream=stream)
 
 
@@ -155,13 +136,8 @@ def vault_get(
 @click.argument("prefix", default="")
 @json_option
 @store_options
-def vault_ls(
-    store_url: str,
-    prefix: str,
-    as_json: bool,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
-) -> None:
+@store_flags
+def vault_ls(store: StoreFlags, prefix: str, as_json: bool) -> None:
     """List the doc ids in the vault (those starting with PREFIX), sorted.
 
     \b
@@ -170,7 +146,7 @@ def vault_ls(
       sealdoc vault ls file:///srv/docs --json
     """
     with errors():
-        ids = list(_vault(None, store_url, (), storage_options, name_key_file).list(prefix))
+        ids = list(store.open().list(prefix))
     if as_json:
         click.echo(dumps(ids))
         return
@@ -182,12 +158,8 @@ def vault_ls(
 @click.argument("store_url")
 @click.argument("doc_ids", metavar="DOC_ID...", nargs=-1, required=True)
 @store_options
-def vault_rm(
-    store_url: str,
-    doc_ids: tuple[str, ...],
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
-) -> None:
+@store_flags
+def vault_rm(store: StoreFlags, doc_ids: tuple[str, ...]) -> None:
     """Delete documents from the vault (a missing one is an error, exit 1).
 
     \b
@@ -195,9 +167,9 @@ def vault_rm(
       sealdoc vault rm s3://bank-docs C-1029/2026-11
     """
     with errors():
-        store = _vault(None, store_url, (), storage_options, name_key_file)
+        opened = store.open()
         for doc_id in doc_ids:
-            store.delete(doc_id)
+            opened.delete(doc_id)
             click.echo(f"deleted {shown(doc_id)}", err=True)
 
 
@@ -206,13 +178,8 @@ def vault_rm(
 @click.argument("doc_id")
 @json_option
 @store_options
-def vault_inspect(
-    store_url: str,
-    doc_id: str,
-    as_json: bool,
-    storage_options: tuple[str, ...],
-    name_key_file: str | None,
-) -> None:
+@store_flags
+def vault_inspect(store: StoreFlags, doc_id: str, as_json: bool) -> None:
     """Show the header of DOC_ID in the vault. Needs no key; shows no secret.
 
     \b
@@ -220,7 +187,7 @@ def vault_inspect(
       sealdoc vault inspect s3://bank-docs C-1029/2026-11 --json
     """
     with errors():
-        header = _vault(None, store_url, (), storage_options, name_key_file).inspect(doc_id)
+        header = store.open().inspect(doc_id)
     info: dict[str, Any] = header_info(header)
     if as_json:
         click.echo(dumps(info))
@@ -243,15 +210,13 @@ def vault_new_name_key(path: str) -> None:
     key = Vault.generate_name_key()
     assert len(key) == NAME_KEY_LEN
     try:
-        fd = os.open(
-            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
-        )
+        fh = create_new(path)
     except FileExistsError:
         raise RefusedError(f"{path} exists: a name key is never overwritten") from None
     except OSError as exc:
         raise CliError(f"cannot create {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(key.hex() + "\n")
+    with fh:
+        fh.write(key.hex().encode("ascii") + b"\n")
     click.echo(f"wrote a name key to {path}", err=True)
 
 

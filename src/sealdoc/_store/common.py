@@ -1,4 +1,4 @@
-"""What every backend shares: error translation and a bounded stream copy."""
+"""What every backend shares: error translation, a bounded stream copy, its root and URL."""
 
 from __future__ import annotations
 
@@ -44,6 +44,23 @@ def copy_stream(src: BinaryIO, dst: BinaryIO, chunk: int = CHUNK) -> int:
             return done
         dst.write(view[:n])
         done += n
+
+
+class Rooted:
+    """What every backend here has: a root, the URL it shows, store paths made full."""
+
+    root: str
+    _url: str
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._url!r})"  # the URL only: never credentials
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def _full(self, path: str) -> str:
+        return join(self.root, path)
 
 
 def join(root: str, path: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from .._storage import pending_write
 from ..exceptions import DocumentChangedError
 from .base import Entry, Head
-from .common import copy_stream, join, relative, store_errors
+from .common import Rooted, copy_stream, relative, store_errors
 
 
 def version_of(info: dict[str, Any]) -> str:
@@ -30,7 +30,7 @@ def version_of(info: dict[str, Any]) -> str:
     return f"size:{info.get('size')}:mtime:{modified}"
 
 
-class GenericStore:
+class GenericStore(Rooted):
     """A store on any fsspec file system, written through fsspec's atomic files."""
 
     conditional = False
@@ -40,16 +40,6 @@ class GenericStore:
         self.root = root.rstrip("/")
         self._url = url or self.root
         self._durable = durable
-
-    def __repr__(self) -> str:
-        return f"GenericStore({self._url!r})"
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    def _full(self, path: str) -> str:
-        return join(self.root, path)
 
     def _version(self, path: str) -> str:
         return version_of(self._fs.info(self._full(path)))

@@ -35,9 +35,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from .._atomic import fsync_folder
 from ..exceptions import DocumentChangedError, DocumentNotFoundError, StoreError
 from .base import Entry, Head
-from .common import CHUNK, join, store_errors
+from .common import CHUNK, Rooted, store_errors
 
 _PARTIAL = re.compile(r"^\..+\.[0-9a-f]{16}\.partial$")
 _DIGESTED = 4096
@@ -93,18 +94,14 @@ def folder_lock(folder: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _fsync_folder(folder: str) -> None:
-    fd = os.open(folder, os.O_RDONLY | _O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse a folder fsync
-        pass
-    finally:
-        os.close(fd)
-
-
 class Partial:
-    """A temporary file beside ``target``, locked while written, renamed into place."""
+    """A temporary file beside ``target``, locked while written, renamed into place.
+
+    The store's own writer rather than :func:`sealdoc._atomic.atomic_file`
+    (whose temporary files it names alike): its rename is conditional, under
+    the folder lock, its version is read back from the open file, and its
+    mode follows the umask like any file a store holds.
+    """
 
     def __init__(self, target: str, *, durable: bool) -> None:
         self.target = target
@@ -129,7 +126,7 @@ class Partial:
             os.rename(self.path, self.target)
         self.file.close()
         if self._durable:
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
         return version
 
     def discard(self) -> None:
@@ -146,7 +143,7 @@ def _check(found: str | None, expected: str, path: str) -> None:
         raise DocumentChangedError(f"{path!r} changed since it was read; nothing was written")
 
 
-class LocalStore:
+class LocalStore(Rooted):
     """A folder on this host's file system (see the module's docstring)."""
 
     conditional = True
@@ -156,16 +153,6 @@ class LocalStore:
         self._url = url or f"file://{self.root}"
         self._durable = durable
         self.stats: Counter[str] = Counter()  # bytes moved per copy method, for tests
-
-    def __repr__(self) -> str:
-        return f"LocalStore({self._url!r})"
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    def _full(self, path: str) -> str:
-        return join(self.root, path)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -335,13 +322,19 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
     return entry.is_dir(follow_symlinks=False)
 
 
-def _walk(folder: str, rel: str, prefix: str) -> Iterator[Entry]:
+def _files(folder: str, rel: str, prefix: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every file below ``folder`` in path order, entering only folders ``prefix`` can reach."""
     for key, entry in _sorted_entries(folder):
         path = f"{rel}/{key}" if rel else key
-        if key.endswith("/"):
-            if path.startswith(prefix) or prefix.startswith(path):
-                yield from _walk(entry.path, path[:-1], prefix)
-        elif path.startswith(prefix) and not is_partial(entry.name) and key != LOCK_FILE:
+        if not key.endswith("/"):
+            yield path, entry
+        elif path.startswith(prefix) or prefix.startswith(path):
+            yield from _files(entry.path, path[:-1], prefix)
+
+
+def _walk(folder: str, rel: str, prefix: str) -> Iterator[Entry]:
+    for path, entry in _files(folder, rel, prefix):
+        if path.startswith(prefix) and not is_partial(entry.name) and entry.name != LOCK_FILE:
             try:
                 size = entry.stat().st_size
             except FileNotFoundError:
@@ -350,13 +343,9 @@ def _walk(folder: str, rel: str, prefix: str) -> Iterator[Entry]:
 
 
 def _partials(folder: str, rel: str, prefix: str) -> Iterator[str]:
-    for key, entry in _sorted_entries(folder):
-        path = f"{rel}/{key}" if rel else key
-        if key.endswith("/"):
-            if path.startswith(prefix) or prefix.startswith(path):
-                yield from _partials(entry.path, path[:-1], prefix)
-        elif is_partial(entry.name):
+    for path, entry in _files(folder, rel, prefix):
+        if is_partial(entry.name):
             # ".NAME.<16 hex>.partial" is the temporary file of document NAME
             target = entry.name[1 : -len(".0123456789abcdef.partial")]
-            if (f"{rel}/{target}" if rel else target).startswith(prefix):
+            if (path[: -len(entry.name)] + target).startswith(prefix):
                 yield entry.path

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from ..exceptions import DocumentChangedError
 from .base import Entry, Head
-from .common import join, store_errors
+from .common import Rooted, store_errors
 
 LOCK = threading.RLock()  # one for every memory store: they share fsspec's dict
 
@@ -27,7 +27,7 @@ def _version(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-class MemoryStore:
+class MemoryStore(Rooted):
     """Objects in ``fsspec.filesystem("memory")`` under ``root``."""
 
     conditional = True
@@ -36,16 +36,6 @@ class MemoryStore:
         self._fs = fs
         self.root = root.rstrip("/")
         self._url = url or f"memory://{self.root}"
-
-    def __repr__(self) -> str:
-        return f"MemoryStore({self._url!r})"
-
-    @property
-    def url(self) -> str:
-        return self._url
-
-    def _full(self, path: str) -> str:
-        return join(self.root, path)
 
     def _current(self, path: str) -> bytes:
         data: bytes = self._fs.cat_file(self._full(path))
