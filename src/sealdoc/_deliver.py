@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._audit import record
-from ._envelope import Keys, providers_of
+from ._envelope import Keys, parse_bytes, providers_of
 from ._envelope import open as open_document
-from ._envelope import parse_bytes as _parse_bytes
 from ._envelope import seal as seal_document
 from ._rekey import rewrap
 from ._types import BytesLike
@@ -44,7 +43,7 @@ def deliver(
             "a recipient in to= is also in keys=: a delivered copy is for its recipients "
             "only (use rewrap to keep a copy under your own keys)"
         )
-    parsed, _ = _parse_bytes(sealed)
+    parsed, _ = parse_bytes(sealed)
     if fresh_key:
         plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
         result = seal_document(

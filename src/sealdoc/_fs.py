@@ -15,8 +15,7 @@ import fsspec
 from fsspec.implementations.chained import ChainedFileSystem
 
 from . import _format as fmt
-from ._envelope import new_sealer as _new_sealer
-from ._envelope import open_stream, providers_of
+from ._envelope import new_sealer, open_stream, providers_of
 from ._format import Suite
 from ._reader import SealedReader
 from ._storage import pending_write
@@ -88,7 +87,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
         if mode in ("wb", "xb"):
             if mode == "xb" and self.fs.exists(path):
                 raise FileExistsError(path)
-            sealer = _new_sealer(
+            sealer = new_sealer(
                 self.keys,
                 context=self.context,
                 binding=self.binding,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ._args import as_list
 from ._envelope import Keys, Unlocked, providers_of, wrap_with
 from ._format import KeyRef, WrappedKey
 from ._owners import Owners
 from ._provider_api import AssociatedData, KeyProvider
-from ._types import as_list
 from .exceptions import WrapLossError
 
 Drop = KeyProvider | KeyRef | str

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -24,10 +23,3 @@ class SeekableStream(ReadableStream, Protocol):
     def seekable(self) -> bool: ...
     def seek(self, offset: int, whence: int = ..., /) -> int: ...
     def tell(self) -> int: ...
-
-
-def as_list(value: object) -> list[Any]:
-    """One item or a sequence of them (a str or bytes is one item), as a list."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    return [value]

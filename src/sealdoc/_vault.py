@@ -29,10 +29,8 @@ from ._bulk import (
 )
 from ._bulk.options import Progress
 from ._deliver import deliver
-from ._envelope import checked_map as _mapping
-from ._envelope import new_sealer as _new_sealer
+from ._envelope import checked_map, new_sealer, open_parsed, providers_of, write_sealed
 from ._envelope import open as open_document
-from ._envelope import open_parsed, providers_of, write_sealed
 from ._envelope import seal as seal_document
 from ._format import Header, InternalMap, Suite
 from ._names import (
@@ -266,7 +264,7 @@ class Vault:
                 f"data must be bytes or a readable binary file, not {type(data).__name__}"
             )
         # Wrapped (and the arguments checked) before anything is written.
-        sealer = _new_sealer(
+        sealer = new_sealer(
             providers,
             context=context,
             binding=binding,
@@ -391,7 +389,7 @@ class Vault:
                 f,
                 parsed,
                 providers,
-                _mapping(context, "context"),
+                checked_map(context, "context"),
                 self._binding(doc_id),
             )
         except BaseException:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 import attrs
 
 from .. import _format as fmt
-from .._buffers import write_all as _write_all
+from .._buffers import write_all
 from .._envelope import unlock
 from .._format import Header, ParsedHeader
 from .._provider_api import KeyProvider
@@ -117,7 +117,7 @@ def _rewrap(plan: Plan, doc: _Read) -> Done:
         if whole and cipher is not None:  # the same key and body: a truncation shows here
             _authenticate(cipher, body, new.core.segment_size)
     if whole:
-        doc.store.replace(doc.path, head.version, lambda out: _write_all(out, new_header + body))
+        doc.store.replace(doc.path, head.version, lambda out: write_all(out, new_header + body))
     else:
         doc.store.replace_header(doc.path, head.version, new_header, len(parsed.raw))
     return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys))
@@ -313,7 +313,7 @@ class _Checked(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        _write_all(self._out, view)
+        write_all(self._out, view)
         self._buf += view
         if self._parsed is None:
             self._header()

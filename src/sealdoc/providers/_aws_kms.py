@@ -8,7 +8,6 @@ for, and a wrapped key moved to another document fails at KMS.
 
 from __future__ import annotations
 
-import base64
 import re
 import threading
 import time
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
+from .._codec import std_b64encode
 from .._format import KeyRef, WrappedKey
 from ..exceptions import KeyProviderError, KeyUriError, NotMineError
 from ._base import AssociatedData
@@ -215,7 +215,7 @@ def _context(ad: AssociatedData) -> dict[str, str]:
     context = dict(ad.context)
     for key, value in ad.binding.items():
         context[_BINDING_PREFIX + key] = value
-    context[_DIGEST_KEY] = base64.b64encode(ad.digest).decode("ascii")
+    context[_DIGEST_KEY] = std_b64encode(ad.digest)
     return context
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any
 import attrs
 import nacl.pwhash
 
+from .._codec import std_b64decode, std_b64encode
 from .._wrap_ad import check_key_id
 from ..exceptions import FormatError
 from ._keyring_model import (
@@ -49,15 +49,14 @@ class Body:
     generation: int  # 0 in a file written before generations
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+b64 = std_b64encode
 
 
 def unb64(text: object, what: str) -> bytes:
     if not isinstance(text, str):
         raise FormatError(f"keyring field {what} is not a string")
     try:
-        return base64.b64decode(text, validate=True)
+        return std_b64decode(text)
     except ValueError:
         raise FormatError(f"keyring field {what} is not base64") from None
 
@@ -163,7 +162,7 @@ def _decode_keys(doc: Any) -> dict[str, NamedKey]:
         check_key_id(key_id)
         versions = {}
         for v, kv in named["versions"].items():
-            secret = base64.b64decode(kv["secret"], validate=True)
+            secret = std_b64decode(kv["secret"])
             if len(secret) != (0 if kv["state"] == DESTROYED else KEK_LEN):
                 raise ValueError("a KEK is 32 bytes, and a destroyed one none")
             state = str(kv["state"])

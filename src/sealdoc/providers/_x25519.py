@@ -11,8 +11,6 @@ not bind the wrap to its document.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from .._atomic import write_atomic
+from .._codec import url_b64decode, url_b64encode
 
 # save/load(passphrase=) keep the identity file as a sealed document. The
 # envelope imports only sealdoc._provider_api, never this package: no cycle.
@@ -45,14 +44,10 @@ _RAW = serialization.Encoding.Raw
 _RAW_PUBLIC = serialization.PublicFormat.Raw
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _unb64(text: str, what: str) -> bytes:
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        raw = url_b64decode(text)
+    except ValueError:  # binascii.Error is one
         raise ValueError(f"{what} is not base64url") from None
     if len(raw) != 32:
         raise ValueError(f"{what} must decode to 32 bytes")
@@ -81,7 +76,7 @@ class X25519Recipient:
     @property
     def recipient(self) -> str:
         """The recipient string: safe to publish, to print, to store."""
-        return RECIPIENT_PREFIX + _b64(_public_bytes(self._public))
+        return RECIPIENT_PREFIX + url_b64encode(_public_bytes(self._public))
 
     def __repr__(self) -> str:
         return f"X25519Recipient({self.recipient!r}, label={self._label!r})"
@@ -156,7 +151,7 @@ class X25519Identity:
 
     @property
     def recipient(self) -> str:
-        return RECIPIENT_PREFIX + _b64(_public_bytes(self._public))
+        return RECIPIENT_PREFIX + url_b64encode(_public_bytes(self._public))
 
     def to_recipient(self) -> X25519Recipient:
         return X25519Recipient(self.recipient, label=self._label)
@@ -184,7 +179,7 @@ class X25519Identity:
             data = (
                 "# sealdoc X25519 identity: a device's private key. Keep it secret.\n"
                 f"# recipient: {self.recipient}\n"
-                f"{_IDENTITY_PREFIX}{_b64(raw)}\n"
+                f"{_IDENTITY_PREFIX}{url_b64encode(raw)}\n"
             ).encode("ascii")
         write_atomic(Path(path), data)
 
