@@ -39,6 +39,8 @@ from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
 __version__ = "0.1.0.dev0"
 
+# The public names; the errors also stand in sealdoc.exceptions.__all__
+# (duplicates pairs the two lists), where `from sealdoc.exceptions import *` finds them.
 __all__ = [
     "AuditEvent",
     "BulkOptions",

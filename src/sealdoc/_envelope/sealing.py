@@ -146,6 +146,8 @@ def seal(
     )
 
 
+# The keywords repeat new_sealer's (duplicates pairs the two): seal_with
+# forwards each one, spelled out so that mypy checks every call site.
 def seal_with(
     data: BytesLike,
     *,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import secrets
 
+# Re-exported for providers and for old imports of this module; the
+# conformance suite (sealdoc.testing) imports the same names from the contract.
 from .._provider_api import (
     AssociatedData,
     HasKind,
