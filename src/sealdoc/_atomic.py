@@ -61,7 +61,12 @@ def create_new(path: str | os.PathLike[str], *, mode: int = 0o600, read: bool = 
     flags = os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC
     flags |= os.O_RDWR if read else os.O_WRONLY
     fd = os.open(path, flags, mode)
-    return os.fdopen(fd, "w+b" if read else "wb")
+    try:
+        return os.fdopen(fd, "w+b" if read else "wb")
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)  # created just now by O_EXCL: ours to remove
+        raise
 
 
 def fsync_folder(folder: str | os.PathLike[str]) -> None:
