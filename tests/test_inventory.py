@@ -10,7 +10,8 @@ import fsspec
 import sealdoc
 from sealdoc import MemoryKeyring, Vault
 
-from .test_bulk_engine import filled, hooked_vault, memory_url
+from .stores import filled
+from .test_bulk_engine import hooked_vault, memory_url
 
 
 def test_inventory_counts_every_sealed_object_and_lists_the_rest(tmp_path: Path) -> None:
