@@ -177,9 +177,11 @@ def test_a_conflict_or_a_missing_object_answers_as_on_botocores_path(
         store.read_head("missing", 16)
     head = store.read_head("doc", 16)
     assert (head.data, head.version) == (b"two", new)
-    # the refused PutObject went direct, and botocore asked again to report it
+    # the refused PutObject went direct and was reported from its answer, not asked again
     refused = [r for r in _object_requests(proxy) if r.headers.get("if-match") == old]
-    assert [_direct(r) for r in refused] == [True, True, False]
+    assert [_direct(r) for r in refused] == [True, True]
+    missing = [r for r in _object_requests(proxy) if r.target.endswith("/v/missing")]
+    assert [_direct(r) for r in missing] == [True]
 
 
 def test_an_empty_object_still_reads_as_empty(moto_endpoint: str, proxy: CountingProxy) -> None:

@@ -28,7 +28,9 @@ configured. What each outcome leads to:
 * no answer after the request was sent (a read time-out, a connection
   closed): for a GET botocore's turn; for a PutObject :data:`LOST`, as the
   write may have landed, and the caller finds out before anything repeats it;
-* an error answer: botocore's turn, since it reports the error as before.
+* a changed or missing object (412, 404 NoSuchKey): the error botocore
+  raises for that answer, without asking again;
+* any other error answer: botocore's turn, since it reports the error as before.
   One whose S3 code says this path is wrong for the store (a redirect, a
   signature or region refused) turns it off for the store, with a warning;
   a throttle (503, SlowDown) leaves the next calls to botocore, and its
@@ -73,6 +75,11 @@ PATH_WRONG: Final = frozenset(
         "InvalidAccessKeyId",
     }
 )
+# Answers about the object itself, the same whoever asks again
+_FINAL: Final = {
+    (412, "PreconditionFailed"): "At least one of the pre-conditions you specified did not hold",
+    (404, "NoSuchKey"): "The specified key does not exist.",
+}
 THROTTLE_PAUSE_S: Final = 5.0
 _clock = time.monotonic  # a module attribute, so a test can move time for this module alone
 _CODE = re.compile(rb"<Code>([^<]{1,64})</Code>")
@@ -156,7 +163,7 @@ class Direct:
         except _NoAnswerError:
             return None  # a GET is safe to ask again
         if response.status_code != 206:
-            self._refused(response)
+            self._refused(response, "GetObject")
             return None
         try:
             head = response.headers
@@ -185,7 +192,7 @@ class Direct:
         except _NoAnswerError:
             return Lost(crc)
         if response.status_code != 200:
-            self._refused(response)
+            self._refused(response, "PutObject")
             return None
         etag = response.headers.get("ETag")
         if not etag:
@@ -225,14 +232,26 @@ class Direct:
             self._off(f"its HTTP session failed ({type(exc).__name__})")
             raise _NoAnswerError from exc
 
-    def _refused(self, response: Any) -> None:
-        """An error answer: botocore repeats the call; some answers change what comes next."""
+    def _refused(self, response: Any, operation: str) -> None:
+        """An error answer: botocore repeats the call; some answers change what comes next.
+
+        A changed or missing object (412 PreconditionFailed, 404 NoSuchKey)
+        is raised here as the ClientError botocore would raise for the same
+        answer: asking again would cost a second request and say the same.
+        """
         try:
             found = _CODE.search(bytes(response.content[:4096]))
         except Exception:  # the code is a hint only
             found = None
         code = found.group(1).decode("ascii", "replace") if found else ""
         status = int(response.status_code)
+        if (status, code) in _FINAL:
+            from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore is optional
+
+            error = {"Code": code, "Message": _FINAL[status, code]}
+            raise ClientError(
+                {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
+            )
         if code in PATH_WRONG or status in (301, 307):
             request_id = response.headers.get("x-amz-request-id", "")
             self._off(f"HTTP {status} {code} (request id {request_id or 'none'})")
