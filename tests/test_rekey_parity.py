@@ -9,7 +9,10 @@ whole document byte for byte where that is deterministic, every audit event
 The one-way pipe differs only where docs/lifecycle.md says it does: its body
 length is known at its end, so a truncated or tampered body is found after
 some output was written (and, without ``verify=``, a rewrap copies the body
-unchecked).
+unchecked). And a stream rotate makes its new key (one wrap per recipient,
+audited) before it reads the old body, which it must to write the new header
+first; the bytes rotate authenticates the old body before it makes a key, so
+a damaged document costs no wrap.
 """
 
 from __future__ import annotations
@@ -381,9 +384,18 @@ def test_a_body_short_of_a_whole_segment(ring: MemoryKeyring, doc: bytes) -> Non
     want = observe("bytes", "rotate", short, keys=ring)
     assert want.error is not None
     assert "segment 4 failed authentication" in want.error[2]
+    # the bytes form authenticates the old body before it makes a new key: no wrap
+    assert [e[:2] for e in want.events] == [("unwrap", "ok"), ("rotate", "failed")]
     for form in FORMS:  # found while re-encrypting: after the new header was written
         got = observe(form, "rotate", short, keys=ring)
-        assert (got.error, got.events, got.result) == (want.error, want.events, None)
+        assert (got.error, got.result) == (want.error, None)
+        # a stream form writes the new header first, so its key was made (and audited)
+        assert [e[:2] for e in got.events] == [
+            ("unwrap", "ok"),
+            ("wrap", "ok"),
+            ("rotate", "failed"),
+        ]
+        assert (got.events[0], got.events[2]) == want.events
     verified = check("stream", "rewrap", short, ring, keys=ring, verify=True)
     assert verified.error == want.error
 

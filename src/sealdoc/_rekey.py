@@ -7,7 +7,7 @@ re-encrypts the body. is_current answers from the header alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from ._audit import record
@@ -16,7 +16,9 @@ from ._envelope import (
     Keys,
     Sealer,
     Unlocked,
+    as_suite,
     checked_map,
+    checked_segment_size,
     inspect,
     new_sealer,
     parse_bytes,
@@ -204,17 +206,29 @@ def _rotation(
     drop: Drop | Sequence[Drop] | None,
     suite: Suite | None,
     segment_size: int | None,
-) -> Sealer:
-    """The rotated document's key and header: every wrap re-created, or WrapLossError."""
+) -> Callable[[], Sealer]:
+    """The rotated document's recipients and settings, checked; called, it makes the new key.
+
+    WrapLossError and bad options are raised here, before any provider is
+    asked to wrap: the bytes form calls the result only once the old body
+    has authenticated, so a damaged document costs no KMS call, KDF run or
+    token operation, and audits no new wrap.
+    """
     recipients = rotation_recipients(unlocked, providers, to, drop)
     core = unlocked.parsed.core
-    return new_sealer(
-        recipients,
-        context=core.context,
-        binding=unlocked.binding,
-        suite=suite if suite is not None else core.suite,
-        segment_size=segment_size if segment_size is not None else core.segment_size,
-    )
+    new_suite = as_suite(suite if suite is not None else core.suite)
+    size = checked_segment_size(segment_size if segment_size is not None else core.segment_size)
+
+    def make() -> Sealer:
+        return new_sealer(
+            recipients,
+            context=core.context,
+            binding=unlocked.binding,
+            suite=new_suite,
+            segment_size=size,
+        )
+
+    return make
 
 
 def rotate(
@@ -246,9 +260,7 @@ def rotate(
         size = parsed.core.segment_size
         total = plaintext_length(len(body), size)  # a truncated body fails here
         providers, unlocked = _unlocked(parsed, keys, context, binding)
-        # the new key is made first, as rotate_stream must (it writes the new
-        # header before reading the body): both then fail, and audit, alike
-        sealer = _rotation(
+        make = _rotation(
             unlocked, providers, to=to, drop=drop, suite=suite, segment_size=segment_size
         )
         cipher = unlocked.cipher()
@@ -256,7 +268,9 @@ def rotate(
         def fill(out: memoryview) -> None:
             cipher.open_run(0, body, out, size, final=True)
 
-        result = seal_into_bytes(sealer, memoryview(build_bytes(total, fill)))
+        plaintext = build_bytes(total, fill)  # the whole old body authenticated first
+        sealer = make()
+        result = seal_into_bytes(sealer, memoryview(plaintext))
     _audit_rekey("rotate", parsed, sealer.wrapped)
     return result
 
@@ -288,9 +302,10 @@ def rotate_stream(
     with _audited("rotate", parsed):
         seekable_body(src, parsed)  # a truncated body fails here, when it can
         providers, unlocked = _unlocked(parsed, keys, context, binding)
+        # the new header goes out before the body is read: the key is made now
         sealer = _rotation(
             unlocked, providers, to=to, drop=drop, suite=suite, segment_size=segment_size
-        )
+        )()
         reader = SealedReader(src, parsed, unlocked.cipher())
         written = write_sealed(sealer, reader, dst)
     _audit_rekey("rotate", parsed, sealer.wrapped)

@@ -16,7 +16,7 @@ function, never a submodule.
 from __future__ import annotations
 
 from .._provider_api import is_provider, kind_of, unwrap_budget
-from .arguments import checked_map
+from .arguments import as_suite, checked_map, checked_segment_size
 from .budget import DEFAULT_UNWRAPS_PER_KEY
 from .keys import Keys, providers_of
 from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
@@ -40,7 +40,9 @@ __all__ = [
     "Randbytes",
     "Sealer",
     "Unlocked",
+    "as_suite",
     "checked_map",
+    "checked_segment_size",
     "inspect",
     "is_provider",
     "kind_of",
