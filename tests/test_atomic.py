@@ -136,3 +136,45 @@ def test_a_checkpoint_removes_what_a_killed_write_of_it_left(tmp_path: Path) -> 
     marks.close()
     assert not left.exists()
     assert other.exists()
+
+
+def test_a_file_system_without_locks_still_gets_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def refused(*_: object) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")  # NFS without a lock daemon
+
+    monkeypatch.setattr("sealdoc._atomic.fcntl.flock", refused)
+    write_atomic(tmp_path / "out", b"data")
+    assert (tmp_path / "out").read_bytes() == b"data"
+    assert _leftovers(tmp_path) == []
+
+    def broken(*_: object) -> None:
+        raise OSError(errno.EBADF, "Bad file descriptor")  # anything else still fails
+
+    monkeypatch.setattr("sealdoc._atomic.fcntl.flock", broken)
+    with pytest.raises(OSError, match="Bad file descriptor"):
+        write_atomic(tmp_path / "other", b"data")
+    assert _leftovers(tmp_path) == []
+
+
+def test_keep_mode_takes_no_mode_through_a_planted_symlink(tmp_path: Path) -> None:
+    public = tmp_path / "public"
+    public.write_bytes(b"")
+    public.chmod(0o666)
+    target = tmp_path / "out.pdf"
+    target.symlink_to(public)
+    with atomic_file(target, keep_mode=True) as fh:
+        fh.write(b"plaintext")
+    assert not target.is_symlink()
+    assert _mode(target) == 0o600
+    assert _mode(public) == 0o666  # and the file it pointed to is untouched
+    assert public.read_bytes() == b""
+    own = tmp_path / "mine"
+    own.write_bytes(b"old")
+    own.chmod(0o640)
+    with atomic_file(own, keep_mode=True) as fh:
+        fh.write(b"new")
+    assert _mode(own) == 0o640  # a regular file of the user's own lends its mode

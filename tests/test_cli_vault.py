@@ -107,3 +107,30 @@ def test_a_vault_section_of_the_config_file(tmp_path: Path, moto_endpoint: str) 
     counted = run(tmp_path, "inventory", url, "--json", "--config", "sealdoc.toml")
     ring = sealdoc.LocalKeyring.load(tmp_path / "ring.json", passphrase=PASS)
     assert json.loads(counted.stdout)["counts"] == {f"local:default@{ring.ring_id}#1": 1}
+
+
+def test_a_name_key_on_a_full_disk_leaves_no_file_and_a_retry_works(tmp_path: Path) -> None:
+    import resource
+    import subprocess
+    import sys
+
+    def no_room() -> None:  # every write past byte 0 fails with EFBIG, as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "sealdoc", "vault", "new-name-key", "names.key"],
+        capture_output=True,
+        cwd=tmp_path,
+        preexec_fn=no_room,
+        check=False,
+        timeout=60,
+    )
+    assert full.returncode == 1, full.stderr
+    assert b"cannot create names.key" in full.stderr
+    assert b"Traceback" not in full.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty key, no temp file
+    again = run(tmp_path, "vault", "new-name-key", "names.key", passphrase=None)
+    assert again.returncode == 0, again.stderr
+    from sealdoc._names import NAME_KEY_LEN
+
+    assert len(bytes.fromhex((tmp_path / "names.key").read_text().strip())) == NAME_KEY_LEN

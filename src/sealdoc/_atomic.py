@@ -13,6 +13,7 @@ while written: ``LocalStore.clean_partials`` never removes a live one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import re
@@ -104,19 +105,49 @@ def atomic_file(
     fh = create_new(tmp, mode=mode)
     try:
         with fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # live: clean_partials leaves it
+            _lock(fh)
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
             if keep_mode:
-                with contextlib.suppress(FileNotFoundError):
-                    os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+                _copy_mode(target, tmp)
             _publish(tmp, target, overwrite=overwrite)  # still locked
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_folder(target.parent)
+
+
+# Where a file system has no working locks (an NFS mount without a lock
+# daemon), the write goes on unlocked: the lock only tells a local store's
+# clean-up that the temp file is live, and a store needs locks anyway.
+_NO_LOCKS = frozenset({errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
+
+
+def _lock(fh: BinaryIO) -> None:
+    if fcntl is None:
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # live: clean_partials leaves it
+    except OSError as exc:
+        if exc.errno not in _NO_LOCKS:
+            raise
+
+
+def _copy_mode(target: Path, tmp: Path) -> None:
+    """Give ``tmp`` the permission bits of the regular file ``target``, if it is the user's own.
+
+    ``lstat``, so a symlink planted at the target lends no mode; a file of
+    someone else's lends none either (a decrypted document is never
+    published with modes another user chose). Otherwise ``tmp`` keeps 0600.
+    """
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return
+    own = getattr(os, "getuid", lambda: info.st_uid)()  # no uids: every file is one's own
+    if stat.S_ISREG(info.st_mode) and info.st_uid == own:
+        os.chmod(tmp, stat.S_IMODE(info.st_mode))
 
 
 def _publish(tmp: Path, target: Path, *, overwrite: bool) -> None:

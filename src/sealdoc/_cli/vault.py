@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .._atomic import create_new
+from .._atomic import atomic_file
 from .._names import NAME_KEY_LEN
 from .._vault import Vault
 from . import streams
@@ -209,14 +209,15 @@ def vault_new_name_key(path: str) -> None:
     """
     key = Vault.generate_name_key()
     assert len(key) == NAME_KEY_LEN
+    # atomic and never overwriting: a full disk or a crash leaves no empty
+    # key file behind that every retry would then refuse to replace
     try:
-        fh = create_new(path)
-    except FileExistsError:
+        with atomic_file(path, overwrite=False) as fh:
+            fh.write(key.hex().encode("ascii") + b"\n")
+    except FileExistsError:  # TargetExistsError too
         raise RefusedError(f"{path} exists: a name key is never overwritten") from None
     except OSError as exc:
         raise CliError(f"cannot create {path}: {exc.strerror or exc}") from None
-    with fh:
-        fh.write(key.hex().encode("ascii") + b"\n")
     click.echo(f"wrote a name key to {path}", err=True)
 
 
