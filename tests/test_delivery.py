@@ -375,3 +375,16 @@ def test_a_document_with_many_password_wraps_costs_at_most_four_kdfs() -> None:
     assert reasons.count("refused: this provider tries no more wraps in one document") == 3
     # four wraps, the right one among them, open as usual
     assert sealdoc.open(sealdoc.seal(b"y", keys=[*others[:3], pw()]), keys=pw()) == b"y"
+
+
+def test_an_identity_saved_without_overwrite_never_replaces_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "device.key"
+    first = X25519Identity.generate()
+    first.save(path, overwrite=False)
+    second = X25519Identity.generate()
+    with pytest.raises(FileExistsError):
+        second.save(path, overwrite=False)
+    assert X25519Identity.load(path).recipient == first.recipient
+    assert [p.name for p in tmp_path.iterdir()] == ["device.key"]  # no temp file left
+    second.save(path)  # the default replaces, as before
+    assert X25519Identity.load(path).recipient == second.recipient

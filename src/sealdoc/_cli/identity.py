@@ -33,12 +33,16 @@ def identity_new(path: str, identity_passphrase: SecretFlags) -> None:
     Example:
       sealdoc identity new ~/.config/sealdoc/device.key
     """
-    if Path(path).exists():
-        raise RefusedError(f"{path} exists: an identity is never overwritten")
+    refused = f"{path} exists: an identity is never overwritten"
+    if Path(path).exists():  # before asking for a passphrase
+        raise RefusedError(refused)
     secret = identity_passphrase.read()
     with errors():
         made = X25519Identity.generate()
-        made.save(path, passphrase=secret)
+        try:
+            made.save(path, passphrase=secret, overwrite=False)
+        except FileExistsError:  # one that appeared meanwhile
+            raise RefusedError(refused) from None
     click.echo(made.recipient)
 
 

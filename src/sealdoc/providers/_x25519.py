@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
-from .._atomic import write_atomic
+from .._atomic import atomic_file
 from .._codec import url_b64decode, url_b64encode
 
 # save/load(passphrase=) keep the identity file as a sealed document. The
@@ -161,12 +161,20 @@ class X25519Identity:
 
     # -- files ----------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str], *, passphrase: str | None = None) -> None:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        overwrite: bool = True,
+    ) -> None:
         """Write this identity to ``path`` (mode 0600, atomically).
 
         With ``passphrase``, the file is a sealed document holding the key,
         wrapped under the passphrase (Argon2id, :class:`Password`); without,
-        a text file in the clear, like an SSH or age key.
+        a text file in the clear, like an SSH or age key. ``overwrite=False``
+        never replaces a file at ``path``, even one that appears while the
+        identity is being written: FileExistsError, and that file stays.
         """
         raw = self.private_bytes()
         if passphrase is not None:
@@ -181,7 +189,8 @@ class X25519Identity:
                 f"# recipient: {self.recipient}\n"
                 f"{_IDENTITY_PREFIX}{url_b64encode(raw)}\n"
             ).encode("ascii")
-        write_atomic(Path(path), data)
+        with atomic_file(Path(path), overwrite=overwrite) as fh:
+            fh.write(data)
 
     @classmethod
     def load(
