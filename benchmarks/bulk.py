@@ -314,7 +314,7 @@ _LISTING_CHILD = r"""
 import json, sys
 from sealdoc._bulk.checkpoint import Checkpoint
 from sealdoc._bulk.engine import listing
-from sealdoc._bulk._adapter import Source
+from sealdoc._bulk.source import Source
 from sealdoc._store.base import Entry
 
 def status(field):
