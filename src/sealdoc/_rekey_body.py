@@ -20,6 +20,7 @@ from ._types import ReadableStream, SeekableStream
 from .exceptions import DecryptionError
 
 _CHUNK = 1024 * 1024
+_PROBE = 64 * 1024
 
 
 def chunk_length(segment_size: int) -> int:
@@ -73,13 +74,28 @@ def stream_chunks(
     step = chunk_length(segment_size)
     if length is not None:
         step = min(step, max(length, 1))  # one chunk holds it all: alignment no longer matters
-    current, upcoming = bytearray(step), bytearray(step)
-    have = read_into(src, memoryview(current))
+    # A bulk rewrap passes a header-only stream for every document: a first
+    # read of at most 64 KiB finds such an empty body without zero-filling
+    # 2 MiB of buffers for it; a longer body grows the buffer to full chunks.
+    probe = min(step, _PROBE)
+    current = bytearray(probe)
+    with memoryview(current) as view:
+        have = read_into(src, view)
+    if have == probe < step:
+        current.extend(bytes(step - probe))
+        with memoryview(current) as view:
+            have += read_into(src, view[probe:])
+    upcoming: bytearray | None = None
     while True:
-        more = read_into(src, memoryview(upcoming)) if have == step else 0
+        more = 0
+        if have == step:
+            upcoming = upcoming if upcoming is not None else bytearray(step)
+            with memoryview(upcoming) as view:
+                more = read_into(src, view)
         yield memoryview(current)[:have], more == 0
         if more == 0:
             return
+        assert upcoming is not None
         current, upcoming, have = upcoming, current, more
 
 
