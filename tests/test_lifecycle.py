@@ -23,6 +23,7 @@ from sealdoc import (
 from sealdoc.providers import KdfLimits, Password, X25519Identity
 
 from .errors import fails_with
+from .providers import Down
 
 SEG = 256
 
@@ -172,21 +173,6 @@ def test_rewrap_of_a_truncated_body_fails(ring: MemoryKeyring, doc: bytes) -> No
     with pytest.raises(DecryptionError):
         sealdoc.rewrap_stream(io.BytesIO(doc[:-3]), out, keys=ring, to=MemoryKeyring())
     assert out.getvalue() == b""
-
-
-class Down:
-    """A provider whose service is unreachable."""
-
-    kind = "down"
-
-    def wrap(self, dek: bytes, ad: object) -> sealdoc.WrappedKey:
-        raise ConnectionError("connection refused")
-
-    def unwrap(self, wrapped: object, ad: object) -> bytes:
-        raise ConnectionError("connection refused")
-
-    def handles(self, wrapped: object) -> bool:
-        return False
 
 
 def test_a_provider_that_cannot_wrap_leaves_the_source_untouched(

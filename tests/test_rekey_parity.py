@@ -31,6 +31,7 @@ import sealdoc
 from sealdoc import AuditEvent, DecryptionError, KeyProviderError, MemoryKeyring, WrapLossError
 from sealdoc.providers import KdfLimits, Password
 
+from .providers import Down
 from .test_streams import OneWay
 
 SEG = 256
@@ -293,21 +294,6 @@ def test_bad_options(form: str, verb: Verb, ring: MemoryKeyring, doc: bytes) -> 
         error = check(form, verb, doc, ring, keys=ring, segment_size=7).error
         assert error is not None
         assert error[0] is ValueError
-
-
-class Down:
-    """A provider whose service is unreachable."""
-
-    kind = "down"
-
-    def wrap(self, dek: bytes, ad: object) -> sealdoc.WrappedKey:
-        raise ConnectionError("connection refused")
-
-    def unwrap(self, wrapped: object, ad: object) -> bytes:
-        raise ConnectionError("connection refused")
-
-    def handles(self, wrapped: object) -> bool:
-        return False
 
 
 @pytest.mark.parametrize("verb", ["rewrap", "rotate"])
