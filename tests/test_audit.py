@@ -73,7 +73,7 @@ def test_rewrap_rotate_and_key_lifecycle(events: list[AuditEvent], ring: MemoryK
 def test_a_provider_failure_is_audited_as_failed(
     events: list[AuditEvent], ring: MemoryKeyring
 ) -> None:
-    from .test_lifecycle import Down
+    from .providers import Down
 
     with pytest.raises(sealdoc.KeyProviderError):
         sealdoc.seal(b"x", keys=[ring, Down()])

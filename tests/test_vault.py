@@ -21,8 +21,8 @@ from sealdoc import (
     Vault,
 )
 
+from .providers import Down
 from .stores import Store, s3_options
-from .test_lifecycle import Down
 
 
 def vault(store: Store, keys: Any, **kwargs: Any) -> Vault:
