@@ -241,7 +241,7 @@ def _unlock(
     """8.1-8.3 unwrap (with 9.1's budgets), 4 commitment, 5 MAC."""
     for kek in keks:  # the opener's keys in order, then the wraps in header order
         budget = 4 if kek.kind == "password" else 32 if kek.kind == "x25519" else None
-        tries: dict[tuple[str, str, int], int] = {}
+        tries: dict[tuple[str, str], int] = {}
         for kind, key_id, version, payload in wrapped:
             kb, ib = kind.encode(), key_id.encode()
             ad = (
@@ -265,8 +265,9 @@ def _unlock(
                 if budget < 0:
                     continue
             else:
-                tries[(kind, key_id, version)] = tries.get((kind, key_id, version), 0) + 1
-                if tries[(kind, key_id, version)] > 2:
+                # 9.1: two tries per key, whatever version the wraps claim
+                tries[(kind, key_id)] = tries.get((kind, key_id), 0) + 1
+                if tries[(kind, key_id)] > 2:
                     continue
             if kind == "password":
                 dek = _password_unwrap(kek.secret, version, payload, ad)

@@ -12,6 +12,7 @@ from sealdoc import KeyRef, LocalKeyring, MemoryKeyring, WrappedKey
 from sealdoc.exceptions import NotMineError
 from sealdoc.providers import (
     AssociatedData,
+    BudgetKey,
     HasKind,
     KeyFamily,
     KeyProvider,
@@ -22,7 +23,7 @@ from sealdoc.providers import (
 )
 from sealdoc.testing import KeyProviderTests
 
-KEYRING = frozenset({VersionedKey, KeyFamily, HasKind})
+KEYRING = frozenset({VersionedKey, KeyFamily, BudgetKey, HasKind})
 BUDGETED = frozenset({VersionedKey, UnwrapBudget, HasKind})
 
 

@@ -14,8 +14,8 @@ globally. Like age's Recipient and Identity, the surface is small:
   worth trying.
 
 Optional powers are declared as small protocols of their own, below:
-:class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget` and
-:class:`HasKind`. sealdoc looks for them only through the check functions at
+:class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget`,
+:class:`BudgetKey` and :class:`HasKind`. sealdoc looks for them only through the check functions at
 the end of this file, never by probing attributes elsewhere.
 
 The module sits below the envelope and beside the format: it imports only
@@ -36,12 +36,14 @@ from ._format import KeyRef, WrappedKey
 
 __all__ = [
     "AssociatedData",
+    "BudgetKey",
     "HasKind",
     "KeyFamily",
     "KeyProvider",
     "Powers",
     "UnwrapBudget",
     "VersionedKey",
+    "budget_key",
     "is_provider",
     "kind_of",
     "powers",
@@ -130,8 +132,9 @@ class UnwrapBudget(Protocol):
 
     Optional. An unwrap may cost a KMS request or a password KDF, and a
     crafted document can hold 32 wraps that all name one key. By default a
-    provider tries at most two wraps naming one kind, key id and version
-    per document; one that declares ``max_unwraps_per_document`` tries at
+    provider tries at most two wraps of one key per document, whatever
+    version they claim (the key is the wrap's kind and key id, or what
+    :class:`BudgetKey` says); one that declares ``max_unwraps_per_document`` tries at
     most that many wraps of a document in all, whatever they name. Declare
     it when the default does not fit: ``Password`` (4: each try is a KDF,
     and every password wrap carries the same label) and ``X25519Identity``
@@ -139,6 +142,24 @@ class UnwrapBudget(Protocol):
     """
 
     max_unwraps_per_document: int
+
+
+@runtime_checkable
+class BudgetKey(Protocol):
+    """A provider that says which of its keys a wrap it handles would spend a try on.
+
+    Optional. The default two tries per key count by the wrap's kind and key
+    id; a provider that accepts one key under several names (a KMS
+    multi-region key's replicas in other regions' ARNs, a keyring's plain
+    and ``name@ring-id`` forms) names the key itself here, so that a crafted
+    document cannot buy more tries by spelling one key many ways
+    (format.md 9.1). Called only for wraps ``handles`` accepted; it must
+    not make a remote call.
+    """
+
+    def budget_key(self, wrapped: WrappedKey) -> str:
+        """The provider's own name for the key ``wrapped`` is under."""
+        ...
 
 
 @runtime_checkable
@@ -193,6 +214,24 @@ def unwrap_budget(provider: object) -> int | None:
     if isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0:
         return budget
     raise TypeError(f"{provider!r}.max_unwraps_per_document must be an int >= 0")
+
+
+_BUDGET_KEY_TYPES: dict[type, bool] = {}
+
+
+def budget_key(provider: object, wrapped: WrappedKey) -> tuple[str, str]:
+    """Which key of ``provider``'s a try on ``wrapped`` counts against (format.md 9.1).
+
+    The version is left out on purpose: versions of one key are one key to
+    whoever pays for the tries (one KMS key, one HSM key object family).
+    """
+    kind = type(provider)
+    declared = _BUDGET_KEY_TYPES.get(kind)
+    if declared is None:
+        declared = _BUDGET_KEY_TYPES[kind] = isinstance(provider, BudgetKey)
+    if declared:
+        return (wrapped.kind, cast(BudgetKey, provider).budget_key(wrapped))
+    return (wrapped.kind, wrapped.key_id)
 
 
 @attrs.frozen

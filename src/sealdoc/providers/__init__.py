@@ -5,7 +5,15 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
-from ._base import AssociatedData, HasKind, KeyFamily, KeyProvider, UnwrapBudget, VersionedKey
+from ._base import (
+    AssociatedData,
+    BudgetKey,
+    HasKind,
+    KeyFamily,
+    KeyProvider,
+    UnwrapBudget,
+    VersionedKey,
+)
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -15,6 +23,7 @@ from ._x25519 import X25519Identity, X25519Recipient
 __all__ = [
     "AssociatedData",
     "AwsKms",
+    "BudgetKey",
     "DekCache",
     "HasKind",
     "KdfLimits",

@@ -128,6 +128,15 @@ class AwsKms:
             return False
         return _same_key(wrapped.key_id, self.key_arn())
 
+    def budget_key(self, wrapped: WrappedKey) -> str:
+        """The key id without region or account (BudgetKey).
+
+        A multi-region key's replicas answer under one ``mrk-`` id in every
+        region's ARN, and every version of a wrap is the one KMS key: a
+        crafted document naming them all still gets two Decrypt calls.
+        """
+        return _key_part(wrapped.key_id)
+
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
         if wrapped.kind != KIND:
             raise NotMineError(f"a {wrapped.kind} key, not an AWS KMS one")
@@ -228,8 +237,13 @@ def _same_key(a: str, b: str) -> bool:
     """The same key, or replicas of one multi-region key (``mrk-`` ids) in other regions."""
     if a == b:
         return True
-    id_a, id_b = a.rsplit("/", 1)[-1], b.rsplit("/", 1)[-1]
+    id_a, id_b = _key_part(a), _key_part(b)
     return id_a.startswith("mrk-") and id_a == id_b
+
+
+def _key_part(key_id: str) -> str:
+    """The key's own id from an ARN (``arn:...:key/ID`` -> ``ID``), else the text as given."""
+    return key_id.rsplit("/", 1)[-1]
 
 
 def from_uri(uri: str, **options: Any) -> AwsKms:

@@ -15,6 +15,7 @@ import secrets
 # conformance suite (sealdoc.testing) imports the same names from the contract.
 from .._provider_api import (
     AssociatedData,
+    BudgetKey,
     HasKind,
     KeyFamily,
     KeyProvider,
@@ -24,6 +25,7 @@ from .._provider_api import (
 
 __all__ = [
     "AssociatedData",
+    "BudgetKey",
     "HasKind",
     "KeyFamily",
     "KeyProvider",

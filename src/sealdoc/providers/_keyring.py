@@ -169,6 +169,12 @@ class KeyringBase:
             name = self._name_for(wrapped.key_id)
             return name is not None and name in self._keys
 
+    def budget_key(self, wrapped: WrappedKey) -> str:
+        """The key's name: ``name`` and ``name@ring-id`` are one key to the budget (BudgetKey)."""
+        with self._lock:
+            name = self._name_for(wrapped.key_id)
+        return wrapped.key_id if name is None else name
+
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
         if wrapped.kind != self.kind:
             raise NotMineError(f"a {wrapped.kind} key, not a {self.kind} one")

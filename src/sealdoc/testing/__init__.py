@@ -17,7 +17,7 @@ keys), as fsspec ships abstract tests for file-system authors::
 Besides the three methods every provider has, the suite checks each
 optional Protocol the provider claims (``sealdoc/_provider_api.py``,
 docs/architecture.md "Adding a key provider"): ``VersionedKey``,
-``KeyFamily``, ``UnwrapBudget`` and ``HasKind``, found by the very checks
+``KeyFamily``, ``UnwrapBudget``, ``BudgetKey`` and ``HasKind``, found by the very checks
 sealdoc itself uses. A check for a Protocol the provider does not claim has
 nothing to test and passes; set ``capabilities`` to the set of Protocols
 you mean to claim, and a misspelt ``current_key`` fails instead of passing
@@ -41,6 +41,7 @@ from .._envelope import seal as seal_document
 from .._format import KeyRef, WrappedKey
 from .._provider_api import (
     AssociatedData,
+    BudgetKey,
     HasKind,
     KeyFamily,
     KeyProvider,
@@ -69,6 +70,8 @@ def _claimed_capabilities(provider: object) -> frozenset[type]:
         claimed.add(KeyFamily)
     if unwrap_budget(provider) is not None:
         claimed.add(UnwrapBudget)
+    if isinstance(provider, BudgetKey):
+        claimed.add(BudgetKey)
     if isinstance(provider, HasKind):
         claimed.add(HasKind)
     return frozenset(claimed)
@@ -215,6 +218,19 @@ class KeyProviderTests:
         copies = min(budget, fmt.MAX_KEYS)
         sealed = seal_document(b"budget", keys=[provider] * copies)
         assert open_document(sealed, keys=provider) == b"budget"
+
+    def test_budget_key_is_one_key_whatever_the_version(self) -> None:
+        """BudgetKey: a str naming the key of a wrap it made, the same for any version
+        (format.md 9.1: versions of one key share its two tries)."""
+        provider = self.make_provider()
+        if not isinstance(provider, BudgetKey):
+            return  # not claimed: tries count by kind and key id
+        wrapped = provider.wrap(os.urandom(32), _ad())
+        name = provider.budget_key(wrapped)
+        assert isinstance(name, str)
+        for version in (0, wrapped.version + 1, 2**32 - 1):
+            other = WrappedKey(wrapped.kind, wrapped.key_id, version, wrapped.payload)
+            assert provider.budget_key(other) == name
 
     def test_safe_under_concurrent_use(self) -> None:
         provider = self.make_provider()
