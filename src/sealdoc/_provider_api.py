@@ -15,8 +15,9 @@ globally. Like age's Recipient and Identity, the surface is small:
 
 Optional powers are declared as small protocols of their own, below:
 :class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget`,
-:class:`BudgetKey` and :class:`HasKind`. sealdoc looks for them only through the check functions at
-the end of this file, never by probing attributes elsewhere.
+:class:`BudgetKey`, :class:`CostlyUnwrap` and :class:`HasKind`. sealdoc
+looks for them only through the check functions at the end of this file,
+never by probing attributes elsewhere.
 
 The module sits below the envelope and beside the format: it imports only
 ``_format``, so that the envelope, the key-URI resolver and the bulk jobs
@@ -27,7 +28,7 @@ imports every provider, one of which calls the envelope back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol, cast, runtime_checkable
 
 import attrs
@@ -37,6 +38,7 @@ from ._format import KeyRef, WrappedKey
 __all__ = [
     "AssociatedData",
     "BudgetKey",
+    "CostlyUnwrap",
     "HasKind",
     "KeyFamily",
     "KeyProvider",
@@ -44,6 +46,7 @@ __all__ = [
     "UnwrapBudget",
     "VersionedKey",
     "budget_key",
+    "check_costs",
     "is_provider",
     "kind_of",
     "powers",
@@ -163,6 +166,23 @@ class BudgetKey(Protocol):
 
 
 @runtime_checkable
+class CostlyUnwrap(Protocol):
+    """A provider whose unwraps cost work the document chooses (a password's KDF).
+
+    Optional. Before any provider tries any wrap, the opener shows each such
+    provider the document's wraps; ``check_cost`` raises
+    :class:`~sealdoc.exceptions.KdfBudgetError` when trying the ones it
+    would try costs more than its budget (format.md 8.2), so a crafted
+    upload fails fast instead of after seconds of KDF work. It must do no
+    costly work itself.
+    """
+
+    def check_cost(self, wrapped_keys: Sequence[WrappedKey]) -> None:
+        """Raise if trying ``wrapped_keys`` (a document's, in header order) is over budget."""
+        ...
+
+
+@runtime_checkable
 class HasKind(Protocol):
     """A provider that names its kind: the ``kind`` field of the wraps it makes.
 
@@ -232,6 +252,20 @@ def budget_key(provider: object, wrapped: WrappedKey) -> tuple[str, str]:
     if declared:
         return (wrapped.kind, cast(BudgetKey, provider).budget_key(wrapped))
     return (wrapped.kind, wrapped.key_id)
+
+
+_COSTLY_TYPES: dict[type, bool] = {}
+
+
+def check_costs(providers: Sequence[object], wrapped_keys: Sequence[WrappedKey]) -> None:
+    """Let every :class:`CostlyUnwrap` provider refuse the document before any unwrap runs."""
+    for provider in providers:
+        kind = type(provider)
+        costly = _COSTLY_TYPES.get(kind)
+        if costly is None:
+            costly = _COSTLY_TYPES[kind] = isinstance(provider, CostlyUnwrap)
+        if costly:
+            cast(CostlyUnwrap, provider).check_cost(wrapped_keys)
 
 
 @attrs.frozen

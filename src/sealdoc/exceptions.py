@@ -12,6 +12,10 @@ exception it resembles, so callers can catch either::
     │       context or binding, a truncated or extended body. One opaque
     │       failure to an attacker; ``attempts`` tells a developer which
     │       providers were tried and why each declined.
+    ├── KdfBudgetError(SealdocError, ValueError)
+    │       a document's password wraps ask for more KDF work (memory, passes,
+    │       iterations, or in total) than the opener's ``KdfBudget``; refused
+    │       before any KDF ran
     ├── KeyProviderError(SealdocError, RuntimeError)
     │   │   a provider failed (down, no access, misconfigured); the cause is
     │   │   kept as ``__cause__``. Never raised for tampering.
@@ -78,6 +82,7 @@ __all__ = [
     "EmptyStoreError",
     "FormatError",
     "InvalidDocumentIdError",
+    "KdfBudgetError",
     "KeyProviderError",
     "KeyUriError",
     "KeyringError",
@@ -155,6 +160,14 @@ class DecryptionError(SealdocError, ValueError):
     def details(self) -> str:
         """The reason and every attempt, one per line, escaped: for logs and ``--verbose``."""
         return _describe(_CANNOT_OPEN, self.reason, self.attempts)
+
+
+class KdfBudgetError(SealdocError, ValueError):
+    """A document's password KDFs would cost more than the opener allows (format.md 8.2).
+
+    Raised before any KDF runs. The message names the cost asked and the
+    budget; both are public (``sealdoc inspect`` shows a wrap's parameters).
+    """
 
 
 class KeyProviderError(SealdocError, RuntimeError):

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from .. import _format as fmt
 from .._format import ParsedHeader, WrappedKey
-from .._provider_api import AssociatedData, KeyProvider
+from .._provider_api import AssociatedData, KeyProvider, check_costs
 from .._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from .._stream import SegmentCipher
 from ..exceptions import DecryptionError, FormatError, NotMineError
@@ -59,6 +59,7 @@ def unlock(
 ) -> Unlocked:
     """Recover the DEK with any provider; check commitment and header MAC (format.md 9)."""
     digest = checked_digest(parsed, context, binding)
+    check_costs(providers, parsed.wrapped_keys)  # over budget: refused before any KDF runs
     ad = AssociatedData(digest=digest, context=parsed.core.context, binding=binding)
     tried = Attempts(ad)
     for provider in providers:  # the caller's order, then the header's (format.md 9.1)

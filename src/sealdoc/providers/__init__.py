@@ -16,7 +16,7 @@ from ._base import (
 )
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
-from ._password import KdfLimits, Password
+from ._password import KdfBudget, KdfLimits, Password
 from ._pkcs11 import Pkcs11
 from ._x25519 import X25519Identity, X25519Recipient
 
@@ -26,6 +26,7 @@ __all__ = [
     "BudgetKey",
     "DekCache",
     "HasKind",
+    "KdfBudget",
     "KdfLimits",
     "KeyFamily",
     "KeyProvider",

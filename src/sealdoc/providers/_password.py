@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import struct
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 from cryptography.exceptions import InvalidTag
@@ -22,7 +22,7 @@ from nacl.pwhash import argon2id
 
 from .._format import DEK_LEN, KeyRef, WrappedKey
 from .._wrap_ad import check_key_id, wrap_ad
-from ..exceptions import NotMineError
+from ..exceptions import KdfBudgetError, NotMineError
 from ._base import AssociatedData, instance_token
 
 KIND = "password"
@@ -87,6 +87,88 @@ class KdfLimits:
             )
 
 
+@attrs.frozen
+class KdfBudget:
+    """How much password-KDF work one opener spends on one document (format.md 8.2).
+
+    :class:`KdfLimits` says which parameters are valid at all; this says
+    which an opener is willing to pay for. A document whose password wraps
+    ask for more (per KDF, or summed over the wraps the opener would try)
+    is refused with :class:`~sealdoc.exceptions.KdfBudgetError` before any
+    KDF runs. The default is for a service opening uploads: twice the
+    memory and work of the default parameters per KDF, and four default
+    KDFs of each kind per document (about 0.6 s of one core and 128 MiB at
+    most on a 2020s server), so everything sealdoc writes with its
+    defaults, and what ``deliver`` writes, opens. On a customer's own
+    device, opening their own documents, :meth:`device` allows all the
+    format's valid parameters (what opening cost before the budget).
+    """
+
+    #: Argon2id memory per KDF, KiB (the peak memory of an open).
+    argon2_max_memory_kib: int = 2 * DEFAULT_ARGON2_MEMORY_KIB
+    #: Argon2id memory x passes per KDF, KiB-passes (its time).
+    argon2_max_cost: int = 2 * DEFAULT_ARGON2_MEMORY_KIB * DEFAULT_ARGON2_ITERATIONS
+    #: Argon2id memory x passes summed over the document's tried wraps.
+    argon2_max_document_cost: int = 4 * DEFAULT_ARGON2_MEMORY_KIB * DEFAULT_ARGON2_ITERATIONS
+    #: PBKDF2 iterations per KDF.
+    pbkdf2_max_iterations: int = 2 * DEFAULT_PBKDF2_ITERATIONS
+    #: PBKDF2 iterations summed over the document's tried wraps.
+    pbkdf2_max_document_iterations: int = 4 * DEFAULT_PBKDF2_ITERATIONS
+
+    @classmethod
+    def device(cls) -> KdfBudget:
+        """Every valid parameter (KdfLimits' ceilings), for a customer's own device."""
+        ceilings = KdfLimits()
+        return cls(
+            argon2_max_memory_kib=ceilings.argon2_max_memory_kib,
+            argon2_max_cost=ceilings.argon2_max_cost,
+            argon2_max_document_cost=4 * ceilings.argon2_max_cost,
+            pbkdf2_max_iterations=ceilings.pbkdf2_max_iterations,
+            pbkdf2_max_document_iterations=4 * ceilings.pbkdf2_max_iterations,
+        )
+
+    def check(self, costs: Sequence[tuple[int, int, int]]) -> None:
+        """Refuse ``costs``, (kdf, memory KiB, passes or iterations) per KDF, if over budget."""
+        argon2 = pbkdf2 = 0
+        for kdf, memory_kib, work in costs:
+            if kdf == ARGON2ID:
+                if (
+                    memory_kib > self.argon2_max_memory_kib
+                    or memory_kib * work > self.argon2_max_cost
+                ):
+                    self._refuse(
+                        f"an Argon2id wrap asks for {memory_kib:,} KiB x {work} passes; this "
+                        f"opener allows {self.argon2_max_memory_kib:,} KiB and "
+                        f"{self.argon2_max_cost:,} KiB-passes per KDF"
+                    )
+                argon2 += memory_kib * work
+            else:
+                if work > self.pbkdf2_max_iterations:
+                    self._refuse(
+                        f"a PBKDF2 wrap asks for {work:,} iterations; this opener allows "
+                        f"{self.pbkdf2_max_iterations:,} per KDF"
+                    )
+                pbkdf2 += work
+        if argon2 > self.argon2_max_document_cost:
+            self._refuse(
+                f"its Argon2id wraps ask for {argon2:,} KiB-passes in all; this opener "
+                f"allows {self.argon2_max_document_cost:,} per document"
+            )
+        if pbkdf2 > self.pbkdf2_max_document_iterations:
+            self._refuse(
+                f"its PBKDF2 wraps ask for {pbkdf2:,} iterations in all; this opener "
+                f"allows {self.pbkdf2_max_document_iterations:,} per document"
+            )
+
+    @staticmethod
+    def _refuse(what: str) -> None:
+        raise KdfBudgetError(
+            f"refused before any KDF ran: {what}. If the document comes from a source "
+            "you trust (a customer's own device), open it with "
+            "Password(..., budget=KdfBudget.device()) or a KdfBudget of your own"
+        )
+
+
 def password_bytes(password: str) -> bytes:
     """UTF-8 of the NFC form, so a password typed on a phone and on a PC agree."""
     if not isinstance(password, str):
@@ -102,7 +184,9 @@ class Password:
     Seal or deliver with it; open with the same password. ``kdf`` is
     ``"argon2id"`` (the default, through PyNaCl) or ``"pbkdf2-sha256"``
     (what a browser can compute, for the self-decrypting HTML export).
-    ``limits`` bounds the KDF parameters accepted when opening.
+    ``limits`` bounds the KDF parameters accepted when opening (a wrap
+    outside them is declined), ``budget`` the KDF work one open may spend
+    (a document over it is refused before any KDF runs; :class:`KdfBudget`).
 
     >>> import sealdoc
     >>> from sealdoc.providers import Password
@@ -130,11 +214,13 @@ class Password:
         iterations: int | None = None,
         label: str = "password",
         limits: KdfLimits | None = None,
+        budget: KdfBudget | None = None,
         _randbytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self._secret = password_bytes(password)
         self._label = check_key_id(label)
         self._limits = limits or KdfLimits()
+        self._budget = budget or KdfBudget()
         self._randbytes = _randbytes
         if kdf == "argon2id":
             self._kdf = ARGON2ID
@@ -178,6 +264,28 @@ class Password:
         # Any password wrap: the label is descriptive, and the customer who
         # types a password does not know it.
         return wrapped.kind == KIND
+
+    def check_cost(self, wrapped_keys: Sequence[WrappedKey]) -> None:
+        """Refuse the document if the wraps this password would try are over budget (CostlyUnwrap).
+
+        The wraps tried are the first ``max_unwraps_per_document`` password
+        wraps in header order (format.md 9.1); those that would be declined
+        unread (version, length, KDF id, bounds) cost nothing.
+        """
+        mine = [w for w in wrapped_keys if w.kind == KIND][: self.max_unwraps_per_document]
+        costs = []
+        for wrapped in mine:
+            try:
+                params, _ = _split_params(wrapped, self._limits)
+            except ValueError:
+                continue
+            if params[0] == ARGON2ID:
+                _, memory_kib, iterations = struct.unpack(">BII", params)
+                costs.append((ARGON2ID, memory_kib, iterations))
+            else:
+                _, iterations = struct.unpack(">BI", params)
+                costs.append((PBKDF2_SHA256, 0, iterations))
+        self._budget.check(costs)
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
         if wrapped.kind != KIND:

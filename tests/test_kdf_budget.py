@@ -1,0 +1,153 @@
+"""An opener's password-KDF budget (format.md 8.2; issue 19, item 5).
+
+Within the format's bounds a 3.6 KB file made with no key asked for four
+Argon2id KDFs at 1 GiB x 4 passes: 12.3 s of CPU and 1 GiB per password
+tried. A service opening uploads now refuses such a document before any KDF
+runs; a customer's own device can allow it with ``KdfBudget.device()``.
+The KDF functions are replaced by counters here, so a test that fails does
+so at once, without spending the work it guards against.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+
+import pytest
+from nacl.pwhash import argon2id
+
+import sealdoc
+from sealdoc import DecryptionError, KdfBudgetError, WrappedKey
+from sealdoc.providers import AssociatedData, KdfBudget, Password, _password
+
+PASSWORD = "tulip-quarry-anthem-ledger"
+
+
+class Forged:
+    """Writes one chosen wrap: how an attacker crafts a document with no key."""
+
+    def __init__(self, wrapped: WrappedKey) -> None:
+        self.wrapped = wrapped
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        return self.wrapped
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return False
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        raise NotImplementedError
+
+
+def argon2_wrap(memory_kib: int, passes: int) -> WrappedKey:
+    params = struct.pack(">BII", 1, memory_kib, passes)
+    return WrappedKey("password", "password", 1, params + os.urandom(16 + 12 + 48))
+
+
+def pbkdf2_wrap(iterations: int) -> WrappedKey:
+    return WrappedKey("password", "password", 1, struct.pack(">BI", 2, iterations) + os.urandom(76))
+
+
+def crafted(wraps: Sequence[WrappedKey]) -> bytes:
+    return sealdoc.seal(b"bait", keys=[Forged(w) for w in wraps])
+
+
+@pytest.fixture
+def kdf_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the KDFs the opener runs; each returns a key that opens nothing."""
+    calls: list[str] = []
+
+    def argon2(*args: object, **kwargs: object) -> bytes:
+        calls.append("argon2id")
+        return bytes(32)
+
+    class Pbkdf2:
+        def __init__(self, *args: object) -> None:
+            pass
+
+        def derive(self, secret: bytes) -> bytes:
+            calls.append("pbkdf2")
+            return bytes(32)
+
+    monkeypatch.setattr(argon2id, "kdf", argon2)  # the module _password calls
+    monkeypatch.setattr(_password, "PBKDF2HMAC", Pbkdf2)
+    return calls
+
+
+GIB_KIB = 1024 * 1024
+
+
+def test_the_reported_file_fails_fast_before_any_kdf(kdf_calls: list[str]) -> None:
+    doc = crafted([argon2_wrap(GIB_KIB, 4)] * 4)
+    assert len(doc) < 4096
+    with pytest.raises(KdfBudgetError) as info:
+        sealdoc.open(doc, keys=Password(PASSWORD))
+    assert kdf_calls == []
+    message = str(info.value)
+    assert "1,048,576 KiB x 4 passes" in message
+    assert "KdfBudget.device()" in message
+    assert PASSWORD not in message
+
+
+@pytest.mark.parametrize(
+    ("wraps", "what"),
+    [
+        ([argon2_wrap(128 * 1024 + 1, 2)], "KiB and"),  # memory per KDF
+        ([argon2_wrap(100_000, 4)], "KiB-passes per KDF"),  # work per KDF
+        ([argon2_wrap(128 * 1024, 3)] * 3, "per document"),  # each fits, the sum does not
+        ([pbkdf2_wrap(1_200_001)], "per KDF"),
+        ([pbkdf2_wrap(1_000_000)] * 3, "per document"),
+    ],
+)
+def test_each_limit_of_the_default_budget(
+    kdf_calls: list[str], wraps: list[WrappedKey], what: str
+) -> None:
+    with pytest.raises(KdfBudgetError, match=what):
+        sealdoc.open(crafted(wraps), keys=Password(PASSWORD))
+    assert kdf_calls == []
+
+
+def test_a_limit_reached_exactly_is_within_budget(kdf_calls: list[str]) -> None:
+    exact = [argon2_wrap(128 * 1024, 3), argon2_wrap(64 * 1024, 6), pbkdf2_wrap(1_200_000)]
+    with pytest.raises(DecryptionError):
+        sealdoc.open(crafted(exact), keys=Password(PASSWORD))
+    assert kdf_calls == ["argon2id", "argon2id", "pbkdf2"]
+
+
+def test_wraps_the_opener_would_not_try_cost_nothing(kdf_calls: list[str]) -> None:
+    """Only the first four password wraps are tried (9.1); wraps declined unread are free."""
+    cheap = [argon2_wrap(64 * 1024, 3)] * 4
+    beyond = [argon2_wrap(GIB_KIB, 4)]  # the fifth: never tried
+    over_ceiling = argon2_wrap(2 * GIB_KIB, 1)  # invalid: declined unread
+    with pytest.raises(DecryptionError):
+        sealdoc.open(crafted([over_ceiling, *cheap[:3], *beyond]), keys=Password(PASSWORD))
+    assert kdf_calls == ["argon2id"] * 3
+
+
+def test_a_device_budget_allows_every_valid_parameter(kdf_calls: list[str]) -> None:
+    doc = crafted([argon2_wrap(GIB_KIB, 4)] * 4)
+    with pytest.raises(DecryptionError):
+        sealdoc.open(doc, keys=Password(PASSWORD, budget=KdfBudget.device()))
+    assert kdf_calls == ["argon2id"] * 4
+    own = KdfBudget(argon2_max_memory_kib=GIB_KIB, argon2_max_cost=4 * GIB_KIB)
+    with pytest.raises(KdfBudgetError, match="per document"):
+        sealdoc.open(doc, keys=Password(PASSWORD, budget=own))
+
+
+def test_what_sealdoc_writes_by_default_opens_within_the_default_budget() -> None:
+    """Real KDFs: the default Argon2id wrap, the HTML export's PBKDF2 wrap, and four
+    recipients' wraps where the opener's password is the last."""
+    for recipient in (Password(PASSWORD), Password(PASSWORD, kdf="pbkdf2-sha256")):
+        doc = sealdoc.seal(b"statement", keys=recipient)
+        assert sealdoc.open(doc, keys=Password(PASSWORD)) == b"statement"
+    others = [Password(f"other-recipient-{i}-passphrase") for i in range(3)]
+    doc = sealdoc.seal(b"statement", keys=[*others, Password(PASSWORD)])
+    assert sealdoc.open(doc, keys=Password(PASSWORD)) == b"statement"
+
+
+def test_what_deliver_writes_opens_within_the_default_budget() -> None:
+    ring = sealdoc.MemoryKeyring()
+    sealed = sealdoc.seal(b"statement", keys=ring)
+    copy = sealdoc.deliver(sealed, keys=ring, to=Password(PASSWORD))
+    assert sealdoc.open(copy, keys=Password(PASSWORD)) == b"statement"
