@@ -93,8 +93,8 @@ def test_what_is_known_about_the_customer(password: str, personal: tuple[str, ..
 
 def test_personal_values_reach_the_estimator_too() -> None:
     """A l33t spelling of the customer's name: no substring, but zxcvbn knows it."""
-    sealdoc.check_password("W1nterb0ttom-Kettle!")
-    text = refused("W1nterb0ttom-Kettle!", personal=("Jane Winterbottom",))
+    sealdoc.check_password("W1nterb0ttom-Kettle#4")
+    text = refused("W1nterb0ttom-Kettle#4", personal=("Jane Winterbottom",))
     assert "known about the customer" in text
 
 
@@ -109,8 +109,9 @@ def test_personal_must_be_a_list_of_str() -> None:
     "password",
     [
         "orbit-plum-kettle-sunrise",
-        "correct horse battery staple",
         "Glass-Ferry-Quietly-Ninety",
+        "Schmetterling-Regenbogen-Kaffee",  # German words, now in the dictionaries
+        "жёлудь-маяк-крыльцо-завтра",
         "x" * 3 + "kettle-orbit-plum-sunrise-" * 20,  # longer than zxcvbn takes
     ],
 )
@@ -130,7 +131,7 @@ def test_checks_in_threads_do_not_see_each_others_personal_values() -> None:
 
     def check(name: str, expect_refused: bool) -> None:
         for _ in range(30):
-            got = bool(sealdoc.password_problems("W1nterb0ttom-Kettle!", personal=[name]))
+            got = bool(sealdoc.password_problems("W1nterb0ttom-Kettle#4", personal=[name]))
             if got != expect_refused:
                 failures.append(name)
 

@@ -8,17 +8,29 @@ Two layers: zxcvbn (the Python port of Dropbox's estimator) estimates how
 many guesses a pattern-aware guesser needs (dictionaries, l33t, keyboard
 walks, sequences, dates, repeats, the customer's own data), and the checks
 here catch what it scores as random: numbers written with ``+``, spaces and
-parentheses, IBANs, account numbers with a few letters.
+parentheses, IBANs, account numbers with a few letters, a part repeated,
+well-known example passphrases.
+
+zxcvbn knows English only, and counts a space or dash between words as
+random characters. So it is also given the common words of 30 other
+languages (``_wordlists/``, from wordfreq), and asked about the password
+without its separators and as typed on a QWERTY keyboard when it was typed
+on another layout (a Russian keyboard walk is ``qwerty`` under the keys);
+the lowest estimate counts.
 """
 
 from __future__ import annotations
 
+import gzip
+import math
 import re
 import secrets
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from importlib import resources
+from itertools import zip_longest
 from typing import Any
 
 from .exceptions import WeakPasswordError
@@ -63,7 +75,62 @@ _COMMON = (
     "abc123",
     "123456",
     "statement",
+    # the word for "password" in the languages of _wordlists: the first guess there
+    "пароль",
+    "парола",
+    "hasło",
+    "haslo",
+    "şifre",
+    "sifre",
+    "senha",
+    "wachtwoord",
+    "salasana",
+    "jelszó",
+    "jelszo",
+    "heslo",
+    "geslo",
+    "lozinka",
+    "lösenord",
+    "losenord",
+    "adgangskode",
+    "passord",
+    "parola",
+    "slaptažodis",
+    "parole",
+    "κωδικός",
+    "סיסמה",
+    "سرواژه",
+    "كلمةالسر",
+    "katasandi",
 )
+# Passphrases published as examples (comics, articles, docs) and stock
+# phrases: every guesser's list has them, whatever the estimate of their words.
+_KNOWN_PHRASES = (
+    "correcthorsebatterystaple",
+    "tr0ub4dor&3",
+    "thequickbrownfoxjumpsoverthelazydog",
+    "tobeornottobe",
+    "maytheforcebewithyou",
+    "allyourbasearebelongtous",
+    "iamthewalrus",
+    "opensesame",
+    "letmein",
+    "trustno1",
+    "hunter2",
+    "thisismypassword",
+    "mysecretpassword",
+)
+# A keyboard layout's letters in QWERTY order (rows q..], a..', z../): a walk
+# or a word typed on it is the same keys as on QWERTY, which zxcvbn knows.
+# (Latin layouts such as QWERTZ and AZERTY differ from QWERTY in a few keys
+# only; zxcvbn's own walks and the common-password list cover them.)
+_QWERTY = "qwertyuiop[]asdfghjkl;'zxcvbnm,./"
+_LAYOUTS = {
+    "russian": "йцукенгшщзхъфывапролджэячсмитьбю.",
+    "ukrainian": "йцукенгшщзхїфівапролджєячсмитьбю.",
+    "greek": ";ςερτυθιοπ[]ασδφγηξκλ\u0384'ζχψωβνμ,./",  # tonos on the ';' key
+    "hebrew": "/'קראטוןםפ][שדגכעיחלךף,זסבהנמצתץ.",
+}
 # What zxcvbn found, in the words of a reason (never the matched text).
 _PATTERNS = {
     "l33t": "a common word with letters swapped for look-alike symbols (p@ssw0rd): "
@@ -202,19 +269,120 @@ def _date_forms(digits: str) -> list[str]:
     return [d + m + y, m + d + y, y + m + d, d + m + y[2:], m + d + y[2:], y[2:] + m + d]
 
 
+_WORDS_ADDED = False
+
+
+def _add_word_lists() -> None:
+    """Give zxcvbn the other languages' ranked words, once per process (under the lock).
+
+    One dictionary per script (Latin, Cyrillic, ...), its languages' lists
+    interleaved rank by rank: zxcvbn's time grows with the number of
+    dictionaries, and a guesser who knows the script tries its languages'
+    common words together. zxcvbn keeps its dictionaries in a module
+    global: other users of zxcvbn in this process see these words too,
+    which only makes their estimates more careful.
+    """
+    global _WORDS_ADDED  # noqa: PLW0603 - zxcvbn's dictionaries are process-wide too
+    if _WORDS_ADDED:
+        return
+    from zxcvbn import matching  # noqa: PLC0415
+
+    data = (resources.files("sealdoc") / "_wordlists" / "words.txt.gz").read_bytes()
+    by_script: dict[str, list[list[str]]] = {}
+    for line in gzip.decompress(data).decode("utf-8").splitlines():
+        words = line.partition("\t")[2].split(" ")
+        script = unicodedata.name(words[0][0], "OTHER").split(" ")[0].lower()
+        by_script.setdefault(script, []).append(words)
+    merged = {
+        f"words_{script}": list(dict.fromkeys(w for rank in zip_longest(*lists) for w in rank if w))
+        for script, lists in by_script.items()
+    }
+    matching.add_frequency_lists(merged)
+    _WORDS_ADDED = True
+
+
 def _estimate(password: str, personal: Sequence[str]) -> Mapping[str, Any]:
     import zxcvbn  # noqa: PLC0415 - 50 ms to import: only when a password is checked
 
     with _ZXCVBN_LOCK:
+        _add_word_lists()
         result: Mapping[str, Any] = zxcvbn.zxcvbn(
             password[:_ZXCVBN_MAX], user_inputs=list(personal), max_length=_ZXCVBN_MAX
         )
     return result
 
 
+def _on_qwerty(text: str) -> Iterator[str]:
+    """``text`` as the keys pressed, for each other layout it was typed on (and back)."""
+    lowered = text.casefold()
+    if lowered.isascii():
+        if any(c.isalpha() for c in lowered):
+            # a Russian word typed with the keyboard left in Latin ("gfhjkm" for пароль)
+            yield lowered.translate(str.maketrans(_QWERTY, _LAYOUTS["russian"]))
+        return
+    for layout in _LAYOUTS.values():
+        keys = lowered.translate(str.maketrans(layout, _QWERTY))
+        if keys != lowered:
+            yield keys
+
+
+def _variants(password: str) -> Iterator[str]:
+    """The forms a guesser's rules reach: as typed, without separators, on other layouts."""
+    yield password
+    joined = _SEPARATORS.sub("", password)
+    if joined and joined != password:
+        yield joined
+    yield from _on_qwerty(joined or password)
+
+
+def _lowest_estimate(password: str, personal: Sequence[str]) -> Mapping[str, Any]:
+    """zxcvbn's result for the weakest form of ``password``; stops at one under the floor."""
+    lowest: Mapping[str, Any] | None = None
+    for form in _variants(password):
+        result = _estimate(form, personal)
+        if lowest is None or float(result["guesses_log10"]) < float(lowest["guesses_log10"]):
+            lowest = result
+        if float(lowest["guesses_log10"]) < MIN_GUESSES_LOG10:
+            break
+    assert lowest is not None
+    return lowest
+
+
+def _repeated_part(folded: str) -> tuple[str, int] | None:
+    """The part that ``folded`` is ``k >= 2`` copies of, and ``k``; None if none.
+
+    Copies may be joined by up to three characters that ``_fold`` keeps
+    (``word!word!word``): the part returned is then the word without them.
+    """
+    size = len(folded)
+    for part in range(1, (size + 3) // 2 + 1):
+        for joiner in range(min(3, part - 1) + 1):
+            unit = folded[:part]
+            times, rest = divmod(size + joiner, part)
+            if rest == 0 and times >= 2 and (folded + unit[part - joiner :]) == unit * times:
+                return unit[: part - joiner], times
+    return None
+
+
+def _repeat_problems(password: str, personal: Iterable[str]) -> list[str]:
+    """A word (of any script) repeated: a guesser tries each guess repeated, so it is as
+    strong as the part alone, plus the few guesses for how many times."""
+    found = _repeated_part(_fold(password))
+    if found is None:
+        return []
+    part, times = found
+    if not password_problems(part, personal=personal):
+        return []
+    return [
+        f"it is one shorter part repeated {times} times: a guesser tries every guess "
+        f"repeated, so it adds only about 10^{max(1, math.ceil(math.log10(times)))} "
+        "guesses to a part that is weak on its own"
+    ]
+
+
 def _guess_problems(password: str, personal: Sequence[str]) -> list[str]:
     """zxcvbn's estimate against the floor, with the patterns that brought it low."""
-    result = _estimate(password, personal)
+    result = _lowest_estimate(password, personal)
     log10 = float(result["guesses_log10"])
     if log10 >= MIN_GUESSES_LOG10:
         return []
@@ -266,8 +434,15 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
         problems.append("it uses fewer than 5 different characters")
     if any(word in folded for word in _COMMON):
         problems.append("it is built on a common password, the first ones a guesser tries")
+    if any(phrase in folded for phrase in _KNOWN_PHRASES):
+        problems.append(
+            "it is a well-known example passphrase or stock phrase: published phrases are "
+            "in every guesser's list, however random their words look"
+        )
     if not problems:  # the estimate costs milliseconds: only when nothing else was found
         problems += _guess_problems(unicodedata.normalize("NFKC", password), known)
+    if not problems:  # a part repeated that zxcvbn's repeat match scored too high
+        problems += _repeat_problems(password, personal)
     return problems
 
 
