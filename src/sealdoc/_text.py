@@ -9,6 +9,11 @@ cursor or reorder what a reader sees.
 The set is a fixed list of code points (below), not "whatever the running
 Python calls category Cc/Cf", so that every reader of format v1 refuses the
 same documents whatever its Unicode version.
+
+Invisible characters that the set does not hold (the rest of Unicode's
+Default_Ignorable_Code_Point: Hangul fillers, variation selectors, the
+combining grapheme joiner...) are allowed in a header, and escaped wherever
+text is shown (format.md 3.6 says why): ``safe`` escapes both tables.
 """
 
 from __future__ import annotations
@@ -46,15 +51,41 @@ FORBIDDEN_RANGES: tuple[tuple[int, int], ...] = (
 )
 
 
-def _char_class() -> str:
+# Every Default_Ignorable_Code_Point of Unicode 15.1 (DerivedCoreProperties)
+# that FORBIDDEN_RANGES does not hold. Allowed in a header (a reader that
+# newly refused them would lock out documents already stored, and emoji,
+# Mongolian and Japanese name variants use some), but they print as nothing:
+# a key id or tenant "acme" + U+3164 looks like "acme". So everything shown
+# escapes them (format.md 3.6).
+INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180D),  # Mongolian free variation selectors
+    (0x180F, 0x180F),  # Mongolian free variation selector four
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors (U+FE0F: emoji presentation)
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),  # reserved, default ignorable
+    (0xE0000, 0xE0000),  # reserved in the tag block
+    (0xE0002, 0xE001F),  # reserved in the tag block
+    (0xE0080, 0xE00FF),  # reserved
+    (0xE0100, 0xE01EF),  # variation selectors supplement (ideographic variants)
+    (0xE01F0, 0xE0FFF),  # reserved, default ignorable
+)
+#: What ``safe`` escapes: the forbidden table and the invisible characters.
+ESCAPED_RANGES = FORBIDDEN_RANGES + INVISIBLE_RANGES
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
     def one(cp: int) -> str:
         return f"\\U{cp:08x}"
 
-    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in FORBIDDEN_RANGES)
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in ranges)
 
 
-_FORBIDDEN = re.compile(f"[{_char_class()}]")
-_ESCAPE = re.compile(f"[{_char_class()}\\\\]")
+_FORBIDDEN = re.compile(f"[{_char_class(FORBIDDEN_RANGES)}]")
+_ESCAPE = re.compile(f"[{_char_class(ESCAPED_RANGES)}\\\\]")
 
 
 def forbidden_char(text: str) -> str | None:
@@ -92,7 +123,7 @@ def _escape_one(found: re.Match[str]) -> str:
 
 
 def safe(text: object) -> str:
-    """``text`` with every forbidden character (and backslash) escaped, ``repr``-style.
+    """``text`` with every forbidden or invisible character (and backslash) escaped, ``repr``-style.
 
     For anything printed from a header, a provider or an error: log lines,
     audit details, the CLI's output. Printable text, accents and scripts
