@@ -121,6 +121,14 @@ def build() -> list[dict[str, Any]]:
         keys=[password("x25519"), FixedHpkeRecipient("device", "ephemeral")],
         opener=[x25519_entry("device")],
     )
+    success(
+        "text_invisible_characters_allowed",
+        "invisible Default_Ignorable characters outside 3.6's table (Hangul filler, "
+        "variation selector, combining grapheme joiner) in the context: allowed, the "
+        "document opens; a reader escapes them when it shows them",
+        plaintext(100),
+        context={"tenant": "acme\u3164", "mood": "\u2764\ufe0f", "name": "a\u034fb\u115f\u1160"},
+    )
 
     ctx = {"tenant": "acme"}
     base = seal_fixed(plaintext(3 * SEG + 17), [ring("a")], label="base", context=ctx)
