@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from nacl.pwhash import argon2id
@@ -20,6 +21,8 @@ from nacl.pwhash import argon2id
 import sealdoc
 from sealdoc import DecryptionError, KdfBudgetError, WrappedKey
 from sealdoc.providers import AssociatedData, KdfBudget, Password, _password
+
+from .test_cli import run
 
 PASSWORD = "tulip-quarry-anthem-ledger"
 
@@ -151,3 +154,20 @@ def test_what_deliver_writes_opens_within_the_default_budget() -> None:
     sealed = sealdoc.seal(b"statement", keys=ring)
     copy = sealdoc.deliver(sealed, keys=ring, to=Password(PASSWORD))
     assert sealdoc.open(copy, keys=Password(PASSWORD)) == b"statement"
+
+
+def test_the_cli_refuses_in_one_line_and_opens_with_the_device_budget(tmp_path: Path) -> None:
+    """``sealdoc open --kdf-budget device``: a customer's own copy sealed at 160 MiB."""
+    strong = Password(PASSWORD, memory_kib=160 * 1024, iterations=2)
+    (tmp_path / "copy.sdoc").write_bytes(sealdoc.seal(b"statement", keys=strong))
+    args = ["open", "copy.sdoc", "--password-env", "PW", "-o", "out.txt"]
+    refused = run(tmp_path, *args, passphrase=None, PW=PASSWORD)
+    stderr = refused.stderr.decode()
+    assert refused.returncode != 0
+    assert "Traceback" not in stderr
+    assert "refused before any KDF ran" in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.txt").exists()
+    opened = run(tmp_path, *args, "--kdf-budget", "device", passphrase=None, PW=PASSWORD)
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "out.txt").read_bytes() == b"statement"

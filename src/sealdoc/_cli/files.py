@@ -16,7 +16,7 @@ from .. import _format as fmt
 from .._envelope import inspect, open_stream, seal_stream
 from .._format import Header
 from .._rekey import rewrap_stream, rotate_stream
-from ..providers import Password, X25519Identity
+from ..providers import KdfBudget, Password, X25519Identity
 from ..providers._password import describe as describe_password
 from . import streams
 from .credentials import SecretFlags, secret_options
@@ -127,7 +127,11 @@ def _storage(values: tuple[str, ...]) -> dict[str, Any]:
     return storage_options(values)
 
 
-def _password_for(secret: str, header: Header | None) -> Password:
+#: ``--kdf-budget``: what one open may spend on password KDFs (format.md 8.2).
+KDF_BUDGETS = {"service": KdfBudget(), "device": KdfBudget.device()}
+
+
+def _password_for(secret: str, header: Header | None, budget: KdfBudget) -> Password:
     """A Password opener that matches the document's KDF, so messages name the right one.
 
     An HTML copy is sealed with PBKDF2 (what a browser computes), a sealed
@@ -137,10 +141,12 @@ def _password_for(secret: str, header: Header | None) -> Password:
     kdf = describe_password(wraps[0]) if wraps else {}
     if kdf.get("kdf") == "pbkdf2-sha256":
         try:
-            return Password(secret, kdf="pbkdf2-sha256", iterations=int(kdf["iterations"]))
+            return Password(
+                secret, kdf="pbkdf2-sha256", iterations=int(kdf["iterations"]), budget=budget
+            )
         except ValueError:  # over the limits: opening will refuse it and say so
-            return Password(secret, kdf="pbkdf2-sha256")
-    return Password(secret)
+            return Password(secret, kdf="pbkdf2-sha256", budget=budget)
+    return Password(secret, budget=budget)
 
 
 def recipient_keys(
@@ -149,11 +155,12 @@ def recipient_keys(
     identities: tuple[str, ...],
     identity_passphrase: str | None,
     header: Header | None,
+    kdf_budget: str = "service",
 ) -> list[Any]:
     """What a customer opens with: a password, device identities, or both."""
     found: list[Any] = []
     if password is not None:
-        found.append(_password_for(password, header))
+        found.append(_password_for(password, header, KDF_BUDGETS[kdf_budget]))
     found.extend(X25519Identity.load(path, passphrase=identity_passphrase) for path in identities)
     return found
 
@@ -195,6 +202,15 @@ password_options = secret_options(
     "authenticated. A tampered or cut document then leaves partial plaintext "
     "on stdout (and exit 1). Only for consumers that discard output on failure.",
 )
+@click.option(
+    "--kdf-budget",
+    type=click.Choice(sorted(KDF_BUDGETS)),
+    default="service",
+    show_default=True,
+    help="Password KDF work one open may spend: 'service' refuses a document asking "
+    "for more than about four default KDFs (uploads from anyone); 'device' allows "
+    "every valid parameter (a customer opening their own copy).",
+)
 @storage_option
 @force_option
 @pass_state
@@ -206,6 +222,7 @@ def open_cmd(
     password: SecretFlags,
     identities: tuple[str, ...],
     identity_passphrase: SecretFlags,
+    kdf_budget: str,
     stream: bool,
     storage_options: tuple[str, ...],
     force: bool,
@@ -239,6 +256,7 @@ def open_cmd(
                 identities=identities,
                 identity_passphrase=passphrase,
                 header=_header(src, spool),
+                kdf_budget=kdf_budget,
             )
             keys.extend(state.key(u) for u in doc.key_uris)
             opener = keys or state.load()
