@@ -145,9 +145,35 @@ def test_kms_two_genuine_keys_are_still_each_tried(moto_endpoint: str) -> None:
 # -- PKCS#11 on SoftHSM2 ---------------------------------------------------------------
 
 
-def test_pkcs11_versions_cost_two_hsm_operations(
-    softhsm: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class CountingKey:
+    """An HSM key object whose decrypt calls (real C_Decrypt on SoftHSM2) are counted."""
+
+    def __init__(self, key: Any, calls: list[str]) -> None:
+        self._key, self._calls = key, calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._key, name)
+
+    def decrypt(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls.append("C_Decrypt")
+        return self._key.decrypt(*args, **kwargs)
+
+
+class CountingSession:
+    """A PKCS#11 session whose key lookups (C_FindObjects) are counted."""
+
+    def __init__(self, session: Any, calls: list[str]) -> None:
+        self._session, self._calls = session, calls
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def get_key(self, *args: Any, **kwargs: Any) -> Any:
+        self._calls.append("C_FindObjects")
+        return CountingKey(self._session.get_key(*args, **kwargs), self._calls)
+
+
+def test_pkcs11_versions_cost_two_hsm_operations(softhsm: Path) -> None:
     token, label = new_token(), f"kek-{os.urandom(4).hex()}"
     Pkcs11.create_key(module_path=MODULE, token_label=token, key_label=label, pin=PIN)
     hsm = Pkcs11(module_path=MODULE, token_label=token, key_label=label, pin=PIN)
@@ -155,11 +181,18 @@ def test_pkcs11_versions_cost_two_hsm_operations(
     hsm.rotate()
     assert hsm.versions() == [1, 2, 3]
     real = sealdoc.inspect(sealdoc.seal(b"other", keys=hsm)).wrapped_keys[0]
-    counted = count_unwraps(monkeypatch, hsm)
+    calls: list[str] = []
+    pool = hsm._sessions  # every call into the token takes a session from this pool
+    sessions = [pool.get() for _ in range(pool.qsize())]
+    for session in sessions:
+        pool.put(CountingSession(session, calls))
+    hsm.refresh()  # forget the cached key objects: each version is looked up again
+    calls.clear()
     doc = crafted([WrappedKey(real.kind, real.key_id, 1 + v % 3, real.payload) for v in range(32)])
     with pytest.raises(DecryptionError):
         sealdoc.open(doc, keys=hsm)
-    assert counted() == 2
+    assert calls.count("C_Decrypt") == 2  # versions 1 and 2, then the budget is spent
+    assert calls.count("C_FindObjects") == 2
 
 
 # -- every keyring ------------------------------------------------------------------------
