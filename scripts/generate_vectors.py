@@ -39,7 +39,6 @@ from vector_kit import (
 
 from sealdoc import Suite
 from sealdoc import _format as fmt
-from sealdoc.providers import KdfLimits
 
 
 def build() -> list[dict[str, Any]]:
@@ -256,16 +255,6 @@ def build() -> list[dict[str, Any]]:
         by_password,
         context={},
         keys=[password_entry("vector password, cafe")],
-    )
-    lax = KdfLimits(argon2_min_memory_kib=8, argon2_min_cost=8)
-    cheap = password("cheap", memory_kib=64, iterations=1, limits=lax)
-    failure(
-        "password_kdf_below_floor",
-        "a crafted wrap asking for Argon2id at 64 KiB x 1: refused before any work",
-        "open failure: no key unwraps",
-        seal_fixed(plaintext(10), [cheap], label="password_cheap"),
-        context={},
-        keys=[password_entry()],
     )
     for_device = seal_fixed(
         plaintext(10), [FixedHpkeRecipient("device", "ephemeral 2")], label="x25519_other"

@@ -21,6 +21,7 @@ from vector_open import (
     raw_context,
     x25519_vectors,
 )
+from vector_pins import pin_vectors
 
 from sealdoc import _format as fmt
 
@@ -325,4 +326,5 @@ def gap_vectors() -> list[dict[str, Any]]:
     password_vectors(add)
     key_vectors(add)
     x25519_vectors(add)
+    pin_vectors(add, out)
     return out

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from nacl.pwhash import argon2id
 
 from sealdoc import Suite
@@ -309,24 +310,30 @@ def password_wrap(
     label: bytes = b"password",
     version: int = 1,
     derive_key: bool = True,
+    derive_as: int | None = None,
     cut: int = 0,
 ) -> bytes:
-    """A password wrap (8.2) with any parameters; ``derive_key=False`` for one never opened."""
-    rng = Drbg(f"password wrap {secret} {params.hex()} {label!r} {version}")
+    """A password wrap (8.2) with any parameters; ``derive_key=False`` for one never opened.
+
+    The key comes from the KDF ``params`` names, or from ``derive_as`` (1 Argon2id,
+    2 PBKDF2) reading the numbers that follow the id byte: a wrap whose id and
+    layout disagree, which a reader that checks one without the other would open.
+    """
+    seed = f"password wrap {secret} {params.hex()} {label!r} {version}"
+    rng = Drbg(seed if derive_as is None else f"{seed} as {derive_as}")
     salt, nonce = rng(16), rng(12)
-    if derive_key:
+    password_bytes = unicodedata.normalize("NFC", secret).encode()
+    kdf = params[0] if derive_as is None else derive_as
+    if not derive_key:
+        key = rng(32)  # refused before any KDF: the key does not matter
+    elif kdf == 2:
+        (count,) = struct.unpack(">I", params[1:5])
+        key = PBKDF2HMAC(hashes.SHA256(), 32, salt, count).derive(password_bytes)
+    else:
         memory_kib, passes = struct.unpack(">II", params[1:9])
         key = bytes(
-            argon2id.kdf(
-                32,
-                unicodedata.normalize("NFC", secret).encode(),
-                salt,
-                opslimit=passes,
-                memlimit=memory_kib * 1024,
-            )
+            argon2id.kdf(32, password_bytes, salt, opslimit=passes, memlimit=memory_kib * 1024)
         )
-    else:
-        key = rng(32)  # refused before any KDF: the key does not matter
     ad = raw_wrap_ad(b"password", label, version, digest) + params
     sealed = AESGCM(key).encrypt(nonce, dek, ad)
     payload = params + salt + nonce + sealed
@@ -335,6 +342,10 @@ def password_wrap(
 
 def argon2_params(memory_kib: int = 19 * 1024, passes: int = 2) -> bytes:
     return struct.pack(">BII", 1, memory_kib, passes)
+
+
+def pbkdf2_params(iterations: int = 600_000) -> bytes:
+    return struct.pack(">BI", 2, iterations)
 
 
 Wraps = Callable[[bytes, bytes], list[bytes]]
