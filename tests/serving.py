@@ -1,4 +1,7 @@
-"""A real uvicorn server on 127.0.0.1 (a free port), in a thread, for the serving tests."""
+"""A real uvicorn server on 127.0.0.1 (a free port), in a thread, for the serving tests.
+
+Also the ``events`` fixture: the audit events a test caused.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import uvicorn
+
+import sealdoc
 
 
 class _Records(logging.Handler):
@@ -58,3 +64,12 @@ def tracebacks(records: list[logging.LogRecord]) -> list[str]:
         for record in records
         if record.exc_info or "Exception in ASGI" in record.getMessage()
     ]
+
+
+@pytest.fixture
+def events() -> Iterator[list[sealdoc.AuditEvent]]:
+    """Every audit event emitted during the test."""
+    seen: list[sealdoc.AuditEvent] = []
+    remove = sealdoc.add_audit_hook(seen.append)
+    yield seen
+    remove()

@@ -39,14 +39,6 @@ def vault(tmp_path: Path, ring: sealdoc.MemoryKeyring) -> sealdoc.Vault:
     return v
 
 
-@pytest.fixture
-def events() -> Iterator[list[sealdoc.AuditEvent]]:
-    seen: list[sealdoc.AuditEvent] = []
-    remove = sealdoc.add_audit_hook(seen.append)
-    yield seen
-    remove()
-
-
 def served_events(events: list[sealdoc.AuditEvent]) -> list[sealdoc.AuditEvent]:
     return [e for e in events if e.operation == "serve"]
 
