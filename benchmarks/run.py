@@ -677,7 +677,7 @@ def delivery(quick: bool) -> dict[str, Any]:
 
 
 def serving(quick: bool) -> dict[str, Any]:
-    """DocumentApp: the load test (issue 22: 30 s) and against FileResponse (benchmarks/serve.py)."""
+    """DocumentApp under load (30 s) and against FileResponse: benchmarks/serve.py."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import serve as serve_bench  # benchmarks/serve.py
 
