@@ -437,3 +437,37 @@ def test_serves_from_s3(moto_endpoint: str, ring: sealdoc.MemoryKeyring) -> None
     assert PLAIN[7000:] in part.content
     assert missing.status_code == 404
     assert not tracebacks(records)
+
+
+# -- a document that fails to authenticate -----------------------------------------------
+
+
+def test_a_tampered_segment_ends_the_body_without_releasing_it(
+    vault: sealdoc.Vault, events: list[sealdoc.AuditEvent]
+) -> None:
+    sealed = bytearray(vault._read_sealed("C-1/statement"))
+    header_len = len(sealed) - (len(PLAIN) + 11 * 16)
+    sealed[header_len + 5 * (SEGMENT + 16) + 7] ^= 1  # one bit of segment 5
+    vault._write_sealed("C-1/statement", bytes(sealed))
+    with serving(DocumentApp(vault, authorize=allow)) as (url, records), httpx.Client() as c:
+        early = c.get(f"{url}/C-1/statement", headers={"range": "bytes=0-2047"})
+        assert (early.status_code, early.content) == (206, PLAIN[:2048])
+        received: list[bytes] = []
+
+        def read_all() -> None:
+            with c.stream("GET", f"{url}/C-1/statement") as whole:
+                received.extend(whole.iter_raw())
+
+        with pytest.raises(httpx.RemoteProtocolError):
+            read_all()
+        assert (
+            b"".join(received) == PLAIN[: 5 * SEGMENT]
+        )  # every byte before the bad segment, none after
+        with pytest.raises(httpx.RemoteProtocolError, match="received 0 bytes"):
+            c.get(f"{url}/C-1/statement", headers={"range": "bytes=5200-5300"})
+    assert not tracebacks(records)
+    warnings = [r.getMessage() for r in records if r.name == "sealdoc.serve"]
+    assert warnings
+    assert all("cannot open" in w or "stopped" in w for w in warnings)
+    outcomes = [e.outcome for e in events if e.operation == "serve"]
+    assert outcomes == ["ok", "failed", "failed"]
