@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,3 +109,27 @@ def test_email_without_a_password_callable_fails_cleanly(
     assert b"%PDF" not in r.content
     assert [e.outcome for e in events if e.operation == "serve"] == ["failed"]
     assert not tracebacks(records)
+
+
+def test_a_mobile_copy_is_sealed_as_it_is_sent(tmp_path: Path, ring: sealdoc.MemoryKeyring) -> None:
+    big = sealdoc.Vault(f"file://{tmp_path}/big", keys=ring, segment_size=64 * 1024)
+    data = bytes(range(256)) * (16 * 1024)  # 4 MiB, 64 segments
+    big.put("C-1/archive", data, context={"customer": "C-1"})
+    phone = X25519Identity.generate()
+    grant = Grant(channel="mobile", recipients=[X25519Recipient(phone.recipient)])
+    with serving(DocumentApp(big, authorize=lambda *_: grant)) as (url, records):
+        with httpx.Client() as client:
+            whole = client.get(f"{url}/C-1/archive")
+            assert "content-length" not in whole.headers  # chunked: made while it is sent
+            assert sealdoc.open(whole.content, keys=phone) == data
+            with client.stream("GET", f"{url}/C-1/archive") as r:
+                next(r.iter_raw(64 * 1024))  # then the client goes
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _copying():
+            time.sleep(0.1)
+        assert not _copying()  # the sealing thread stopped with the client
+    assert not tracebacks(records)
+
+
+def _copying() -> bool:
+    return any(t.name == "sealdoc-serve-copy" for t in threading.enumerate())

@@ -122,16 +122,13 @@ class DocumentApp:
             audit.subject, audit.channel = grant.subject, grant.channel
             if grant.channel == "portal":
                 return await self._portal(request, doc_id, doc, audit)
-            body, media_type, suffix = await self._copy(request, doc_id, doc, grant)
+            return await self._copy(request, doc_id, doc, grant, audit)
         except SealdocError as exc:
             await doc.aclose()
             return self._failed(audit, exc)
         except BaseException:
             await doc.aclose()
             raise
-        await doc.aclose()
-        name = _http.filename_of(doc.header.context, doc_id).rsplit(".", 1)[0] + suffix
-        return _copy_response(request.method == "HEAD", name, body, media_type, audit)
 
     def _doc_id(self, request: Request) -> str:
         raw = request.scope.get("raw_path") or b""
@@ -242,10 +239,16 @@ class DocumentApp:
     # -- mobile and email: a copy for the customer only ------------------------------------
 
     async def _copy(
-        self, request: Request, doc_id: str, doc: Opened, grant: Grant
-    ) -> tuple[bytes, str, str]:
+        self, request: Request, doc_id: str, doc: Opened, grant: Grant, audit: _Audit
+    ) -> BodySender:
+        """A copy for the customer only: whole (no ranges), never cached, streamed."""
+        name = _http.filename_of(doc.header.context, doc_id).rsplit(".", 1)[0]
+        head = request.method == "HEAD"
         if grant.channel == "mobile":
-            return await doc.deliver(grant.recipients), "application/vnd.sealdoc", ".sdoc"
+            # Sealed as it is sent: its length is known at the end only (chunked).
+            headers = _copy_headers("application/vnd.sealdoc", name + ".sdoc")
+            copy = None if head else (lambda: doc.copy_for(grant.recipients))
+            return BodySender(200, _raw(headers), copy, self._closer(doc, audit))
         if self._email_password is None:
             raise FormatError(
                 "an email grant needs DocumentApp(email_password=...): no password to seal with"
@@ -255,37 +258,36 @@ class DocumentApp:
             raise FormatError("email_password returned no password")
         await doc.unlock()
         plaintext = await doc.plaintext()
-        name = _http.filename_of(doc.header.context, doc_id)
+        await doc.aclose()
         if grant.email_format == "pdf":
-            pdf = await anyio.to_thread.run_sync(lambda: export_pdf(plaintext, password=password))
-            return pdf, "application/pdf", ".pdf"
-        page = await anyio.to_thread.run_sync(
-            lambda: export_html(plaintext, password=password, filename=name)
-        )
-        return page, "text/html; charset=utf-8", ".html"
+            body = await anyio.to_thread.run_sync(lambda: export_pdf(plaintext, password=password))
+            headers = _copy_headers("application/pdf", name + ".pdf")
+        else:
+            filename = _http.filename_of(doc.header.context, doc_id)
+            body = await anyio.to_thread.run_sync(
+                lambda: export_html(plaintext, password=password, filename=filename)
+            )
+            headers = _copy_headers("text/html; charset=utf-8", name + ".html")
+        headers["content-length"] = str(len(body))
+        view = memoryview(body)
+
+        async def parts() -> AsyncIterator[bytes]:
+            for offset in range(0, len(view), _CHUNK):
+                yield bytes(view[offset : offset + _CHUNK])
+
+        async def done(outcome: str) -> None:
+            audit.emit(outcome)
+
+        return BodySender(200, _raw(headers), None if head else parts, done)
 
 
-def _copy_response(
-    head: bool, name: str, body: bytes, media_type: str, audit: _Audit
-) -> BodySender:
-    """A copy for the customer: whole, streamed in chunks, never cached, no ranges."""
-    headers = {
+def _copy_headers(media_type: str, filename: str) -> dict[str, str]:
+    return {
         "cache-control": "private, no-store",
-        "content-disposition": _http.content_disposition("attachment", name),
-        "content-length": str(len(body)),
+        "content-disposition": _http.content_disposition("attachment", filename),
         "content-type": media_type,
         "x-content-type-options": "nosniff",
     }
-    view = memoryview(body)
-
-    async def parts() -> AsyncIterator[bytes]:
-        for offset in range(0, len(view), _CHUNK):
-            yield bytes(view[offset : offset + _CHUNK])
-
-    async def done(outcome: str) -> None:
-        audit.emit(outcome)
-
-    return BodySender(200, _raw(headers), None if head else parts, done)
 
 
 def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

@@ -20,13 +20,15 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._deliver import deliver
+from .._deliver import deliver_stream
 from .._format import Header, ParsedHeader
 from .._vault import Vault
 from ..exceptions import FormatError
+from ._pipe import piped
 
 _T = TypeVar("_T")
 _ETAG_LABEL = b"sealdoc etag v1\x00"
+_CHUNK = 64 * 1024
 
 
 def etag_of(parsed: ParsedHeader) -> str:
@@ -56,8 +58,8 @@ class Opened(Protocol):
     async def plaintext(self) -> bytes:
         """The whole plaintext (for the email copies, which need it whole)."""
 
-    async def deliver(self, to: Sequence[Any]) -> bytes:
-        """A copy sealed for ``to`` only, as :func:`sealdoc.deliver` makes it."""
+    def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        """A copy sealed for ``to`` only, as :func:`sealdoc.deliver` makes it, streamed."""
 
     async def aclose(self) -> None: ...
 
@@ -122,22 +124,19 @@ class _VaultDocument:
 
         return await self._source.run(read_all)
 
-    async def deliver(self, to: Sequence[Any]) -> bytes:
-        vault = self._source.vault
-        f, parsed, doc_id = self._file, self._parsed, self._doc_id
+    async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        if self._reader is None:
+            await self.unlock()
+        reader, parsed = self._reader, self._parsed
+        keys = self._source.vault._keys("deliver documents")
 
-        def copy() -> bytes:
-            # The same object the grant was given for: its header, then the rest.
-            f.seek(len(parsed.raw))
-            sealed = parsed.raw + f.read()
-            return deliver(
-                sealed,
-                keys=vault._keys("deliver documents"),
-                to=list(to),
-                binding=vault.binding_for(doc_id),
-            )
+        def copy(dst: Any) -> None:
+            # The same object the grant was given for, sealed afresh as it is read.
+            reader.seek(0)
+            deliver_stream(reader, parsed, dst, keys=keys, to=list(to))
 
-        return await self._source.run(copy)
+        async for chunk in piped(copy):
+            yield chunk
 
     async def aclose(self) -> None:
         target = self._reader if self._reader is not None else self._file
@@ -189,8 +188,11 @@ class _AsyncDocument:
         await self._reader.seek(0)
         return bytes(await self._reader.read(-1))
 
-    async def deliver(self, to: Sequence[Any]) -> bytes:
-        return bytes(await self._vault.deliver(self._doc_id, to=list(to)))
+    async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        # Whole, as the async vault's deliver makes it; sent in chunks.
+        copy = memoryview(bytes(await self._vault.deliver(self._doc_id, to=list(to))))
+        for offset in range(0, len(copy), _CHUNK):
+            yield bytes(copy[offset : offset + _CHUNK])
 
     async def aclose(self) -> None:
         with anyio.CancelScope(shield=True):
@@ -204,7 +206,7 @@ class AsyncReaderSource:
     and ``close()``, a ``length`` (an int or an awaitable of one: the
     authenticated plaintext length) and ``parsed_header`` (the
     ``ParsedHeader`` it read, for the ETag and for authorize). ``vault.deliver(doc_id,
-    to=...)`` is awaited for the mobile channel. The key is unwrapped by
+    to=...)`` is awaited for the mobile channel (the copy is made whole). The key is unwrapped by
     ``open``, so here authorize runs after the unwrap (the sync Vault's
     adapter asks before it).
     """
