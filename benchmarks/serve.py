@@ -38,8 +38,13 @@ def plaintext(i: int, size: int) -> bytes:
     return random.Random(i).randbytes(size)
 
 
-def _serve(folder: Path, docs: int, size: int) -> None:
-    """The child: seal the documents, then serve them until killed."""
+def _serve(folder: Path, docs: int, size: int, s3: str | None = None) -> None:
+    """The child: seal the documents, then serve them until killed.
+
+    With ``s3`` (``ENDPOINT/BUCKET`` of moto's server) the vault and the
+    plaintexts are objects there, and ``/proxy/{name}`` streams a plaintext
+    object through obstore: the bare proxy DocumentApp is compared with.
+    """
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -49,11 +54,23 @@ def _serve(folder: Path, docs: int, size: int) -> None:
     import sealdoc
     from sealdoc.serve import DocumentApp
 
-    vault = sealdoc.Vault(
-        f"file://{folder}/vault", keys=sealdoc.MemoryKeyring(), segment_size=SEGMENT
-    )
     plain = folder / "plain"
     plain.mkdir(exist_ok=True)
+    routes: list[Any] = []
+    if s3 is None:
+        vault = sealdoc.Vault(
+            f"file://{folder}/vault", keys=sealdoc.MemoryKeyring(), segment_size=SEGMENT
+        )
+    else:
+        endpoint, bucket = s3.rsplit("/", 1)
+        options = {"key": "testing", "secret": "testing", "endpoint_url": endpoint}
+        vault = sealdoc.Vault(
+            f"s3://{bucket}/vault",
+            keys=sealdoc.MemoryKeyring(),
+            segment_size=SEGMENT,
+            storage_options=options,
+        )
+        routes.append(Route("/proxy/{name}", _obstore_proxy(endpoint, bucket, docs, size)))
     for i in range(docs):
         data = plaintext(i, size)
         vault.put(f"doc-{i}", data)
@@ -65,6 +82,7 @@ def _serve(folder: Path, docs: int, size: int) -> None:
 
     app = Starlette(
         routes=[
+            *routes,
             Route("/file/{name}", file, methods=["GET", "HEAD"]),
             Mount("/docs", app=DocumentApp(vault, authorize=lambda *_: True)),
         ]
@@ -76,20 +94,45 @@ def _serve(folder: Path, docs: int, size: int) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def _obstore_proxy(endpoint: str, bucket: str, docs: int, size: int) -> Any:
+    """A bare streaming proxy of the plaintext objects (one range, or the whole), via obstore."""
+    import obstore
+    from obstore.store import S3Store
+    from starlette.requests import Request
+    from starlette.responses import Response, StreamingResponse
+
+    store = S3Store(
+        bucket,
+        endpoint=endpoint,
+        access_key_id="testing",
+        secret_access_key="testing",
+        region="us-east-1",
+        client_options={"allow_http": True},
+    )
+    for i in range(docs):
+        obstore.put(store, f"plain/doc-{i}", plaintext(i, size))
+
+    async def proxy(request: Request) -> Response:
+        path = f"plain/{request.path_params['name']}"
+        asked = request.headers.get("range")
+        if asked:
+            first, last = (int(v) for v in asked.removeprefix("bytes=").split("-"))
+            data = await obstore.get_range_async(store, path, start=first, end=last + 1)
+            headers = {"content-range": f"bytes {first}-{last}/{size}", "accept-ranges": "bytes"}
+            return Response(bytes(data), status_code=206, headers=headers)
+        result = await obstore.get_async(store, path)
+        length = {"content-length": str(result.meta["size"])}
+        return StreamingResponse(result.stream(), headers=length)
+
+    return proxy
+
+
 @contextmanager
-def server(folder: Path, docs: int, size: int) -> Iterator[tuple[str, int]]:
+def server(folder: Path, docs: int, size: int, s3: str | None = None) -> Iterator[tuple[str, int]]:
     """``(base URL, pid)`` of a serving child until the block ends."""
+    args = ["--serve", str(folder), "--docs", str(docs), "--size", str(size)]
     child = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve",
-            str(folder),
-            "--docs",
-            str(docs),
-            "--size",
-            str(size),
-        ],
+        [sys.executable, __file__, *args, *(["--s3", s3] if s3 else [])],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -226,6 +269,61 @@ def versus(quick: bool) -> dict[str, Any]:
     return results
 
 
+@contextmanager
+def moto() -> Iterator[str]:
+    """moto's server as a child process on 127.0.0.1 (keep-alive), with a new bucket."""
+    import boto3
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    fake |= {"AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull}
+    fake |= {"AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    os.environ.update(fake)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="serve-bench")
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield f"{endpoint}/serve-bench"
+    finally:
+        child.terminate()
+        child.wait(20)
+
+
+def versus_s3(quick: bool) -> dict[str, Any]:
+    """From S3 (moto): DocumentApp against a bare obstore streaming proxy of the plaintext."""
+    count = 50 if quick else 500
+    results: dict[str, Any] = {}
+    with (
+        moto() as s3,
+        tempfile.TemporaryDirectory(prefix="sealdoc-serve-") as name,
+        server(Path(name), 1, MIB, s3) as (url, _),
+    ):
+        for label, ranged in (("whole", False), ("ranges_64k", True)):
+            ours, ours_cpu = asyncio.run(_rate(url, "/docs/doc-0", ranged, count, 8))
+            theirs, _ = asyncio.run(_rate(url, "/proxy/doc-0", ranged, count, 8))
+            results[label] = {
+                "sealdoc_per_s": ours,
+                "obstore_proxy_per_s": theirs,
+                "ratio": ours / theirs,
+                "client_cpu_ms_per_request": 1000 * ours_cpu,
+            }
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serve", metavar="DIR", help="(the child) seal and serve into DIR")
@@ -234,16 +332,20 @@ def main() -> int:
     parser.add_argument("--load", type=float, metavar="SECONDS", help="the load test")
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--versus", action="store_true", help="against FileResponse")
+    parser.add_argument("--versus-s3", action="store_true", help="against an obstore proxy")
+    parser.add_argument("--s3", metavar="ENDPOINT/BUCKET", help="(the child) serve from S3")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.serve:
-        _serve(Path(args.serve), args.docs, args.size)
+        _serve(Path(args.serve), args.docs, args.size, args.s3)
         return 0
     results: dict[str, Any] = {}
     if args.load:
         results["load"] = load(args.load, clients=args.clients, docs=args.docs, size=args.size)
     if args.versus:
         results["versus_file_response"] = versus(args.quick)
+    if args.versus_s3:
+        results["versus_obstore_proxy_s3"] = versus_s3(args.quick)
     print(json.dumps(results, indent=2))
     return 0
 

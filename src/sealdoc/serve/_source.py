@@ -29,6 +29,7 @@ from ._pipe import piped
 _T = TypeVar("_T")
 _ETAG_LABEL = b"sealdoc etag v1\x00"
 _CHUNK = 64 * 1024
+_PIECE = 256 * 1024
 
 
 def etag_of(parsed: ParsedHeader) -> str:
@@ -70,10 +71,17 @@ class Source(Protocol):
 
 
 def _segments(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
-    """``(offset, length)`` pieces of ``[start, end)`` that never cross a segment boundary."""
+    """``(offset, length)`` pieces of ``[start, end)`` that end on segment boundaries.
+
+    A piece holds whole segments up to ``_PIECE`` bytes (at least one
+    segment): small segments are fetched a few at a time, in one store read
+    and one thread hop (the reader reads a run of whole segments at once),
+    and a request's memory stays within a piece.
+    """
+    per_piece = max(1, _PIECE // size) * size
     pos = start
     while pos < end:
-        n = min(end - pos, size - pos % size)
+        n = min(end - pos, per_piece - pos % per_piece if pos % size == 0 else size - pos % size)
         yield pos, n
         pos += n
 
