@@ -37,7 +37,8 @@ def serving(app: Any) -> Iterator[tuple[str, list[logging.LogRecord]]]:
     )
     server = uvicorn.Server(config)
     handler = _Records()
-    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "sealdoc.serve", "")]
+    # uvicorn.error propagates to "uvicorn" (which stops there); sealdoc.serve to the root
+    loggers = [logging.getLogger(name) for name in ("uvicorn", "")]
     for logger in loggers:
         logger.addHandler(handler)
     thread = threading.Thread(target=server.run, daemon=True)

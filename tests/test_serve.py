@@ -473,3 +473,42 @@ def test_a_tampered_segment_ends_the_body_without_releasing_it(
     assert all("cannot open" in w or "stopped" in w for w in warnings)
     outcomes = [e.outcome for e in events if e.operation == "serve"]
     assert outcomes == ["ok", "failed", "failed"]
+
+
+def test_a_store_that_is_down_is_a_clean_503(
+    ring: sealdoc.MemoryKeyring, events: list[sealdoc.AuditEvent], moto_endpoint: str
+) -> None:
+    """moto_endpoint sets the fake credentials; this test stops a server of its own."""
+    from moto.server import ThreadedMotoServer
+
+    own = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    own.start()
+    host, port = own.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    bucket = new_bucket(endpoint)
+    options = s3_options(endpoint) | {
+        "config_kwargs": {"retries": {"max_attempts": 1}, "connect_timeout": 1},
+    }
+    vault = sealdoc.Vault(f"s3://{bucket}/v", keys=ring, storage_options=options)
+    vault.put("C-1/statement", PLAIN, context=CONTEXT)
+    with serving(DocumentApp(vault, authorize=allow)) as (url, records):
+        assert httpx.get(f"{url}/C-1/statement").content == PLAIN
+        own.stop()  # the store goes away
+        r = httpx.get(f"{url}/C-1/statement", timeout=60)
+    assert (r.status_code, r.content) == (503, b"Service Unavailable")
+    assert not tracebacks(records)
+    warnings = [x.getMessage() for x in records if x.name == "sealdoc.serve"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("cannot serve C-1/statement: ")
+    assert [e.outcome for e in events if e.operation == "serve"] == ["ok", "failed"]
+
+
+def test_the_log_check_sees_a_traceback(vault: sealdoc.Vault) -> None:
+    """What `not tracebacks(records)` guards against above: a bug in authorize shows."""
+
+    def broken(request: Request, doc_id: str, header: Any) -> Grant:
+        raise RuntimeError("a bug in the service's authorize")
+
+    with serving(DocumentApp(vault, authorize=broken)) as (url, records):
+        assert httpx.get(f"{url}/C-1/statement").status_code == 500
+    assert tracebacks(records)
