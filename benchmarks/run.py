@@ -676,6 +676,17 @@ def delivery(quick: bool) -> dict[str, Any]:
     return results
 
 
+def serving(quick: bool) -> dict[str, Any]:
+    """DocumentApp under load (30 s) and against FileResponse: benchmarks/serve.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import serve as serve_bench  # benchmarks/serve.py
+
+    return {
+        "load": serve_bench.load(5 if quick else 30),
+        "versus_file_response": serve_bench.versus(quick),
+    }
+
+
 def _report(results: dict[str, Any]) -> None:
     """Print the figures and each target's PASS or MISS."""
     print(json.dumps(results, indent=2))
@@ -771,10 +782,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
     parser.add_argument(
         "--only",
-        choices=["delivery", "bulk"],
+        choices=["delivery", "bulk", "serve"],
         help="run one section and print its figures only",
     )
     args = parser.parse_args()
+    if args.only == "serve":
+        print(json.dumps(serving(args.quick), indent=2))
+        return 0
     if args.only == "delivery":
         print(json.dumps(delivery(args.quick), indent=2))
         return 0
@@ -814,6 +828,8 @@ def main() -> int:
         results["bulk"] = bulk(bulk_dir, args.quick)
         print("delivery ...", flush=True)
         results["delivery"] = delivery(args.quick)
+        print("serving over HTTP ...", flush=True)
+        results["serve"] = serving(args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)

@@ -26,7 +26,7 @@ SKIPPED = {"sealdoc.__main__", "sealdoc.testing"}
 
 def versions() -> dict[str, str]:
     names = ["s3fs", "aiobotocore", "botocore", "boto3", "fsspec", "dask", "distributed"]
-    names += ["python-pkcs11", "pikepdf", "click", "cryptography"]
+    names += ["python-pkcs11", "pikepdf", "click", "cryptography", "starlette", "uvicorn"]
     return {name: metadata.version(name) for name in names}
 
 
@@ -66,6 +66,12 @@ def main() -> None:
         pdf.save(blank)
     exported = sealdoc.export_pdf(blank.getvalue(), password="a long export password")  # noqa: S106
     assert exported.startswith(b"%PDF")
+    # serve: the ASGI app is built over a vault, and uvicorn (for `sealdoc serve`) imports
+    from sealdoc.serve import DocumentApp  # noqa: PLC0415 - after the extras are checked
+
+    vault = sealdoc.Vault("memory://check-extras/v", keys=sealdoc.MemoryKeyring())
+    assert "DocumentApp" in repr(DocumentApp(vault, authorize=lambda *_: False))
+    importlib.import_module("uvicorn")
     # cli: the console script is installed and runs
     script = shutil.which("sealdoc")
     if script is None:

@@ -117,7 +117,7 @@ def test_keys_list_shows_versions_not_keys(initialised: Path) -> None:
 def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     commands = [["seal"], ["open"], ["inspect"], ["rewrap"], ["rotate"], ["inventory"], []]
     commands += [["vault", c] for c in ("put", "get", "ls", "rm", "inspect", "new-name-key")]
-    commands += [["deliver"], ["identity", "new"], ["identity", "recipient"]]
+    commands += [["deliver"], ["identity", "new"], ["identity", "recipient"], ["serve"]]
     commands += [
         ["keys", c]
         for c in (

@@ -33,7 +33,7 @@ class AuditEvent:
     """One auditable operation. Nothing in it is secret."""
 
     operation: str
-    """``wrap``, ``unwrap``, ``rewrap``, ``rotate``, or ``key.rotate``,
+    """``wrap``, ``unwrap``, ``rewrap``, ``rotate``, ``deliver``, ``serve``, or ``key.rotate``,
     ``key.add``, ``key.disable``, ``key.enable``, ``key.destroy``."""
     outcome: str
     """``ok``, ``declined`` (a provider said "not mine"), or ``failed``."""
@@ -45,6 +45,14 @@ class AuditEvent:
     """Why it declined or failed; the new version for key.rotate. Escaped
     (``sealdoc._text.safe``): no control or format character reaches a log."""
     timestamp: float = attrs.field(factory=time.time)
+    doc_id: str = ""
+    """For ``serve``: the document asked for (escaped)."""
+    subject: str = ""
+    """For ``serve``: who asked, as the service's grant names them."""
+    channel: str = ""
+    """For ``serve``: ``portal``, ``mobile`` or ``email``."""
+    byte_range: str = ""
+    """For ``serve``: the byte ranges served (``0-99,200-299``), empty for the whole."""
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict, for log shippers."""

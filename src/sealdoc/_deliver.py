@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ._audit import record
-from ._envelope import Keys, parse_bytes, providers_of
+from ._envelope import Keys, parse_bytes, providers_of, seal_stream
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
+from ._format import ParsedHeader
+from ._provider_api import KeyProvider
 from ._rekey import rewrap
-from ._types import BytesLike
+from ._types import BytesLike, ReadableStream, WritableStream
 
 
 def deliver(
@@ -36,6 +39,39 @@ def deliver(
     stored document's key and body, and a bound document stays bound (its
     recipient must pass the same ``binding=`` to open it).
     """
+    recipients, openers = _recipients(keys, to)
+    parsed, _ = parse_bytes(sealed)
+    if fresh_key:
+        plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
+        result = seal_document(plaintext, keys=recipients, **_copy_settings(parsed))
+    else:
+        result = rewrap(
+            sealed, keys=openers, to=recipients, context=context, binding=binding, verify=True
+        )
+    _record(parsed, recipients, fresh_key=fresh_key)
+    return result
+
+
+def deliver_stream(
+    plaintext: ReadableStream,
+    parsed: ParsedHeader,
+    dst: WritableStream,
+    *,
+    keys: Keys,
+    to: Keys,
+) -> int:
+    """``deliver(fresh_key=True)`` in constant memory: ``plaintext`` of the document whose
+    header is ``parsed`` (a reader opened with ``keys``), sealed for ``to`` into ``dst``.
+
+    For a server that streams a device copy as it is made. Returns the bytes written.
+    """
+    recipients, _ = _recipients(keys, to)
+    written = seal_stream(plaintext, dst, keys=recipients, **_copy_settings(parsed))
+    _record(parsed, recipients, fresh_key=True)
+    return written
+
+
+def _recipients(keys: Keys, to: Keys) -> tuple[tuple[KeyProvider, ...], tuple[KeyProvider, ...]]:
     recipients = providers_of(to)
     openers = providers_of(keys)
     if any(r is k for r in recipients for k in openers):
@@ -43,20 +79,19 @@ def deliver(
             "a recipient in to= is also in keys=: a delivered copy is for its recipients "
             "only (use rewrap to keep a copy under your own keys)"
         )
-    parsed, _ = parse_bytes(sealed)
-    if fresh_key:
-        plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
-        result = seal_document(
-            plaintext,
-            keys=recipients,
-            context=parsed.core.context,
-            suite=parsed.core.suite,
-            segment_size=parsed.core.segment_size,
-        )
-    else:
-        result = rewrap(
-            sealed, keys=openers, to=recipients, context=context, binding=binding, verify=True
-        )
+    return recipients, openers
+
+
+def _copy_settings(parsed: ParsedHeader) -> dict[str, Any]:
+    """A fresh copy keeps the context, suite and segment size; it drops the binding."""
+    return {
+        "context": parsed.core.context,
+        "suite": parsed.core.suite,
+        "segment_size": parsed.core.segment_size,
+    }
+
+
+def _record(parsed: ParsedHeader, recipients: Sequence[object], *, fresh_key: bool) -> None:
     record(
         "deliver",
         "ok",
@@ -65,4 +100,3 @@ def deliver(
         + " for "
         + ", ".join(sorted({getattr(r, "kind", type(r).__name__) for r in recipients})),
     )
-    return result

@@ -32,7 +32,7 @@ from ._deliver import deliver
 from ._envelope import checked_map, new_sealer, open_parsed, providers_of, write_sealed
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
-from ._format import Header, InternalMap, Suite
+from ._format import Header, InternalMap, ParsedHeader, Suite
 from ._names import (
     DOC_ID_BINDING,
     SUFFIX,
@@ -375,8 +375,17 @@ class Vault:
 
         Close it (or use it in a ``with`` block) to release the store's file.
         """
-        self.path_of(doc_id)
         providers = self._keys("open documents")
+        f, parsed = self._open_header(doc_id)
+        return self._reader(doc_id, f, parsed, providers, context)
+
+    def _open_header(self, doc_id: str) -> tuple[Any, ParsedHeader]:
+        """The document's file, positioned after its header, and the header (no key needed).
+
+        The first half of :meth:`open`: a server decides whether to go on
+        (authorization) from the header before any key is unwrapped.
+        """
+        self.path_of(doc_id)
         f = self._reading(
             doc_id,
             "read",
@@ -384,13 +393,23 @@ class Vault:
         )
         try:
             with _store(f"read {doc_id!r}", doc_id):
-                parsed = read_header(f)
+                return f, read_header(f)
+        except BaseException:
+            f.close()
+            raise
+
+    def _reader(
+        self,
+        doc_id: str,
+        f: Any,
+        parsed: ParsedHeader,
+        providers: Any,
+        context: Mapping[str, str] | None = None,
+    ) -> SealedReader:
+        """The second half of :meth:`open`: unlock, and a reader that closes ``f``."""
+        try:
             reader = open_parsed(
-                f,
-                parsed,
-                providers,
-                checked_map(context, "context"),
-                self._binding(doc_id),
+                f, parsed, providers, checked_map(context, "context"), self._binding(doc_id)
             )
         except BaseException:
             f.close()

@@ -2,7 +2,7 @@
 
 ``app`` (the root group and its global options), ``keys``, ``files`` (seal,
 open, inspect), ``store`` (rewrap, rotate, inventory), ``vault``,
-``deliver``, ``identity``; beside them ``config`` (the TOML file),
+``deliver``, ``identity``, ``serve``; beside them ``config`` (the TOML file),
 ``credentials`` (secrets from files, variables, prompts), ``streams``
 (inputs and all-or-nothing outputs), ``errors`` and ``exit_codes`` (one
 table, in docs/cli.md), ``progress`` and ``text`` (escaping what documents
@@ -18,6 +18,7 @@ from .deliver import deliver_cmd
 from .files import inspect_cmd, open_cmd, seal_cmd
 from .identity import identity
 from .keys import keys
+from .serve import serve_cmd
 from .store import inventory_cmd, rewrap_cmd, rotate_cmd
 from .vault import vault
 
@@ -32,6 +33,7 @@ for _command in (
     vault,
     deliver_cmd,
     identity,
+    serve_cmd,
 ):
     cli.add_command(_command)
 add_config_everywhere(cli)
