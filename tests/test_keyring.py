@@ -44,9 +44,10 @@ def test_file_mode_is_0600_and_holds_no_plain_key(keyring_path: Path) -> None:
     assert kek not in raw
     assert kek.hex().encode() not in raw
     assert PASS.encode() not in raw
-    # no temp file left; the sidecar records the generation only
+    # no temp file left; the sidecar records the generation only, the lock file nothing
     names = sorted(p.name for p in keyring_path.parent.iterdir())
-    assert names == [".keyring.json.generation", "keyring.json"]
+    assert names == [".keyring.json.generation", ".keyring.json.lock", "keyring.json"]
+    assert (keyring_path.parent / ".keyring.json.lock").read_bytes() == b""
 
 
 def test_wrong_passphrase_is_a_clear_error(keyring_path: Path) -> None:
@@ -158,7 +159,7 @@ def test_a_crash_while_saving_leaves_the_old_file(
     monkeypatch.undo()
     assert keyring_path.read_bytes() == before
     names = sorted(p.name for p in keyring_path.parent.iterdir())
-    assert names == [".keyring.json.generation", "keyring.json"]
+    assert names == [".keyring.json.generation", ".keyring.json.lock", "keyring.json"]
     assert LocalKeyring.load(keyring_path, passphrase=PASS).versions() == {1: "enabled"}
 
 
