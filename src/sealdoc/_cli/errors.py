@@ -114,7 +114,7 @@ _REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError)
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """sealdoc, OS and value errors as one line on stderr and exit 1.
+    """sealdoc, OS, value and lookup errors as one line on stderr and exit 1.
 
     Anything else is a bug and keeps its traceback.
     """
@@ -128,6 +128,8 @@ def errors() -> Iterator[None]:
         raise RefusedError(str(exc)) from None
     except (SealdocError, OSError, ValueError) as exc:
         raise CliError(_message(exc)) from None
+    except LookupError as exc:  # a key name or version the keyring does not have
+        raise CliError(str(exc.args[0]) if exc.args else type(exc).__name__) from None
 
 
 def _message(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ import nacl.pwhash
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._atomic import TargetExistsError, atomic_file, write_atomic
+from .._atomic import TargetExistsError, atomic_file, temp_paths, write_atomic
 from .._audit import record
 from .._format import KeyRef, WrappedKey
 from ..exceptions import (
@@ -197,9 +197,10 @@ class LocalKeyring(KeyringBase):
         """
         target = Path(path)
         secret = _passphrase_bytes(passphrase)
-        with file_lock(target, wait=False) as locked:
-            if locked:  # else a save is under way: its own end leaves nothing behind
-                clean_partials(target)
+        if temp_paths(target):  # a glob first: a load that finds none writes nothing
+            with file_lock(target, wait=False) as locked:
+                if locked:  # else a save is under way: its own end leaves nothing behind
+                    clean_partials(target)
         sidecar = read_sidecar(target)  # first: see read_sidecar
         try:
             with open(target, "rb") as fh:
@@ -527,4 +528,9 @@ def from_uri(
             f"no passphrase for {parts.path}: pass passphrase= or set {passphrase_env}"
         )
     ring = LocalKeyring.load(unquote(parts.path), passphrase=secret)
-    return ring.key(unquote(parts.fragment)) if parts.fragment else ring
+    if not parts.fragment:
+        return ring
+    try:
+        return ring.key(unquote(parts.fragment))
+    except (KeyError, ValueError) as exc:  # no such key, or not a key name at all
+        raise KeyUriError(f"{uri}: {exc.args[0] if exc.args else exc}") from None
