@@ -55,7 +55,7 @@ from ._local_format import (
     sidecar_floor,
     sidecar_path,
 )
-from ._local_lock import clean_partials, file_lock
+from ._local_lock import clean_partials, file_lock, write_lock_record
 
 __all__ = ["DEFAULT_MEMLIMIT", "DEFAULT_OPSLIMIT", "LocalKeyring", "from_uri"]
 
@@ -359,8 +359,10 @@ class LocalKeyring(KeyringBase):
             raise KeyringError(f"cannot write keyring {self._path}: {exc.strerror}") from exc
         state.file_key, state.kdf = file_key, kdf
         state.generation, state.floor, state.restoring = generation, 0, False
+        record = sidecar_bytes(meta.ring_id, generation)
         try:
-            write_atomic(sidecar_path(self._path), sidecar_bytes(meta.ring_id, generation))
+            write_atomic(sidecar_path(self._path), record)
+            write_lock_record(self._path, record)
         except OSError as exc:  # the keyring is saved; only the fresh-process check is weaker
             _log.warning("cannot record keyring generation beside %s: %s", self._path, exc)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._atomic import temp_paths
 from ..exceptions import KeyringError
-from ._local_format import sidecar_path
+from ._local_format import lock_path, sidecar_path
 
 try:
     import fcntl
@@ -29,10 +29,6 @@ except ImportError:  # pragma: no cover - no advisory locks on this platform
 _log = logging.getLogger(__name__)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-
-
-def lock_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.lock")
 
 
 @contextlib.contextmanager
@@ -66,6 +62,21 @@ def file_lock(path: Path, *, wait: bool = True) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def write_lock_record(path: Path, record: bytes) -> None:
+    """Put ``record`` in the lock file (the caller holds its lock), in place.
+
+    The lock file is never renamed (its lock would go with the old inode), so
+    a crash mid-write can leave it unreadable: it then counts as no record.
+    """
+    fd = os.open(lock_path(path), os.O_WRONLY | os.O_CREAT | _O_NOFOLLOW | _O_CLOEXEC, 0o600)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, record)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def clean_partials(path: Path) -> list[Path]:
@@ -108,4 +119,4 @@ def _remove_if_dead(partial: Path) -> bool:
         os.close(fd)
 
 
-__all__ = ["clean_partials", "file_lock", "lock_path"]
+__all__ = ["clean_partials", "file_lock", "write_lock_record"]
