@@ -131,9 +131,9 @@ class World:
         names = ["nosuch", "", "a/../b", "x\x01y", "n@kr-000000000000", "\u00e9" * 300, "-"]
         urls = [
             "nosuch://x",
-            "file:///nonexistent/folder",
+            f"file://{self.root}/nonexistent/folder",  # never outside the test's folder
             f"{self.ring_uri}#nosuch",
-            "local:///nonexistent/ring.json",
+            f"local://{self.root}/nonexistent/ring.json",
             "local://host/ring.json",
             f"local://{self.garbage}",
             "local:relative.json",
@@ -160,7 +160,7 @@ class World:
             "store_url": urls,
             "target": urls,
             "drops": ["x", "local:", "local:nosuch#7", "local:default#x", ""],
-            "source": [*files, "nosuch://x", "file:///nonexistent"],
+            "source": [*files, "nosuch://x", f"file://{self.root}/nonexistent"],
             "output": [str(self.folder), str(self.root / "missing" / "x"), str(self.plain)],
             "context_pairs": ["x", "=v", "k=", "\x00=v"],
             "binding_pairs": ["x", "=v", "k="],
