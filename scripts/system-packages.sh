@@ -20,5 +20,7 @@ if [ "$(id -u)" != "0" ]; then
 fi
 echo "installing ${missing[*]} (the tests use the real components, never stand-ins)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+# Another apt run (unattended-upgrades, a second CI job) may hold the dpkg lock:
+# wait for it, up to 10 minutes, instead of failing at once with exit 100.
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null

@@ -93,7 +93,7 @@ def test_failures_exit_1_and_leave_no_output(initialised: Path) -> None:
     assert b"not a sealed document" in not_sealed.stderr
     assert b"Traceback" not in not_sealed.stderr
     names = sorted(p.name for p in d.iterdir())
-    assert names == [".ring.json.generation", "a.sdoc", "a.txt", "ring.json"]
+    assert names == [".ring.json.generation", ".ring.json.lock", "a.sdoc", "a.txt", "ring.json"]
 
 
 def test_usage_errors_exit_2(initialised: Path) -> None:

@@ -44,9 +44,12 @@ def test_file_mode_is_0600_and_holds_no_plain_key(keyring_path: Path) -> None:
     assert kek not in raw
     assert kek.hex().encode() not in raw
     assert PASS.encode() not in raw
-    # no temp file left; the sidecar records the generation only
+    # no temp file left; the sidecar and the lock file record the generation only
     names = sorted(p.name for p in keyring_path.parent.iterdir())
-    assert names == [".keyring.json.generation", "keyring.json"]
+    assert names == [".keyring.json.generation", ".keyring.json.lock", "keyring.json"]
+    record = {"generation": 1, "ring_id": ring.ring_id}
+    for name in names[:2]:
+        assert json.loads((keyring_path.parent / name).read_bytes()) == record
 
 
 def test_wrong_passphrase_is_a_clear_error(keyring_path: Path) -> None:
@@ -158,7 +161,7 @@ def test_a_crash_while_saving_leaves_the_old_file(
     monkeypatch.undo()
     assert keyring_path.read_bytes() == before
     names = sorted(p.name for p in keyring_path.parent.iterdir())
-    assert names == [".keyring.json.generation", "keyring.json"]
+    assert names == [".keyring.json.generation", ".keyring.json.lock", "keyring.json"]
     assert LocalKeyring.load(keyring_path, passphrase=PASS).versions() == {1: "enabled"}
 
 

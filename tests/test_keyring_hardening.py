@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import sealdoc
 from sealdoc import AuditEvent, KeyringError, KeyringRollbackError, LocalKeyring, MemoryKeyring
 from sealdoc.providers import KeyRef
-from sealdoc.providers._local_format import kdf_aad, outer_bytes, parse_outer, sidecar_path
+from sealdoc.providers._local_format import (
+    kdf_aad,
+    lock_path,
+    outer_bytes,
+    parse_outer,
+    sidecar_path,
+)
 
 from .errors import fails_with
 
@@ -45,6 +51,7 @@ def make_legacy(path: Path) -> None:
     sealed = AESGCM(file_key).encrypt(nonce, json.dumps(legacy).encode(), kdf_aad(kdf))
     path.write_bytes(outer_bytes(kdf, nonce, sealed))
     sidecar_path(path).unlink()
+    lock_path(path).unlink()
 
 
 # -- keyring ids ------------------------------------------------------------------------
@@ -185,6 +192,42 @@ def test_a_fresh_process_refuses_a_rolled_back_file(tmp_path: Path) -> None:
     assert result.stdout.startswith("refused: keyring ")
     assert "generation 2, older than generation 3" in result.stdout
     assert PASS not in result.stdout
+
+
+def test_a_fresh_process_refuses_a_rolled_back_file_whose_sidecar_was_deleted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ring.json"
+    ring = new_ring(path)
+    ring.rotate()
+    old = path.read_bytes()
+    ring.destroy(1)
+    path.write_bytes(old)
+    sidecar_path(path).unlink()  # the lock file keeps a second record
+    result = subprocess.run(
+        [sys.executable, "-c", _LOAD, str(path), PASS],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "generation 2, older than generation 3" in result.stdout
+
+
+def test_the_limit_both_records_deleted_and_an_old_copy_put_back(tmp_path: Path) -> None:
+    """docs/keyring.md's stated limit: whoever can delete both records and replace the file
+    defeats the check in a fresh process (a running one still refuses)."""
+    path = tmp_path / "ring.json"
+    ring = new_ring(path)
+    ring.rotate()
+    old = path.read_bytes()
+    ring.destroy(1)
+    path.write_bytes(old)
+    sidecar_path(path).unlink()
+    lock_path(path).unlink()
+    assert LocalKeyring.load(path, passphrase=PASS).versions()[1] == "enabled"
+    with pytest.raises(KeyringRollbackError):
+        ring.rotate()
 
 
 def test_a_legacy_file_gets_generations_from_its_first_save(tmp_path: Path) -> None:

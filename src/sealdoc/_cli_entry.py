@@ -6,6 +6,9 @@ import sys
 
 
 def main() -> None:
+    from _sealdoc_start import quiet_interrupts  # noqa: PLC0415 - python -m sealdoc comes here first
+
+    quiet_interrupts()
     try:
         import click  # noqa: F401, PLC0415 - probing for the optional extra
     except ImportError:

@@ -22,9 +22,12 @@ exception it resembles, so callers can catch either::
     │   └── KeyringError
     │       │   a keyring file cannot be created or loaded (wrong passphrase,
     │       │   altered or unreadable file)
-    │       └── KeyringRollbackError
-    │               a keyring file older than one already seen (a restored
-    │               copy that may hold destroyed keys)
+    │       ├── KeyringRollbackError
+    │       │       a keyring file older than one already seen (a restored
+    │       │       copy that may hold destroyed keys)
+    │       └── KeyringExistsError
+    │               create found a keyring at that path (even one created
+    │               at the same moment); nothing was written
     ├── NotMineError(SealdocError, LookupError)
     │       raised by a provider's ``unwrap`` when it cannot open that wrapped
     │       key; sealdoc catches it and tries the next provider.
@@ -199,6 +202,10 @@ class KeyringRollbackError(KeyringError):
     An old copy (a backup, a snapshot) may still hold versions destroyed
     since; docs/keyring.md says how to restore a backup on purpose.
     """
+
+
+class KeyringExistsError(KeyringError):
+    """``LocalKeyring.create`` found a keyring file at its path; it never replaces one."""
 
 
 class NotMineError(SealdocError, LookupError):

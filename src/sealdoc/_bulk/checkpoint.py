@@ -204,15 +204,31 @@ def _first_line(text: str) -> Any:
         return None
 
 
+def _few(these: list[str], but_not: list[str], shown: int = 2) -> str:
+    """The labels in ``these`` and not in ``but_not``: a few, and how many more.
+
+    A job may name many keys (a keyring's target is every key's current
+    version, joined by commas); the operator needs what differs, in a line.
+    """
+    others = {part for label in but_not for part in label.split(",")}
+    parts = dict.fromkeys(part for label in these for part in label.split(","))  # ordered, once
+    only = [part for part in parts if part not in others]
+    if not only:
+        return "none"
+    more = f" and {len(only) - shown} more" if len(only) > shown else ""
+    return ", ".join(label[:80] for label in only[:shown]) + more
+
+
 def _mismatch(path: Path, theirs: Any, ours: dict[str, Any]) -> str:
     theirs = theirs if isinstance(theirs, dict) else {}
     same_job = all(theirs.get(k) == ours.get(k) for k in ("operation", "url", "prefix"))
     if same_job and theirs.get("targets") != ours.get("targets"):
+        old, new = theirs.get("targets") or [], ours.get("targets") or []
         return (
-            f"{path} is the checkpoint of another job: an earlier {ours['operation']} of the same "
-            f"store towards {', '.join(theirs.get('targets') or ['?'])}, while this one goes "
-            f"towards {', '.join(ours.get('targets') or ['?'])}; resuming from it would skip "
-            "documents this job has not done. Use a new checkpoint file for each rotation"
+            f"{path} is the checkpoint of another job, an earlier {ours['operation']} of this "
+            "store towards other keys: use a new checkpoint file for each rotation\n"
+            f"checkpoint's keys only: {_few(old, new)}\n"
+            f"this job's keys only: {_few(new, old)}"
         )
     return (
         f"{path} is the checkpoint of another job ({theirs.get('operation')} of "

@@ -9,6 +9,7 @@ variable set by the process manager, then a prompt on a terminal.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +28,10 @@ def read_secret_file(path: str | os.PathLike[str], what: str) -> str:
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_SECRET_FILE + 1)
+            mode = os.fstat(fh.fileno()).st_mode
     except OSError as exc:
         raise CliError(f"{what}: cannot read {path}: {exc.strerror or exc}") from None
+    _warn_if_shared(path, what, mode)
     if len(raw) > _MAX_SECRET_FILE:
         raise CliError(f"{what}: {path} is larger than {_MAX_SECRET_FILE} bytes; not a secret file")
     try:
@@ -39,6 +42,20 @@ def read_secret_file(path: str | os.PathLike[str], what: str) -> str:
     if not text:
         raise CliError(f"{what}: {path} is empty")
     return text
+
+
+def _warn_if_shared(path: str | os.PathLike[str], what: str, mode: int) -> None:
+    """Warn, as ssh does of a key file, when others than the owner may read a secret file.
+
+    A warning, not a refusal: a Kubernetes secret volume is 0644 by default
+    (its folder is what keeps it private), and a refusal would stop a service.
+    """
+    if stat.S_ISREG(mode) and mode & 0o077:
+        click.echo(
+            f"sealdoc: warning: {what}: {path} can be read or written by other users "
+            f"(mode {stat.S_IMODE(mode):04o}); chmod 600 it",
+            err=True,
+        )
 
 
 def env_secret(var: str, what: str) -> str:

@@ -15,7 +15,13 @@ from typing import IO, Any
 
 import click
 
-from ..exceptions import CheckpointError, EmptyStoreError, SealdocError, UnsafeStoreError
+from ..exceptions import (
+    CheckpointError,
+    EmptyStoreError,
+    SealdocError,
+    StoreError,
+    UnsafeStoreError,
+)
 from . import exit_codes
 from .text import shown
 
@@ -114,7 +120,7 @@ _REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError)
 
 @contextmanager
 def errors() -> Iterator[None]:
-    """sealdoc, OS and value errors as one line on stderr and exit 1.
+    """sealdoc, OS, value and lookup errors as one line on stderr and exit 1.
 
     Anything else is a bug and keeps its traceback.
     """
@@ -126,8 +132,33 @@ def errors() -> Iterator[None]:
         raise
     except _REFUSALS as exc:
         raise RefusedError(str(exc)) from None
+    except StoreError as exc:
+        if _lacks_credentials(exc):  # as an empty store: check the environment, not the data
+            raise RefusedError(
+                f"{_message(exc)}; give the store's credentials (environment, profile, "
+                "or --storage-option)"
+            ) from None
+        raise CliError(_message(exc)) from None
     except (SealdocError, OSError, ValueError) as exc:
         raise CliError(_message(exc)) from None
+    except LookupError as exc:  # a key name or version the keyring does not have
+        raise CliError(str(exc.args[0]) if exc.args else type(exc).__name__) from None
+
+
+# botocore's names, matched by name: the CLI does not import botocore to look
+_NO_CREDENTIALS = frozenset({"NoCredentialsError", "PartialCredentialsError"})
+
+
+def _lacks_credentials(exc: BaseException) -> bool:
+    """Whether a store failed for want of credentials (anywhere in its chain of causes)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain is short; a cycle must not hang the CLI
+        if seen is None:
+            return False
+        if type(seen).__name__ in _NO_CREDENTIALS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _message(exc: BaseException) -> str:

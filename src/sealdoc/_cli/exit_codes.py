@@ -22,7 +22,8 @@ USAGE = 2
 """A usage error: an unknown option, a bad value, a missing argument, a bad config file."""
 REFUSED = 3
 """Refused on purpose: a checkpoint of another job, an empty or missing store,
-a key version that a store still depends on, an output that exists."""
+a store without credentials, a key version that a store still depends on, an
+output, keyring or identity that exists."""
 INTERRUPTED_SIGINT = 128 + int(signal.SIGINT)  # 130
 """Stopped by SIGINT (Ctrl-C); a store job flushed its checkpoint first."""
 INTERRUPTED_SIGTERM = 128 + int(signal.SIGTERM)  # 143
@@ -32,7 +33,11 @@ TABLE: tuple[tuple[int, str], ...] = (
     (OK, "done"),
     (FAILED, "the operation, or some documents, failed (listed on stderr); a missing secret"),
     (USAGE, "usage error: bad option or value, unknown config key"),
-    (REFUSED, "refused: checkpoint of another job, empty store, key still in use, output exists"),
+    (
+        REFUSED,
+        "refused: checkpoint of another job, empty store or no credentials, key still in use, "
+        "output or keyring exists",
+    ),
     (INTERRUPTED_SIGINT, "interrupted by SIGINT; checkpoint flushed, rerun with --resume"),
     (INTERRUPTED_SIGTERM, "interrupted by SIGTERM; checkpoint flushed, rerun with --resume"),
 )

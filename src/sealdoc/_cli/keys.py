@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import attrs
 import click
 
+from ..exceptions import KeyringExistsError
 from ..providers import LocalKeyring
 from . import credentials
 from .errors import RefusedError, errors
@@ -40,10 +42,16 @@ def keys_init(state: State) -> None:
     Example:
       SEALDOC_PASSPHRASE_FILE=/run/secrets/pass sealdoc --keyring ring.json keys init
     """
+    path = state.keyring
+    refused = f"keyring {path} already exists: a keyring is never replaced (load it instead)"
+    if os.path.lexists(path):  # before asking for a passphrase
+        raise RefusedError(refused)
     with errors():
-        path = state.keyring
         path.parent.mkdir(parents=True, exist_ok=True)
-        ring = LocalKeyring.create(path, passphrase=state.passphrase(confirm=True))
+        try:
+            ring = LocalKeyring.create(path, passphrase=state.passphrase(confirm=True))
+        except KeyringExistsError:  # another `keys init` won the race
+            raise RefusedError(refused) from None
     click.echo(f"created keyring {ring.path} (key 'default', version 1)")
 
 

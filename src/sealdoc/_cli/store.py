@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -160,8 +161,11 @@ def _store_job(state: State, operation: str, target: str, output: str | None, **
     if output is not None:
         _file_mode(state, operation, target, output, job)
         return
-    if not streams.is_url(target):
-        raise click.UsageError(f"{target!r} is not a store URL; for one file, give -o OUT")
+    if not streams.is_url(target) and not os.path.isdir(target):
+        # a plain path must be a folder (a store, as for `vault put`); a file needs -o
+        raise click.UsageError(
+            f"{target!r} is not a store URL nor a folder; for one file, give -o OUT"
+        )
     if job["binding_pairs"] or job["force"]:
         raise click.UsageError("--binding and --force are for one file (-o OUT)")
     with errors(), stopping_on_signals() as stop:

@@ -30,6 +30,7 @@ from .options import (
 )
 from .options import storage_options as parse_storage_options
 from .state import State
+from .store import ALLOW_EMPTY_OPTION
 from .stores import StoreFlags, store_flags
 from .text import shown
 
@@ -135,10 +136,14 @@ def vault_get(
 @click.argument("store_url")
 @click.argument("prefix", default="")
 @json_option
+@ALLOW_EMPTY_OPTION
 @store_options
 @store_flags
-def vault_ls(store: StoreFlags, prefix: str, as_json: bool) -> None:
+def vault_ls(store: StoreFlags, prefix: str, as_json: bool, allow_empty: bool) -> None:
     """List the doc ids in the vault (those starting with PREFIX), sorted.
+
+    Nothing to list is refused (exit 3: most likely a typo in the URL or
+    missing credentials) unless --allow-empty.
 
     \b
     Examples:
@@ -147,6 +152,12 @@ def vault_ls(store: StoreFlags, prefix: str, as_json: bool) -> None:
     """
     with errors():
         ids = list(store.open().list(prefix))
+    if not ids and not allow_empty:  # most likely a typo, as for rewrap and inventory
+        where = repr(store.url) + (f" with prefix {prefix!r}" if prefix else "")
+        raise RefusedError(
+            f"no documents under {where}: check the URL, the prefix and the store's "
+            "credentials (--allow-empty accepts an empty store)"
+        )
     if as_json:
         click.echo(dumps(ids))
         return

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,16 +15,24 @@ import nacl.pwhash
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .._atomic import write_atomic
+from .._atomic import TargetExistsError, atomic_file, temp_paths, write_atomic
 from .._audit import record
-from .._format import KeyRef
-from ..exceptions import FormatError, KeyringError, KeyringRollbackError, KeyUriError
+from .._format import KeyRef, WrappedKey
+from ..exceptions import (
+    FormatError,
+    KeyringError,
+    KeyringExistsError,
+    KeyringRollbackError,
+    KeyUriError,
+)
+from ._base import AssociatedData
 from ._keyring import KeyringBase
 from ._keyring_model import (
     DEFAULT_KEY_ID,
     KEK_LEN,
     NamedKey,
     RingMeta,
+    _check_now,
     _now,
     new_named_key,
     new_ring_id,
@@ -48,6 +55,7 @@ from ._local_format import (
     sidecar_floor,
     sidecar_path,
 )
+from ._local_lock import clean_partials, file_lock, write_lock_record
 
 __all__ = ["DEFAULT_MEMLIMIT", "DEFAULT_OPSLIMIT", "LocalKeyring", "from_uri"]
 
@@ -97,7 +105,9 @@ class _FileState:
     written: a file with a lower one is a rolled-back copy. ``floor`` is a
     generation the next save must exceed (a sidecar seen when a backup was
     restored on purpose). ``next_key`` is a file key the next save switches
-    to (a passphrase change).
+    to (a passphrase change). ``seen`` is what ``stat`` said of the file
+    this object last read or wrote: a file that stats otherwise was
+    replaced since, and is read again before the next wrap or unwrap.
     """
 
     file_key: bytes
@@ -106,6 +116,13 @@ class _FileState:
     floor: int = 0
     restoring: bool = False
     next_key: tuple[bytes, dict[str, Any]] | None = None
+    seen: tuple[int, ...] | None = None
+
+
+def _stat_key(info: os.stat_result) -> tuple[int, ...]:
+    # every save renames a new file in: the inode changes, and an inode
+    # number reused later comes with other times
+    return (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 class LocalKeyring(KeyringBase):
@@ -143,19 +160,23 @@ class LocalKeyring(KeyringBase):
         """Create a new keyring file with one key, ``default``, at version 1.
 
         The keyring gets a random id (``ring_id``) that its wraps carry.
-        Refuses to overwrite an existing file. The file is written
+        Never replaces a file: a keyring at ``path``, even one another
+        process creates at the same moment, is a :class:`KeyringExistsError`
+        (the file is published with a create-only link). The file is written
         atomically with mode 0600.
         """
         target = Path(path)
         _passphrase_bytes(passphrase)
         check_kdf_limits(opslimit, memlimit)
-        if target.exists():
-            raise KeyringError(f"keyring {target} already exists; load it instead")
+        if os.path.lexists(target):
+            raise _exists(target)
         file_key, kdf = _new_file_key(passphrase, opslimit, memlimit)
         meta = RingMeta(ring_id=new_ring_id(), plain_ids=False)
         body = Body(keys={DEFAULT_KEY_ID: new_named_key(_now())}, meta=meta, generation=0)
         ring = cls._make(target, body, _FileState(file_key=file_key, kdf=kdf, generation=0))
-        ring._persist(ring._keys, ring._meta)
+        with file_lock(target):
+            clean_partials(target)
+            ring._persist(ring._keys, ring._meta, exclusive=True)
         return ring
 
     # Shaped like create(): path, then keyword-only secrets; nothing to share.
@@ -176,10 +197,15 @@ class LocalKeyring(KeyringBase):
         """
         target = Path(path)
         secret = _passphrase_bytes(passphrase)
+        if temp_paths(target):  # a glob first: a load that finds none writes nothing
+            with file_lock(target, wait=False) as locked:
+                if locked:  # else a save is under way: its own end leaves nothing behind
+                    clean_partials(target)
         sidecar = read_sidecar(target)  # first: see read_sidecar
         try:
             with open(target, "rb") as fh:
                 raw = fh.read(MAX_FILE_LEN + 1)
+                seen = _stat_key(os.fstat(fh.fileno()))
         except OSError as exc:
             raise KeyringError(f"cannot read keyring {target}: {exc.strerror}") from exc
         except ValueError:  # a NUL byte or a lone surrogate in the path (found by fuzz/)
@@ -210,6 +236,7 @@ class LocalKeyring(KeyringBase):
             generation=body.generation,
             floor=recorded,
             restoring=allow_rollback,
+            seen=seen,
         )
         return cls._make(target, body, state)
 
@@ -226,14 +253,52 @@ class LocalKeyring(KeyringBase):
         (two operators rotating, a cron job adding a customer key): reading
         the file again under an exclusive lock means neither change is lost.
         """
-        with self._lock, _file_lock(self._path):
+        with self._lock, file_lock(self._path):
+            clean_partials(self._path)  # a killed save's copy never outlives a change
             self._reload()
             return super()._transact(change, now, only_if_due=only_if_due)
+
+    # -- noticing another process's change -------------------------------------------
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        """As KeyringBase's, after reading the file again if it changed since (see below)."""
+        self._refresh()
+        return super().wrap(dek, ad)
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        self._refresh()
+        return super().unwrap(wrapped, ad)
+
+    def current_key(self) -> KeyRef:
+        self._refresh()
+        return super().current_key()
+
+    def _refresh(self) -> None:
+        """Read the keyring again if another process replaced the file since this one did.
+
+        One ``stat`` per call (sealing is a hot path); the file is read only
+        when it changed. So a version that another process destroyed or
+        disabled is never used here again, and a seal under a primary
+        destroyed elsewhere fails instead of making a document nobody can open.
+        """
+        try:
+            now = _stat_key(os.stat(self._path))
+        except OSError as exc:
+            raise KeyringError(
+                f"keyring {self._path} cannot be checked for changes ({exc.strerror}); "
+                "nothing was sealed or opened with it"
+            ) from None
+        if now == self._file.seen:
+            return
+        with self._lock:
+            self._reload()
 
     def _reload(self) -> None:
         """Replace the keys in memory with the file's (the caller holds the file lock)."""
         try:
-            raw = self._path.read_bytes()
+            with open(self._path, "rb") as fh:
+                raw = fh.read(MAX_FILE_LEN + 1)
+                seen = _stat_key(os.fstat(fh.fileno()))
         except FileNotFoundError:
             raise KeyringError(f"keyring {self._path} is gone; nothing was changed") from None
         except OSError as exc:
@@ -262,16 +327,21 @@ class LocalKeyring(KeyringBase):
         if body.generation < floor:
             raise _rollback(self._path, body.generation, floor)
         self._file.generation = body.generation
+        self._file.seen = seen
         self._keys.clear()
         self._keys.update(body.keys)
         self._meta.ring_id, self._meta.plain_ids = body.meta.ring_id, body.meta.plain_ids
 
-    def _persist(self, keys: dict[str, NamedKey], meta: RingMeta) -> None:
+    def _persist(
+        self, keys: dict[str, NamedKey], meta: RingMeta, *, exclusive: bool = False
+    ) -> None:
         """Re-encrypt the whole key set under a fresh nonce and replace the file atomically.
 
         The generation goes up by one on every save; the sidecar that records
         it is written after the keyring, so a crash between the two leaves a
-        sidecar behind the file, never ahead of it.
+        sidecar behind the file, never ahead of it. ``exclusive``: the file
+        must not exist when it is published (create). The caller holds the
+        file lock.
         """
         state = self._file
         file_key, kdf = state.next_key or (state.file_key, state.kdf)
@@ -280,13 +350,19 @@ class LocalKeyring(KeyringBase):
         body = encode_body(keys, meta, generation)
         ciphertext = AESGCM(file_key).encrypt(nonce, body, kdf_aad(kdf))
         try:
-            write_atomic(self._path, outer_bytes(kdf, nonce, ciphertext), mode=0o600)
+            with atomic_file(self._path, mode=0o600, overwrite=not exclusive) as fh:
+                fh.write(outer_bytes(kdf, nonce, ciphertext))
+            state.seen = _stat_key(os.stat(self._path))
+        except TargetExistsError:
+            raise _exists(self._path) from None
         except OSError as exc:
             raise KeyringError(f"cannot write keyring {self._path}: {exc.strerror}") from exc
         state.file_key, state.kdf = file_key, kdf
         state.generation, state.floor, state.restoring = generation, 0, False
+        record = sidecar_bytes(meta.ring_id, generation)
         try:
-            write_atomic(sidecar_path(self._path), sidecar_bytes(meta.ring_id, generation))
+            write_atomic(sidecar_path(self._path), record)
+            write_lock_record(self._path, record)
         except OSError as exc:  # the keyring is saved; only the fresh-process check is weaker
             _log.warning("cannot record keyring generation beside %s: %s", self._path, exc)
 
@@ -347,12 +423,20 @@ class LocalKeyring(KeyringBase):
     def purge(
         self, now: datetime | None = None, *, new_passphrase: str | bytes | None = None
     ) -> list[KeyRef]:
-        """As :meth:`KeyringBase.purge`; ``new_passphrase`` re-encrypts the file as it purges."""
+        """As :meth:`KeyringBase.purge`; ``new_passphrase`` re-encrypts the file as it purges.
+
+        With ``new_passphrase`` the file is re-encrypted whether or not a
+        version was due (another change may have purged it already): the
+        passphrase in use afterwards is always the new one.
+        """
         if new_passphrase is None:
             return super().purge(now)
-        return self._rekeyed(
-            lambda: super(LocalKeyring, self).purge(now), new_passphrase, None, None
+        when = _check_now(now)
+        _, purged = self._rekeyed(
+            lambda: self._transact(lambda keys, meta: None, when), new_passphrase, None, None
         )
+        record("keyring.change-passphrase", "ok", kind=self.kind, detail=str(self._path))
+        return purged
 
     def _rekeyed(
         self,
@@ -409,37 +493,18 @@ class LocalKeyring(KeyringBase):
         return clone
 
 
+def _exists(path: Path) -> KeyringExistsError:
+    return KeyringExistsError(
+        f"keyring {path} already exists; load it instead (nothing was written)"
+    )
+
+
 def _rollback(path: Path, found: int, seen: int) -> KeyringRollbackError:
     return KeyringRollbackError(
         f"keyring {path} is generation {found}, older than generation {seen} already seen: "
         "an old copy may hold keys destroyed since. If you are restoring a backup on "
         "purpose, load it with allow_rollback=True"
     )
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock on a file beside the keyring (POSIX flock).
-
-    The lock file is never the keyring itself: the keyring is replaced by
-    rename, so a lock on it would be a lock on a file that is gone. Where
-    there is no fcntl (Windows), only the in-process lock applies.
-    """
-    try:
-        import fcntl  # noqa: PLC0415 - POSIX only
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    lock_path = path.with_name(f".{path.name}.lock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
-    except OSError as exc:
-        raise KeyringError(f"cannot lock keyring {path}: {exc.strerror}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def from_uri(
@@ -465,4 +530,9 @@ def from_uri(
             f"no passphrase for {parts.path}: pass passphrase= or set {passphrase_env}"
         )
     ring = LocalKeyring.load(unquote(parts.path), passphrase=secret)
-    return ring.key(unquote(parts.fragment)) if parts.fragment else ring
+    if not parts.fragment:
+        return ring
+    try:
+        return ring.key(unquote(parts.fragment))
+    except (KeyError, ValueError) as exc:  # no such key, or not a key name at all
+        raise KeyUriError(f"{uri}: {exc.args[0] if exc.args else exc}") from None

@@ -196,38 +196,59 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.generation")
 
 
-def read_sidecar(path: Path) -> tuple[str | None, int] | None:
-    """The keyring id and generation recorded beside the keyring; None if unreadable.
+def lock_path(path: Path) -> Path:
+    """The file the keyring's writers lock; it holds a second generation record."""
+    return path.with_name(f".{path.name}.lock")
 
-    Unreadable means none: the sidecar is a second line of defence, the
-    in-process rule the first. Read it before the keyring: writers write
-    the keyring first, so a keyring read after the sidecar is never older
-    than the sidecar unless it was rolled back.
+
+Record = tuple[str | None, int]
+
+
+def read_sidecar(path: Path) -> list[Record]:
+    """The keyring ids and generations recorded beside the keyring (none if unreadable).
+
+    Two records: the sidecar, and the same record in the lock file, so that
+    deleting the sidecar alone does not let an old copy of the keyring pass
+    in a fresh process. Unreadable means none: the records are a second
+    line of defence, the in-process rule the first. Read them before the
+    keyring: writers write the keyring first, so a keyring read after a
+    record is never older than it unless it was rolled back.
     """
+    records = (_read_record(where) for where in (sidecar_path(path), lock_path(path)))
+    return [record for record in records if record is not None]
+
+
+def _read_record(where: Path) -> Record | None:
     try:
-        doc = json.loads(sidecar_path(path).read_bytes())
-        generation, ring_id = doc["generation"], doc.get("ring_id")
+        return _parse_record(where.read_bytes())
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _parse_record(raw: bytes) -> Record:
+    doc = json.loads(raw)
+    generation, ring_id = doc["generation"], doc.get("ring_id")
     if isinstance(generation, bool) or not isinstance(generation, int):
-        return None
+        raise TypeError("generation is an integer")
     if ring_id is not None and not isinstance(ring_id, str):
-        return None
+        raise TypeError("ring_id is a string")
     return ring_id, generation
 
 
-def sidecar_floor(recorded: tuple[str | None, int] | None, ring_id: str | None) -> int:
-    """The generation a keyring with ``ring_id`` must have at least, by its sidecar.
+def sidecar_floor(recorded: list[Record], ring_id: str | None) -> int:
+    """The generation a keyring with ``ring_id`` must have at least, by its records.
 
-    The sidecar applies when it names the same keyring, or when the file has
-    no id (a copy from before the keyring was given one).
+    A record applies when it names the same keyring, or when the file has no
+    id (a copy from before the keyring was given one).
     """
-    if recorded is None:
-        return 0
-    recorded_id, generation = recorded
-    if ring_id is not None and recorded_id != ring_id:
-        return 0
-    return generation
+    return max(
+        (
+            generation
+            for recorded_id, generation in recorded
+            if ring_id is None or recorded_id == ring_id
+        ),
+        default=0,
+    )
 
 
 def sidecar_bytes(ring_id: str | None, generation: int) -> bytes:
