@@ -8,6 +8,7 @@ from ._audit import record
 from ._envelope import Keys, parse_bytes, providers_of
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
+from ._pq_mix import check_mix
 from ._rekey import rewrap
 from ._types import BytesLike
 
@@ -20,6 +21,7 @@ def deliver(
     fresh_key: bool = True,
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
+    allow_classical: bool = False,
 ) -> bytes:
     """A copy of ``sealed`` that only the recipients in ``to`` can open.
 
@@ -35,6 +37,10 @@ def deliver(
     ``fresh_key=False`` it is a rewrap: cheaper, but the copy shares the
     stored document's key and body, and a bound document stays bound (its
     recipient must pass the same ``binding=`` to open it).
+
+    A copy for a post-quantum :class:`~sealdoc.providers.HybridRecipient`
+    carries no X25519 wrap beside it unless ``allow_classical=True``: the
+    mix would be only as strong as X25519.
     """
     recipients = providers_of(to)
     openers = providers_of(keys)
@@ -43,6 +49,7 @@ def deliver(
             "a recipient in to= is also in keys=: a delivered copy is for its recipients "
             "only (use rewrap to keep a copy under your own keys)"
         )
+    check_mix((getattr(r, "kind", "") for r in recipients), allow_classical=allow_classical)
     parsed, _ = parse_bytes(sealed)
     if fresh_key:
         plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
@@ -55,7 +62,13 @@ def deliver(
         )
     else:
         result = rewrap(
-            sealed, keys=openers, to=recipients, context=context, binding=binding, verify=True
+            sealed,
+            keys=openers,
+            to=recipients,
+            context=context,
+            binding=binding,
+            verify=True,
+            allow_classical=allow_classical,
         )
     record(
         "deliver",

@@ -6,6 +6,7 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
 from ._base import AssociatedData, HasKind, KeyFamily, KeyProvider, UnwrapBudget, VersionedKey
+from ._hybrid import HybridIdentity, HybridRecipient
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -17,6 +18,8 @@ __all__ = [
     "AwsKms",
     "DekCache",
     "HasKind",
+    "HybridIdentity",
+    "HybridRecipient",
     "KdfLimits",
     "KeyFamily",
     "KeyProvider",

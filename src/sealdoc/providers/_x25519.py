@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
+from .._age import keys as age_keys
 from .._atomic import atomic_file
 from .._codec import url_b64decode, url_b64encode
 
@@ -31,12 +32,14 @@ from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
 from .._wrap_ad import check_key_id, wrap_ad
 from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
+from ._hybrid import HybridRecipient
 from ._password import Password
 
 KIND = "x25519"
 VERSION = 1
 RECIPIENT_PREFIX = "x25519:"
 _IDENTITY_PREFIX = "SEALDOC-X25519-IDENTITY:"
+_AGE_IDENTITY_PREFIX = "AGE-SECRET-KEY-1"
 _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _ENC_LEN = 32
 _PAYLOAD_LEN = _ENC_LEN + DEK_LEN + 16
@@ -215,7 +218,26 @@ class X25519Identity:
             if line.startswith(_IDENTITY_PREFIX):
                 raw = _unb64(line[len(_IDENTITY_PREFIX) :].strip(), "the identity")
                 return cls.from_private_bytes(raw, label=label)
+            if line.startswith(_AGE_IDENTITY_PREFIX):  # what age-keygen writes
+                return cls.from_age_string(line, label=label)
         raise FormatError(f"{os.fspath(path)} is not a sealdoc X25519 identity file")
+
+    @classmethod
+    def from_age_string(cls, text: str, *, label: str = "device") -> X25519Identity:
+        """From age's ``AGE-SECRET-KEY-1...`` string."""
+        kind, seed = age_keys.parse_identity(text)
+        if kind != KIND:
+            raise ValueError("a hybrid AGE-SECRET-KEY-PQ-1 identity: use HybridIdentity")
+        return cls.from_private_bytes(seed, label=label)
+
+    def to_age_string(self) -> str:
+        """age's ``AGE-SECRET-KEY-1...`` string of this identity. Handle with care."""
+        return age_keys.format_identity(KIND, self.private_bytes())
+
+    @property
+    def age_recipient(self) -> str:
+        """age's ``age1...`` string of this identity's public key."""
+        return age_keys.format_recipient(KIND, _public_bytes(self._public))
 
     # -- the provider protocol --------------------------------------------------------
 
@@ -250,8 +272,13 @@ class X25519Identity:
 
 def _raw_public(value: object) -> bytes:
     if isinstance(value, str):
+        if value.startswith("age1"):  # age's encoding of the same key
+            kind, raw = age_keys.parse_recipient(value)
+            if kind != KIND:
+                raise ValueError("a hybrid age1pq1 recipient: use HybridRecipient")
+            return raw
         if not value.startswith(RECIPIENT_PREFIX):
-            raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r}")
+            raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r} or age1")
         return _unb64(value[len(RECIPIENT_PREFIX) :], "the recipient")
     if isinstance(value, bytes):
         raw = value
@@ -267,12 +294,19 @@ def _raw_public(value: object) -> bytes:
     return raw
 
 
-def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient:
-    """The ``x25519:`` key-URI scheme: a recipient string names a device."""
+def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient | HybridRecipient:
+    """The ``x25519:`` key-URI scheme, and age's ``age1...``/``age1pq1...`` recipients.
+
+    A recipient string names a device. Errors name the problem, never a
+    bech32 internal, and quote only the start of a long string.
+    """
+    shown = uri if len(uri) <= 80 else uri[:40] + "..."
+    hybrid = uri.startswith("age1pq1")
     try:
-        return X25519Recipient(uri)
+        return HybridRecipient(uri) if hybrid else X25519Recipient(uri)
     except ValueError as exc:
-        raise KeyUriError(f"{uri!r} is not an X25519 recipient: {exc}") from None
+        what = "a hybrid (age1pq1)" if hybrid else "an X25519"
+        raise KeyUriError(f"{shown!r} is not {what} recipient: {exc}") from None
 
 
 def _recipient(recipient: str, label: str) -> X25519Recipient:
