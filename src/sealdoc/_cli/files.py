@@ -16,9 +16,9 @@ from .. import _format as fmt
 from .._envelope import inspect, open_stream, seal_stream
 from .._format import Header
 from .._rekey import rewrap_stream, rotate_stream
-from ..providers import Password, X25519Identity
+from ..providers import Password
 from ..providers._password import describe as describe_password
-from . import streams
+from . import agefiles, streams
 from .credentials import SecretFlags, secret_options
 from .errors import errors
 from .options import (
@@ -154,7 +154,7 @@ def recipient_keys(
     found: list[Any] = []
     if password is not None:
         found.append(_password_for(password, header))
-    found.extend(X25519Identity.load(path, passphrase=identity_passphrase) for path in identities)
+    found.extend(agefiles.identities_of(identities, identity_passphrase))
     return found
 
 
@@ -180,7 +180,8 @@ password_options = secret_options(
     multiple=True,
     metavar="FILE",
     type=click.Path(dir_okay=False, exists=True),
-    help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
+    help="Open with this device identity file ('sealdoc identity new', or an age "
+    "identity file). Repeatable.",
 )
 @secret_options(
     "identity_passphrase",
@@ -226,6 +227,11 @@ def open_cmd(
       sealdoc open s3://bank-docs/claim.pdf.sdoc -o - --key 'aws-kms://alias/docs' | less
       sealdoc open statement.html --password-file pw.txt -o statement.pdf
       sealdoc open statement.sdoc --identity ~/.config/sealdoc/device.key -o statement.pdf
+      sealdoc open report.age --identity partner.key -o report.pdf
+
+    An age file (binary or armored, from age or a partner) opens with
+    --identity (an age identity file) or --password-env/--password-file
+    (its scrypt passphrase).
     """
     options = _storage(storage_options)
     secret, passphrase = password.read(), identity_passphrase.read()
@@ -234,6 +240,17 @@ def open_cmd(
     with errors():
         target = streams.check_output(doc.output, force=force, storage_options=options)
         with streams.sealed_input(source, options, spool=spool) as (src, _html):
+            if agefiles.is_age(src):
+                with streams.open_output(target) as dst:
+                    agefiles.open_age_file(
+                        src,
+                        dst,
+                        identities=agefiles.identities_of(identities, passphrase),
+                        passphrase=secret,
+                        to_stdout=to_stdout,
+                        stream=stream,
+                    )
+                return
             keys = recipient_keys(
                 password=secret,
                 identities=identities,
@@ -252,7 +269,7 @@ def open_cmd(
 @json_option
 @storage_option
 def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) -> None:
-    """Show a sealed document's header (.sdoc or a delivered .html page). No key; no secret.
+    """Show a sealed document's header (.sdoc, a delivered .html page, or an age file). No key.
 
     \b
     Examples:
@@ -261,6 +278,13 @@ def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) ->
       sealdoc inspect s3://bank-docs/claim.pdf.sdoc --storage-option anon=false
     """
     with errors(), streams.sealed_input(source, _storage(storage_options)) as (src, html):
+        if agefiles.is_age(src):
+            age = agefiles.age_info(src)
+            if as_json:
+                click.echo(dumps(age))
+            else:
+                agefiles.print_age_info(age)
+            return
         header = inspect(src)
     info = header_info(header)
     if html:
