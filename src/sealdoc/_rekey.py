@@ -133,7 +133,7 @@ def rewrap(
         size = parsed.core.segment_size
         plaintext_length(len(body), size)  # a truncated body fails here
         providers, unlocked = _unlocked(parsed, keys, context, binding)
-        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical)
+        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical=allow_classical)
         if verify:
             check = BodyCheck(unlocked.cipher(), size)
             for chunk, final in view_chunks(body, size):
@@ -185,7 +185,7 @@ def rewrap_stream(
         size = parsed.core.segment_size
         length = seekable_body(src, parsed)  # a truncated body fails here, when it can
         providers, unlocked = _unlocked(parsed, keys, context, binding)
-        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical)
+        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical=allow_classical)
         check = BodyCheck(unlocked.cipher(), size) if verify else None
         if check is not None and length is not None:
             verify_ahead(src, check, size, length)

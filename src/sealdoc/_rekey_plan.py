@@ -43,6 +43,7 @@ def new_wraps(
     to: Keys | None,
     add: Keys | None,
     drop: Drop | Sequence[Drop] | None,
+    *,
     allow_classical: bool = False,
 ) -> list[WrappedKey]:
     """The key section a rewrap writes. Every wrap is made before anything is written.
