@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vector_gaps import gap_vectors
+from vector_hybrid import FrozenHybridRecipient, hybrid_entry
 from vector_kit import (
     OUT,
     SEG,
@@ -120,6 +121,14 @@ def build() -> list[dict[str, Any]]:
         plaintext(100),
         keys=[password("x25519"), FixedHpkeRecipient("device", "ephemeral")],
         opener=[x25519_entry("device")],
+    )
+
+    success(
+        "hybrid",
+        "a post-quantum device wrap (8.6) next to a password wrap; the opener holds the device",
+        plaintext(100),
+        keys=[password("hybrid"), FrozenHybridRecipient("device")],
+        opener=[hybrid_entry("device")],
     )
 
     ctx = {"tenant": "acme"}
@@ -258,6 +267,17 @@ def build() -> list[dict[str, Any]]:
         seal_fixed(plaintext(10), [cheap], label="password_cheap"),
         context={},
         keys=[password_entry()],
+    )
+    for_pq_device = seal_fixed(
+        plaintext(10), [FrozenHybridRecipient("device")], label="hybrid_other"
+    )
+    failure(
+        "hybrid_other_device",
+        "sealed for one post-quantum device (8.6), opened by another",
+        "open failure: no key unwraps",
+        for_pq_device,
+        context={},
+        keys=[hybrid_entry("another device")],
     )
     for_device = seal_fixed(
         plaintext(10), [FixedHpkeRecipient("device", "ephemeral 2")], label="x25519_other"

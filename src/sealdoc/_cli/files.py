@@ -339,17 +339,27 @@ def rekey_file(
     to_uris: tuple[str, ...],
     binding: Mapping[str, str],
     drops: tuple[str, ...] = (),
+    adds: tuple[str, ...] = (),
+    allow_classical: bool = False,
     storage_options: Mapping[str, Any],
     force: bool,
 ) -> None:
     """File-mode ``rewrap``/``rotate``: one document from IN to OUT."""
     verb = rewrap_stream if operation == "rewrap" else rotate_stream
     extra: dict[str, Any] = {}
-    if drops:
-        if "drop" not in inspect_signature(verb).parameters:
-            raise click.UsageError(f"--drop is not available for {operation} in this version")
-        extra["drop"] = list(drops)
+    accepted = inspect_signature(verb).parameters
+    for flag, name, value in (
+        ("--drop", "drop", list(drops)),
+        ("--add", "add", list(adds)),
+        ("--allow-classical", "allow_classical", allow_classical),
+    ):
+        if value:
+            if name not in accepted:
+                raise click.UsageError(f"{flag} is not available for {operation} in this version")
+            extra[name] = value
     with errors():
+        if "add" in extra:
+            extra["add"] = [state.key(u) for u in adds]
         target = streams.check_output(output, force=force, storage_options=storage_options)
         keys = state.keys(key_uris)
         to = [state.key(u) for u in to_uris] or None
