@@ -141,7 +141,7 @@ def test_recipient_strings_work_as_key_uris() -> None:
     assert sealdoc.open(sealed, keys=[phone]) == DATA
     old = X25519Identity.generate()
     assert sealdoc.key_from_uri(old.age_recipient) == old.to_recipient()
-    with pytest.raises(KeyUriError, match="not a hybrid .age1pq1. recipient: .*checksum"):
+    with pytest.raises(KeyUriError, match=r"not a hybrid \(age1pq1\) recipient: .*checksum"):
         sealdoc.key_from_uri(phone.recipient[:-1])
 
 
@@ -150,7 +150,7 @@ def test_secrets_stay_out_of_repr_and_recipients_pickle() -> None:
     assert phone.to_string() not in repr(phone)
     assert "private" in repr(phone)
     recipient = HybridRecipient(phone.recipient, label="tablet")
-    again = pickle.loads(pickle.dumps(recipient))  # noqa: S301 - our own object
+    again = pickle.loads(pickle.dumps(recipient))
     assert again == recipient
     assert again.current_key().key_id == "tablet"
 
