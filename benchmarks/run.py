@@ -757,6 +757,9 @@ def _report(results: dict[str, Any]) -> None:
         f"{d['pyrage_per_s']:.2f}/s: sealdoc {d['deliver_ratio_vs_pyrage']:.1f}x its rate "
         f"({d['deliver_age_memory_ratio_vs_pyrage']:.1f}x with Argon2id at age's 512 MiB)"
     )
+    import age as age_bench
+
+    failed += age_bench.report(results["age"])
     rss = max(
         results["streaming"]["sealdoc_seal_peak_rss_mib"],
         results["streaming"]["sealdoc_open_peak_rss_mib"],
@@ -771,12 +774,19 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
     parser.add_argument(
         "--only",
-        choices=["delivery", "bulk"],
+        choices=["delivery", "bulk", "age"],
         help="run one section and print its figures only",
     )
     args = parser.parse_args()
     if args.only == "delivery":
         print(json.dumps(delivery(args.quick), indent=2))
+        return 0
+    if args.only == "age":
+        import age as age_bench
+
+        figures = age_bench.measure(args.quick)
+        print(json.dumps(figures, indent=2))
+        age_bench.report(figures)
         return 0
     if args.only == "bulk":
         with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
@@ -814,6 +824,10 @@ def main() -> int:
         results["bulk"] = bulk(bulk_dir, args.quick)
         print("delivery ...", flush=True)
         results["delivery"] = delivery(args.quick)
+        print("post-quantum wraps and age files ...", flush=True)
+        import age as age_bench
+
+        results["age"] = age_bench.measure(args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)

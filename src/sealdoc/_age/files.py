@@ -83,6 +83,16 @@ class _Counting:
         self.count += len(data)
         return data
 
+    def readinto(self, buf: memoryview) -> int:
+        readinto = getattr(self._src, "readinto", None)
+        if readinto is None:  # a reader with read() only
+            data = self.read(len(buf))
+            buf[: len(data)] = data
+            return len(data)
+        n: int = readinto(buf) or 0
+        self.count += n
+        return n
+
 
 def _peek(src: BinaryIO) -> tuple[BinaryIO, bool]:
     """``src`` positioned at the age file, and whether it is armored."""

@@ -42,23 +42,48 @@ def _read(src: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+def _fill(src: BinaryIO, buf: bytearray) -> int:
+    """Read into ``buf`` until it is full or ``src`` ends; the bytes read."""
+    view = memoryview(buf)
+    got = 0
+    readinto = getattr(src, "readinto", None)
+    while got < len(buf):
+        if readinto is not None:
+            n = readinto(view[got:])
+        else:
+            part = src.read(len(buf) - got)
+            n = len(part) if part else 0
+            view[got : got + n] = part or b""
+        if not n:
+            break
+        got += n
+    return got
+
+
 def encrypt(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> int:
-    """Write the payload of ``src``'s plaintext; the bytes written."""
+    """Write the payload of ``src``'s plaintext; the bytes written.
+
+    Two plaintext buffers (the chunk and the one read ahead, to know which
+    chunk is the last) and one ciphertext buffer, reused for every chunk.
+    """
     nonce = os.urandom(NONCE_LEN)
     aead = _aead(file_key, nonce)
     dst.write(nonce)
     written = NONCE_LEN
     counter = 0
-    chunk = _read(src, CHUNK)
+    chunk, ahead = bytearray(CHUNK), bytearray(CHUNK)
+    sealed = bytearray(CHUNK + TAG)
+    size = _fill(src, chunk)
     while True:
-        ahead = _read(src, CHUNK) if len(chunk) == CHUNK else b""
-        last = not ahead
-        sealed = aead.encrypt(_nonce(counter, last), chunk, None)
-        dst.write(sealed)
-        written += len(sealed)
+        next_size = _fill(src, ahead) if size == CHUNK else 0
+        last = next_size == 0
+        out = memoryview(sealed)[: size + TAG]
+        aead.encrypt_into(_nonce(counter, last), memoryview(chunk)[:size], None, out)
+        dst.write(out)
+        written += size + TAG
         if last:
             return written
-        chunk, counter = ahead, counter + 1
+        chunk, ahead, size, counter = ahead, chunk, next_size, counter + 1
 
 
 def decrypt(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> int:
@@ -67,27 +92,30 @@ def decrypt(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> int:
     Each chunk is authenticated before it is written, as the reference
     implementation reads: a short chunk is the last; a full one is tried as
     a middle chunk, then as the last. A cut, extended or altered payload
-    raises DecryptionError after the chunks before it were written.
+    raises DecryptionError after the chunks before it were written. One
+    ciphertext and one plaintext buffer are reused for every chunk.
     """
     nonce = _read(src, NONCE_LEN)
     if len(nonce) != NONCE_LEN:
         raise FormatError("age file: cut short before the payload's nonce")
     aead = _aead(file_key, nonce)
     written = counter = 0
+    sealed, plain = bytearray(CHUNK + TAG), bytearray(CHUNK)
     while True:
-        chunk = _read(src, CHUNK + TAG)
-        last = len(chunk) < CHUNK + TAG
-        if len(chunk) < TAG or (last and len(chunk) == TAG and counter > 0):
+        size = _fill(src, sealed)
+        last = size < CHUNK + TAG
+        if size < TAG or (last and size == TAG and counter > 0):
             # no final chunk, or an empty final chunk after a full one
             raise DecryptionError("cannot open this age file: its payload is cut short")
-        plain = _open_chunk(aead, counter, chunk, last)
-        if plain is None and not last:
+        chunk, out = memoryview(sealed)[:size], memoryview(plain)[: size - TAG]
+        opened = _open_chunk(aead, counter, chunk, last, out)
+        if not opened and not last:
             last = True
-            plain = _open_chunk(aead, counter, chunk, last)
-        if plain is None:
+            opened = _open_chunk(aead, counter, chunk, last, out)
+        if not opened:
             raise DecryptionError("cannot open this age file: its payload is altered")
-        dst.write(plain)
-        written += len(plain)
+        dst.write(out)
+        written += size - TAG
         if last:
             if src.read(1):
                 raise DecryptionError("cannot open this age file: data after its last chunk")
@@ -95,8 +123,11 @@ def decrypt(src: BinaryIO, dst: BinaryIO, file_key: bytes) -> int:
         counter += 1
 
 
-def _open_chunk(aead: ChaCha20Poly1305, counter: int, chunk: bytes, last: bool) -> bytes | None:
+def _open_chunk(
+    aead: ChaCha20Poly1305, counter: int, chunk: memoryview, last: bool, out: memoryview
+) -> bool:
     try:
-        return aead.decrypt(_nonce(counter, last), chunk, None)
+        aead.decrypt_into(_nonce(counter, last), chunk, None, out)
     except InvalidTag:
-        return None
+        return False
+    return True
