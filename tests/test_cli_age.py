@@ -138,6 +138,21 @@ def test_age_output_for_an_age_binary_key(tmp_path: Path, store: str) -> None:
     )
     assert opened.returncode == 0, opened.stderr
     assert (tmp_path / "out").read_bytes() == TEXT
+    misused = run(
+        tmp_path,
+        "open",
+        "copy.age",
+        "--identity",
+        "partner.key",
+        "--context",
+        "tenant=acme",
+        "-o",
+        "out2",
+        passphrase=None,
+    )
+    assert misused.returncode == 2
+    assert b"an age file has no context" in misused.stderr
+    assert not (tmp_path / "out2").exists()
     shown = run(tmp_path, "inspect", "copy.age", "--json", passphrase=None)
     assert json.loads(shown.stdout) == {
         "format": "age-encryption.org/v1",

@@ -55,6 +55,7 @@ class ArmorReader:
         self._buffer = bytearray()
         self._done = False
         self._ended_short = False
+        self._seen_data = False
         first = self._next_line(leading=True)
         if first != BEGIN:
             raise FormatError("age armor: no '-----BEGIN AGE ENCRYPTED FILE-----' line")
@@ -78,12 +79,10 @@ class ArmorReader:
     def _fill(self) -> None:
         line = self._next_line()
         if line == END:
-            if not self._ended_short and self._buffer == b"" and not self._seen_data:
+            if not self._seen_data:
                 raise FormatError("age armor: an empty armored file")
             self._done = True
-            rest = self._src.read(1024)
-            if rest.strip(_SPACE) or self._src.read(1):
-                raise FormatError("age armor: data after the END line")
+            self._only_space_follows()
             return
         if self._ended_short:
             raise FormatError("age armor: a short line before the last one")
@@ -97,12 +96,20 @@ class ArmorReader:
             raise FormatError("age armor: invalid base64") from None
         if base64.b64encode(raw) != line:
             raise FormatError("age armor: non-canonical base64")
-        if (b"=" in line and len(line) < _COLUMNS) or b"=" in line:
+        if b"=" in line:  # padding ends the data, whatever the line's length
             self._ended_short = True
         self._seen_data = True
         self._buffer += raw
 
-    _seen_data = False
+    def _only_space_follows(self) -> None:
+        """Whitespace may follow the END line (a bounded amount); nothing else."""
+        for _ in range(64):
+            rest = self._src.read(1024)
+            if not rest:
+                return
+            if rest.strip(_SPACE):
+                break
+        raise FormatError("age armor: data after the END line")
 
     def readline(self, limit: int = -1) -> bytes:
         while not self._done and b"\n" not in self._buffer[: limit if limit > 0 else None]:

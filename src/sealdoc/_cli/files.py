@@ -241,6 +241,11 @@ def open_cmd(
         target = streams.check_output(doc.output, force=force, storage_options=options)
         with streams.sealed_input(source, options, spool=spool) as (src, _html):
             if agefiles.is_age(src):
+                if doc.context or doc.binding or doc.key_uris:
+                    raise click.UsageError(
+                        "an age file has no context or binding and opens with --identity "
+                        "or a password, not --key"
+                    )
                 with streams.open_output(target) as dst:
                     agefiles.open_age_file(
                         src,
