@@ -18,21 +18,17 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from run import best_time  # run.py imports this module only inside its functions
 
 MIB = 1024 * 1024
 
 
 def _best(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_time(fn, repeats=repeats)
 
 
 def wraps(quick: bool) -> dict[str, Any]:

@@ -386,19 +386,7 @@ def _hybrid_unwrap(seed: bytes, version: int, payload: bytes, info: bytes) -> by
     except ValueError:
         return None
     shared = hashlib.sha3_256(ss_pq + ss_t + ct_t + pk_t + b"\\.//^\\").digest()
-    suite_id = b"HPKE\x64\x7a\x00\x01\x00\x02"
-    context = (
-        b"\x00"
-        + _labeled_extract(suite_id, b"psk_id_hash", b"")
-        + _labeled_extract(suite_id, b"info_hash", info)
-    )
-    secret = _labeled_extract(suite_id, b"secret", b"", salt=shared)
-    aead_key = _labeled_expand(secret, suite_id, b"key", context, 32)
-    nonce = _labeled_expand(secret, suite_id, b"base_nonce", context, 12)
-    try:
-        return AESGCM(aead_key).decrypt(nonce, ct, b"")
-    except InvalidTag:
-        return None
+    return _hpke_open(b"HPKE\x64\x7a\x00\x01\x00\x02", shared, info, ct)
 
 
 def _x25519_unwrap(private: bytes, version: int, payload: bytes, info: bytes) -> bytes | None:
@@ -415,7 +403,11 @@ def _x25519_unwrap(private: bytes, version: int, payload: bytes, info: bytes) ->
     kem_id = b"KEM\x00\x20"
     prk = _labeled_extract(kem_id, b"eae_prk", dh)
     shared = _labeled_expand(prk, kem_id, b"shared_secret", enc + mine, 32)
-    suite_id = b"HPKE\x00\x20\x00\x01\x00\x02"
+    return _hpke_open(b"HPKE\x00\x20\x00\x01\x00\x02", shared, info, ct)
+
+
+def _hpke_open(suite_id: bytes, shared: bytes, info: bytes, ct: bytes) -> bytes | None:
+    """RFC 9180 5.1 KeySchedule (base mode) and the single-shot AES-256-GCM Open."""
     context = (
         b"\x00"
         + _labeled_extract(suite_id, b"psk_id_hash", b"")

@@ -15,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from .._age import keys as age_keys
@@ -23,9 +22,10 @@ from .._atomic import atomic_file
 from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
-from .._wrap_ad import check_key_id, wrap_ad
+from .._wrap_ad import check_key_id
 from ..exceptions import FormatError, NotMineError
 from ._base import AssociatedData
+from ._hpke_wrap import open_wrap, seal_wrap
 from ._password import Password
 
 KIND = age_keys.HYBRID
@@ -80,10 +80,7 @@ class HybridRecipient:
         return hash(self._raw)
 
     def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
-        if len(dek) != DEK_LEN:
-            raise ValueError(f"a document key is {DEK_LEN} bytes")
-        info = wrap_ad(KIND, self._label, VERSION, ad.digest)
-        return WrappedKey(KIND, self._label, VERSION, _SUITE.encrypt(dek, self._public, info=info))
+        return seal_wrap(_SUITE, self._public, dek, ad, kind=KIND, label=self._label)
 
     def handles(self, wrapped: WrappedKey) -> bool:
         return False  # a public key opens nothing
@@ -199,17 +196,9 @@ class HybridIdentity:
         return wrapped.kind == KIND
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        if wrapped.kind != KIND:
-            raise NotMineError(f"a {wrapped.kind} key, not a hybrid one")
-        if wrapped.version != VERSION:
-            raise NotMineError(f"refused: unknown hybrid wrap version {wrapped.version}")
-        if len(wrapped.payload) != PAYLOAD_LEN:
-            raise NotMineError("refused: a hybrid wrap has the wrong length")
-        info = wrap_ad(KIND, wrapped.key_id, wrapped.version, ad.digest)
-        try:
-            return _SUITE.decrypt(wrapped.payload, self._private, info=info)
-        except (InvalidTag, ValueError):
-            raise NotMineError("sealed for another device, or altered") from None
+        return open_wrap(
+            _SUITE, self._private, wrapped, ad, kind=KIND, payload_len=PAYLOAD_LEN, named="a hybrid"
+        )
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
@@ -29,9 +28,10 @@ from .._codec import url_b64decode, url_b64encode
 from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
-from .._wrap_ad import check_key_id, wrap_ad
+from .._wrap_ad import check_key_id
 from ..exceptions import FormatError, KeyUriError, NotMineError
 from ._base import AssociatedData
+from ._hpke_wrap import open_wrap, seal_wrap
 from ._hybrid import HybridRecipient
 from ._password import Password
 
@@ -91,11 +91,7 @@ class X25519Recipient:
         return hash(self.recipient)
 
     def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
-        if len(dek) != DEK_LEN:
-            raise ValueError(f"a document key is {DEK_LEN} bytes")
-        info = wrap_ad(KIND, self._label, VERSION, ad.digest)
-        payload = _SUITE.encrypt(dek, self._public, info=info)
-        return WrappedKey(KIND, self._label, VERSION, payload)
+        return seal_wrap(_SUITE, self._public, dek, ad, kind=KIND, label=self._label)
 
     def handles(self, wrapped: WrappedKey) -> bool:
         return False  # a public key opens nothing
@@ -250,17 +246,15 @@ class X25519Identity:
         return wrapped.kind == KIND
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        if wrapped.kind != KIND:
-            raise NotMineError(f"a {wrapped.kind} key, not an X25519 one")
-        if wrapped.version != VERSION:
-            raise NotMineError(f"refused: unknown X25519 wrap version {wrapped.version}")
-        if len(wrapped.payload) != _PAYLOAD_LEN:
-            raise NotMineError("refused: an X25519 wrap has the wrong length")
-        info = wrap_ad(KIND, wrapped.key_id, wrapped.version, ad.digest)
-        try:
-            return _SUITE.decrypt(wrapped.payload, self._private, info=info)
-        except (InvalidTag, ValueError):
-            raise NotMineError("sealed for another device, or altered") from None
+        return open_wrap(
+            _SUITE,
+            self._private,
+            wrapped,
+            ad,
+            kind=KIND,
+            payload_len=_PAYLOAD_LEN,
+            named="an X25519",
+        )
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
