@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.hpke import Suite
 
-from .._format import DEK_LEN, WrappedKey
+from .._format import DEK_LEN, KeyRef, WrappedKey
 from .._wrap_ad import wrap_ad
 from ..exceptions import NotMineError
 from ._base import AssociatedData
@@ -50,3 +50,43 @@ def open_wrap(
         return suite.decrypt(wrapped.payload, private_key, info=info)
     except (InvalidTag, ValueError):
         raise NotMineError("sealed for another device, or altered") from None
+
+
+class DeviceRecipient:
+    """What a device's public key is as a key provider: it seals for the device, opens nothing.
+
+    Subclasses set ``kind``, ``_suite`` and ``_opener`` (the identity class
+    that opens), keep ``_public`` and ``_label``, and give ``recipient``.
+    """
+
+    kind: ClassVar[str]
+    _suite: ClassVar[Suite]
+    _opener: ClassVar[str]
+    _public: Any
+    _label: str
+
+    @property
+    def recipient(self) -> str:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.recipient == self.recipient
+
+    def __hash__(self) -> int:
+        return hash(self.recipient)
+
+    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
+        return seal_wrap(self._suite, self._public, dek, ad, kind=self.kind, label=self._label)
+
+    def handles(self, wrapped: WrappedKey) -> bool:
+        return False  # a public key opens nothing
+
+    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
+        raise NotMineError(f"a recipient holds only a public key; open with its {self._opener}")
+
+    def current_key(self) -> KeyRef:
+        return KeyRef(self.kind, self._label, 1)
+
+    def __dask_tokenize__(self) -> tuple[str, ...]:
+        """Dask's token: kind, label and the public key (public by design)."""
+        return (self.kind, self._label, self.recipient)

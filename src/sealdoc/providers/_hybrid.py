@@ -23,9 +23,9 @@ from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
 from .._wrap_ad import check_key_id
-from ..exceptions import FormatError, NotMineError
+from ..exceptions import FormatError
 from ._base import AssociatedData
-from ._hpke_wrap import open_wrap, seal_wrap
+from ._hpke_wrap import DeviceRecipient, open_wrap
 from ._password import Password
 
 KIND = age_keys.HYBRID
@@ -50,7 +50,7 @@ def _public_of(value: object) -> bytes:
     )
 
 
-class HybridRecipient:
+class HybridRecipient(DeviceRecipient):
     """A device's post-quantum public key (``age1pq1...``): seals for the device, opens nothing.
 
     ``label`` goes in the wrapped key's id (default ``device``); it should
@@ -58,6 +58,8 @@ class HybridRecipient:
     """
 
     kind = KIND
+    _suite = _SUITE
+    _opener = "HybridIdentity"
 
     def __init__(self, public_key: str | bytes, *, label: str = "device") -> None:
         self._raw = _public_of(public_key)
@@ -72,27 +74,6 @@ class HybridRecipient:
     def __repr__(self) -> str:
         short = self.recipient
         return f"HybridRecipient({short[:16]}...{short[-8:]}, label={self._label!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, HybridRecipient) and other._raw == self._raw
-
-    def __hash__(self) -> int:
-        return hash(self._raw)
-
-    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
-        return seal_wrap(_SUITE, self._public, dek, ad, kind=KIND, label=self._label)
-
-    def handles(self, wrapped: WrappedKey) -> bool:
-        return False  # a public key opens nothing
-
-    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        raise NotMineError("a recipient holds only a public key; open with its HybridIdentity")
-
-    def current_key(self) -> KeyRef:
-        return KeyRef(KIND, self._label, VERSION)
-
-    def __dask_tokenize__(self) -> tuple[str, ...]:
-        return (KIND, self._label, self.recipient)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (HybridRecipient, (self._raw,), {"_label": self._label})

@@ -29,9 +29,9 @@ from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
 from .._wrap_ad import check_key_id
-from ..exceptions import FormatError, KeyUriError, NotMineError
+from ..exceptions import FormatError, KeyUriError
 from ._base import AssociatedData
-from ._hpke_wrap import open_wrap, seal_wrap
+from ._hpke_wrap import DeviceRecipient, open_wrap
 from ._hybrid import HybridRecipient
 from ._password import Password
 
@@ -61,7 +61,7 @@ def _public_bytes(key: x25519.X25519PublicKey) -> bytes:
     return key.public_bytes(_RAW, _RAW_PUBLIC)
 
 
-class X25519Recipient:
+class X25519Recipient(DeviceRecipient):
     """A device's public key: seals for the device, opens nothing.
 
     ``public_key`` is the recipient string (``x25519:`` and 43 base64url
@@ -71,6 +71,8 @@ class X25519Recipient:
     """
 
     kind = KIND
+    _suite = _SUITE
+    _opener = "X25519Identity"
 
     def __init__(self, public_key: str | bytes | object, *, label: str = "device") -> None:
         self._public = x25519.X25519PublicKey.from_public_bytes(_raw_public(public_key))
@@ -83,28 +85,6 @@ class X25519Recipient:
 
     def __repr__(self) -> str:
         return f"X25519Recipient({self.recipient!r}, label={self._label!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, X25519Recipient) and other.recipient == self.recipient
-
-    def __hash__(self) -> int:
-        return hash(self.recipient)
-
-    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
-        return seal_wrap(_SUITE, self._public, dek, ad, kind=KIND, label=self._label)
-
-    def handles(self, wrapped: WrappedKey) -> bool:
-        return False  # a public key opens nothing
-
-    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        raise NotMineError("a recipient holds only a public key; open with its X25519Identity")
-
-    def current_key(self) -> KeyRef:
-        return KeyRef(KIND, self._label, VERSION)
-
-    def __dask_tokenize__(self) -> tuple[str, ...]:
-        """Dask's token: kind, label and the public key (public by design)."""
-        return (KIND, self._label, self.recipient)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A public key: safe to pickle, so an ETL job on worker processes can seal for it.
