@@ -152,6 +152,9 @@ def test_age_output_for_an_age_binary_key(tmp_path: Path, store: str) -> None:
     )
     assert misused.returncode == 2
     assert b"an age file has no context" in misused.stderr
+    bare = run(tmp_path, "open", "copy.age", "-o", "out3", passphrase=None)
+    assert bare.returncode == 2
+    assert b"opens with --identity FILE" in bare.stderr
     assert not (tmp_path / "out2").exists()
     shown = run(tmp_path, "inspect", "copy.age", "--json", passphrase=None)
     assert json.loads(shown.stdout) == {

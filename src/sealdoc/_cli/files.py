@@ -246,6 +246,10 @@ def open_cmd(
                         "an age file has no context or binding and opens with --identity "
                         "or a password, not --key"
                     )
+                if not identities and secret is None:
+                    raise click.UsageError(
+                        "an age file opens with --identity FILE or --password-env/--password-file"
+                    )
                 with streams.open_output(target) as dst:
                     agefiles.open_age_file(
                         src,
