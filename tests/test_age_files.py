@@ -218,3 +218,29 @@ def test_export_and_open_stream_in_constant_memory(tmp_path: Path) -> None:
     assert sink.digest.digest() == hashlib.sha256(bytes(size)).digest()
     assert path.stat().st_size > size
     assert peak < 2 * 1024 * 1024, peak  # a few 64 KiB chunks, not the file
+
+
+def test_mutated_age_files_fail_only_with_sealdoc_errors() -> None:
+    """A byte flipped, cut or inserted: FormatError or DecryptionError, never another error."""
+    import contextlib
+    import random
+
+    pq, classic = HybridIdentity.generate(), X25519Identity.generate()
+    seeds = [
+        sealdoc.export_age(b"x" * 70_000, to=[pq.recipient]),
+        sealdoc.export_age(b"y" * 100, to=[classic.age_recipient], armor=True),
+        sealdoc.export_age(b"z" * 10, passphrase=STRONG, work_factor=2),
+    ]
+    rng = random.Random(23)
+    for _ in range(600):
+        data = bytearray(rng.choice(seeds))
+        where = rng.randrange(len(data))
+        action = rng.randrange(3)
+        if action == 0:
+            data[where] ^= 1 << rng.randrange(8)
+        elif action == 1:
+            del data[where:]
+        else:
+            data[where:where] = bytes([rng.randrange(256)])
+        with contextlib.suppress(FormatError, DecryptionError):
+            sealdoc.open_age(bytes(data), keys=[pq, classic], passphrase=STRONG)
