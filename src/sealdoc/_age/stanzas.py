@@ -40,8 +40,8 @@ HYBRID_ENC_LEN = 1120
 _HYBRID_SUITE = Suite(KEM.MLKEM768_X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
 _SCRYPT_SALT = b"age-encryption.org/v1/scrypt"
 _WORK_FACTOR = re.compile(r"[1-9][0-9]{0,2}\Z")
-#: scrypt work factors (log2 N) that are written and read: 2^20 at r=8 is
-#: 1 GiB and about a second here; the TypeScript age refuses more.
+#: scrypt work factors (log2 N) written and read: 2^20 at r=8 takes
+#: 1 GiB of memory and seconds of CPU (37 s on a loaded 2-core VM); the TypeScript age refuses more.
 MAX_WORK_FACTOR = 20
 DEFAULT_WORK_FACTOR = 18  # age's own default
 _RAW = serialization.Encoding.Raw
