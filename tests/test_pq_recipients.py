@@ -182,6 +182,11 @@ def test_load_identities_reads_every_kind(tmp_path: Path) -> None:
     classic.save(tmp_path / "sealdoc.key", passphrase="laptop passphrase 2026")
     (old,) = load_identities(tmp_path / "sealdoc.key", passphrase="laptop passphrase 2026")
     assert old.recipient == classic.recipient
+    pq.save(tmp_path / "pq.key", passphrase="laptop passphrase 2026")
+    (new,) = load_identities(tmp_path / "pq.key", passphrase="laptop passphrase 2026")
+    assert new.recipient == pq.recipient
+    with pytest.raises(DecryptionError):
+        load_identities(tmp_path / "pq.key", passphrase="wrong passphrase 2026")
     (tmp_path / "bad.txt").write_text(f"{pq.to_string()[:-2]}\n")
     with pytest.raises(FormatError, match="line 1: not an age identity") as caught:
         load_identities(tmp_path / "bad.txt")
