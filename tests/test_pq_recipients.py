@@ -108,6 +108,12 @@ def test_bad_identity_strings(text: str, problem: str) -> None:
     assert text not in str(caught.value)  # a private key is never echoed
 
 
+def test_an_invalid_ml_kem_key_is_named() -> None:
+    """Right length, coefficients over q: FIPS 203's check, said as such."""
+    with pytest.raises(ValueError, match="not a valid encapsulation key"):
+        HybridRecipient(bech32.encode("age1pq", b"\xff" * 1216))
+
+
 def test_the_kinds_do_not_cross() -> None:
     with pytest.raises(ValueError, match="HybridRecipient"):
         X25519Recipient(HybridIdentity.generate().recipient)

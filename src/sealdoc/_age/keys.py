@@ -93,7 +93,12 @@ def hybrid_public(public: bytes) -> MLKEM768X25519PublicKey:
     """The HPKE public key of a recipient's 1,216 bytes; ValueError if they are not one."""
     if len(public) != PUBLIC_LEN[HYBRID]:
         raise ValueError(f"a hybrid recipient is {PUBLIC_LEN[HYBRID]} bytes")
-    pq = mlkem.MLKEM768PublicKey.from_public_bytes(public[:MLKEM_PUBLIC_LEN])
+    try:
+        pq = mlkem.MLKEM768PublicKey.from_public_bytes(public[:MLKEM_PUBLIC_LEN])
+    except ValueError:
+        # FIPS 203's input check (every coefficient below q) failed; the
+        # library's text would speak of the length, which is right
+        raise ValueError("its ML-KEM-768 key is not a valid encapsulation key") from None
     classic = x25519.X25519PublicKey.from_public_bytes(public[MLKEM_PUBLIC_LEN:])
     return MLKEM768X25519PublicKey(pq, classic)
 
