@@ -190,3 +190,21 @@ def test_typescript_age_and_sealdoc_scrypt_both_ways(tmp_path: Path, node_dir: P
     )
     assert done.returncode == 0, done.stderr
     assert sealdoc.open_age((tmp_path / "b.age").read_bytes(), passphrase=PASSPHRASE) == DATA
+
+
+def test_typescript_age_reads_a_sealdoc_hybrid_identity(tmp_path: Path, node_dir: Path) -> None:
+    """`sealdoc identity new --pq`'s key string is an age identity to the TypeScript age."""
+    mine = HybridIdentity.generate()
+    mine.save(tmp_path / "id")
+    key_line = (tmp_path / "id").read_text().splitlines()[-1]
+    (tmp_path / "f.age").write_bytes(sealdoc.export_age(DATA, to=[mine.recipient]))
+    done = node_age(
+        node_dir,
+        "decrypt",
+        str(tmp_path / "f.age"),
+        str(tmp_path / "out"),
+        "--identity",
+        AGE_TOOL_IDENTITY=key_line,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out").read_bytes() == DATA
