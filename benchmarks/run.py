@@ -768,6 +768,9 @@ def _report(results: dict[str, Any]) -> None:
         f"{d['pyrage_per_s']:.2f}/s: sealdoc {d['deliver_ratio_vs_pyrage']:.1f}x its rate "
         f"({d['deliver_age_memory_ratio_vs_pyrage']:.1f}x with Argon2id at age's 512 MiB)"
     )
+    import age as age_bench
+
+    failed += age_bench.report(results["age"])
     rss = max(
         results["streaming"]["sealdoc_seal_peak_rss_mib"],
         results["streaming"]["sealdoc_open_peak_rss_mib"],
@@ -777,29 +780,39 @@ def _report(results: dict[str, Any]) -> None:
         print(f"{failed} target(s) missed: see docs/performance.md for what limits them")
 
 
+def _only(section: str, quick: bool) -> int:
+    """One section's figures, printed as JSON (and checked, where it has targets)."""
+    if section == "serve":
+        print(json.dumps(serving(quick), indent=2))
+    elif section == "delivery":
+        print(json.dumps(delivery(quick), indent=2))
+    elif section == "age":
+        import age as age_bench
+
+        figures = age_bench.measure(quick)
+        print(json.dumps(figures, indent=2))
+        age_bench.report(figures)
+    elif section == "bulk":
+        with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
+            figures = bulk(Path(name), quick)
+        print(json.dumps(figures, indent=2))
+        import bulk as bulk_bench
+
+        bulk_bench.report(figures)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="sealdoc benchmarks against peers")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
     parser.add_argument(
         "--only",
-        choices=["delivery", "bulk", "serve"],
+        choices=["delivery", "bulk", "serve", "age"],
         help="run one section and print its figures only",
     )
     args = parser.parse_args()
-    if args.only == "serve":
-        print(json.dumps(serving(args.quick), indent=2))
-        return 0
-    if args.only == "delivery":
-        print(json.dumps(delivery(args.quick), indent=2))
-        return 0
-    if args.only == "bulk":
-        with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
-            figures = bulk(Path(name), args.quick)
-        print(json.dumps(figures, indent=2))
-        import bulk as bulk_bench
-
-        bulk_bench.report(figures)
-        return 0
+    if args.only:
+        return _only(args.only, args.quick)
     results: dict[str, Any] = {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
@@ -830,6 +843,10 @@ def main() -> int:
         results["delivery"] = delivery(args.quick)
         print("serving over HTTP ...", flush=True)
         results["serve"] = serving(args.quick)
+        print("post-quantum wraps and age files ...", flush=True)
+        import age as age_bench
+
+        results["age"] = age_bench.measure(args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)

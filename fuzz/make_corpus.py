@@ -67,7 +67,21 @@ def seeds() -> dict[str, list[bytes]]:
         "html": [page] + [_page(v) for v in vectors[:8]],
         "keyring": [b"\x00" + inner, b"\x00{}", b"\x00" + json.dumps({"keys": {}}).encode()],
         "key_uri": list(URIS),
+        "age": _age_files(),
     }
+
+
+def _age_files() -> list[bytes]:
+    """The age files of the vendored CCTV vectors (tests/age_vectors/cctv), uncompressed."""
+    import zlib
+
+    found = []
+    for path in sorted((ROOT / "tests" / "age_vectors" / "cctv").iterdir()):
+        if path.name in ("LICENSE", "SOURCE.md"):
+            continue
+        head, body = path.read_bytes().split(b"\n\n", 1)
+        found.append(zlib.decompress(body) if b"compressed: zlib" in head else body)
+    return [f for f in found if len(f) <= 16384]
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-HARNESSES = ("header", "open", "rewrap", "html", "keyring", "key_uri")
+HARNESSES = ("header", "open", "rewrap", "html", "keyring", "key_uri", "age")
 TIMEOUT_S = 10
 RSS_LIMIT_MB = 1536
 _STATS = re.compile(

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vector_gaps import gap_vectors
+from vector_hybrid import FrozenHybridRecipient, hybrid_entry
 from vector_kit import (
     OUT,
     SEG,
@@ -127,6 +128,14 @@ def build() -> list[dict[str, Any]]:
         "document opens; a reader escapes them when it shows them",
         plaintext(100),
         context={"tenant": "acme\u3164", "mood": "\u2764\ufe0f", "name": "a\u034fb\u115f\u1160"},
+    )
+
+    success(
+        "hybrid",
+        "a post-quantum device wrap (8.6) next to a password wrap; the opener holds the device",
+        plaintext(100),
+        keys=[password("hybrid"), FrozenHybridRecipient("device")],
+        opener=[hybrid_entry("device")],
     )
 
     ctx = {"tenant": "acme"}
@@ -255,6 +264,17 @@ def build() -> list[dict[str, Any]]:
         by_password,
         context={},
         keys=[password_entry("vector password, cafe")],
+    )
+    for_pq_device = seal_fixed(
+        plaintext(10), [FrozenHybridRecipient("device")], label="hybrid_other"
+    )
+    failure(
+        "hybrid_other_device",
+        "sealed for one post-quantum device (8.6), opened by another",
+        "open failure: no key unwraps",
+        for_pq_device,
+        context={},
+        keys=[hybrid_entry("another device")],
     )
     for_device = seal_fixed(
         plaintext(10), [FixedHpkeRecipient("device", "ephemeral 2")], label="x25519_other"

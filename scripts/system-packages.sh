@@ -3,6 +3,8 @@
 #   softhsm2      a real PKCS#11 token (tests/hsm.py)
 #   chromium      a real browser for the self-decrypting HTML attachment
 #   qpdf, poppler-utils   independent checks of the password-protected PDF export
+#   age           the reference age tool, for age-file interop (tests/test_age_interop.py)
+#   nodejs, npm   run the TypeScript age (npm age-encryption) in the same tests
 # Says clearly what to run when this user cannot install them.
 set -euo pipefail
 missing=()
@@ -10,6 +12,9 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v age >/dev/null 2>&1 || missing+=(age)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

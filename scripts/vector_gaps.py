@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vector_hybrid import hybrid_vectors
 from vector_kit import SEG, forge, key_entry, memory_wrap, plaintext, raw_wrap, vector
 from vector_open import (
     DATA,
@@ -326,5 +327,6 @@ def gap_vectors() -> list[dict[str, Any]]:
     password_vectors(add)
     key_vectors(add)
     x25519_vectors(add)
+    hybrid_vectors(add)
     pin_vectors(add, out)
     return out

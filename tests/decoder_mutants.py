@@ -280,7 +280,8 @@ def agrees(decoder: Any, vector: dict[str, Any]) -> bool:
 def _secret(entry: dict[str, Any]) -> bytes:
     if entry["kind"] == "password":
         return bytes(entry["password"].encode())
-    return bytes.fromhex(entry["private_key"] if entry["kind"] == "x25519" else entry["kek"])
+    field = {"x25519": "private_key", "mlkem768x25519": "seed"}.get(entry["kind"], "kek")
+    return bytes.fromhex(entry[field])
 
 
 _VECTORS: list[dict[str, Any]] = []

@@ -6,12 +6,16 @@ straight down the spec) so that a misreading of the spec in sealdoc is not
 repeated here. It opens documents whose keys are ``memory`` or ``local``
 keyring wraps (format.md 8.1) given the KEKs, ``password`` wraps (8.2) given
 the password, with cryptography's own Argon2id where sealdoc uses
-libsodium's, and ``x25519`` wraps (8.3) given the private key, with RFC 9180
-written out where sealdoc calls cryptography's HPKE.
+libsodium's, ``x25519`` wraps (8.3) given the private key, with RFC 9180
+written out where sealdoc calls cryptography's HPKE, and ``mlkem768x25519``
+wraps (8.6) given the 32-byte seed, with the key derivation, the X-Wing
+combiner and RFC 9180's key schedule written out over cryptography's
+ML-KEM-768 decapsulation and X25519.
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -20,6 +24,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import constant_time, hashes, hmac
+from cryptography.hazmat.primitives.asymmetric.mlkem import MLKEM768PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -240,7 +245,13 @@ def _unlock(
 ) -> bytes:
     """8.1-8.3 unwrap (with 9.1's budgets), 4 commitment, 5 MAC."""
     for kek in keks:  # the opener's keys in order, then the wraps in header order
-        budget = 4 if kek.kind == "password" else 32 if kek.kind == "x25519" else None
+        budget = (
+            4
+            if kek.kind == "password"
+            else 32
+            if kek.kind in ("x25519", "mlkem768x25519")
+            else None
+        )
         tries: dict[tuple[str, str], int] = {}
         for kind, key_id, version, payload in wrapped:
             kb, ib = kind.encode(), key_id.encode()
@@ -255,7 +266,7 @@ def _unlock(
             )
             if kind != kek.kind:
                 continue
-            if kind not in ("password", "x25519") and (key_id, version) != (
+            if kind not in ("password", "x25519", "mlkem768x25519") and (key_id, version) != (
                 kek.key_id,
                 kek.version,
             ):
@@ -273,6 +284,8 @@ def _unlock(
                 dek = _password_unwrap(kek.secret, version, payload, ad)
             elif kind == "x25519":
                 dek = _x25519_unwrap(kek.secret, version, payload, ad)
+            elif kind == "mlkem768x25519":
+                dek = _hybrid_unwrap(kek.secret, version, payload, ad)
             elif len(payload) != 60:
                 dek = None
             else:
@@ -358,6 +371,25 @@ def _labeled_expand(prk: bytes, suite_id: bytes, label: bytes, info: bytes, size
     return HKDFExpand(hashes.SHA256(), size, info).derive(prk)
 
 
+def _hybrid_unwrap(seed: bytes, version: int, payload: bytes, info: bytes) -> bytes | None:
+    """8.6: RFC 9180 base mode Open with MLKEM768-X25519 (0x647a), HKDF-SHA256, AES-256-GCM."""
+    if version != 1 or len(payload) != 1168:
+        return None
+    expanded = hashlib.shake_256(seed).digest(96)
+    dk = MLKEM768PrivateKey.from_seed_bytes(expanded[:64])
+    sk_t = X25519PrivateKey.from_private_bytes(expanded[64:])
+    pk_t = sk_t.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    enc, ct = payload[:1120], payload[1120:]
+    ct_pq, ct_t = enc[:1088], enc[1088:]
+    try:
+        ss_pq = dk.decapsulate(ct_pq)
+        ss_t = sk_t.exchange(X25519PublicKey.from_public_bytes(ct_t))
+    except ValueError:
+        return None
+    shared = hashlib.sha3_256(ss_pq + ss_t + ct_t + pk_t + b"\\.//^\\").digest()
+    return _hpke_open(b"HPKE\x64\x7a\x00\x01\x00\x02", shared, info, ct)
+
+
 def _x25519_unwrap(private: bytes, version: int, payload: bytes, info: bytes) -> bytes | None:
     """8.3: RFC 9180 base mode Open, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM."""
     if version != 1 or len(payload) != 80:
@@ -372,7 +404,11 @@ def _x25519_unwrap(private: bytes, version: int, payload: bytes, info: bytes) ->
     kem_id = b"KEM\x00\x20"
     prk = _labeled_extract(kem_id, b"eae_prk", dh)
     shared = _labeled_expand(prk, kem_id, b"shared_secret", enc + mine, 32)
-    suite_id = b"HPKE\x00\x20\x00\x01\x00\x02"
+    return _hpke_open(b"HPKE\x00\x20\x00\x01\x00\x02", shared, info, ct)
+
+
+def _hpke_open(suite_id: bytes, shared: bytes, info: bytes, ct: bytes) -> bytes | None:
+    """RFC 9180 5.1 KeySchedule (base mode) and the single-shot AES-256-GCM Open."""
     context = (
         b"\x00"
         + _labeled_extract(suite_id, b"psk_id_hash", b"")

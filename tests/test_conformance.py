@@ -14,6 +14,7 @@ from sealdoc.providers import (
     AssociatedData,
     BudgetKey,
     HasKind,
+    HybridIdentity,
     KeyFamily,
     KeyProvider,
     Password,
@@ -111,6 +112,16 @@ class TestX25519Identity(KeyProviderTests):
 
     def make_foreign_provider(self) -> KeyProvider:
         return X25519Identity.generate()
+
+
+class TestHybridIdentity(KeyProviderTests):
+    capabilities = BUDGETED
+
+    def make_provider(self) -> KeyProvider:
+        return HybridIdentity.generate()
+
+    def make_foreign_provider(self) -> KeyProvider:
+        return HybridIdentity.generate()
 
 
 def test_the_suite_fails_a_provider_that_ignores_associated_data() -> None:

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 import sealdoc
-from sealdoc.providers import KdfBudget, KeyProvider, MemoryKeyring, Password, X25519Identity
+from sealdoc.providers import (
+    HybridIdentity,
+    KdfBudget,
+    KeyProvider,
+    MemoryKeyring,
+    Password,
+    X25519Identity,
+)
 from sealdoc.providers._keyring import KeyringBase
 from sealdoc.providers._keyring_model import KeyVersion, NamedKey
 
@@ -103,6 +110,8 @@ def provider(entry: dict[str, Any]) -> KeyProvider:
         return Password(entry["password"], budget=KdfBudget.device())
     if entry["kind"] == "x25519":
         return X25519Identity.from_private_bytes(bytes.fromhex(entry["private_key"]))
+    if entry["kind"] == "mlkem768x25519":
+        return HybridIdentity(bytes.fromhex(entry["seed"]))
     if entry["kind"] == "local":
         return _Local(bytes.fromhex(entry["kek"]), entry["key_id"], entry["version"])
     return MemoryKeyring._from_secret(
@@ -121,7 +130,7 @@ class _Local(KeyringBase):
 
 def test_there_are_vectors_for_every_built_in_wrap() -> None:
     kinds = {k["kind"] for p in VECTORS for k in load(p)["keys"]}
-    assert kinds == {"memory", "local", "password", "x25519"}
+    assert kinds == {"memory", "local", "password", "x25519", "mlkem768x25519"}
 
 
 def _sealdoc_says(error: BaseException) -> str:

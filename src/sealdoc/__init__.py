@@ -5,6 +5,7 @@ name starts with ``_`` is private.
 """
 
 from . import exceptions, providers
+from ._age.api import export_age, open_age
 from ._audit import AuditEvent, add_audit_hook
 from ._bulk import BulkOptions, BulkReport, Inventory
 from ._deliver import deliver
@@ -79,6 +80,7 @@ __all__ = [
     "check_password",
     "deliver",
     "exceptions",
+    "export_age",
     "export_html",
     "export_pdf",
     "generate_password",
@@ -86,6 +88,7 @@ __all__ = [
     "is_current",
     "key_from_uri",
     "open",
+    "open_age",
     "open_stream",
     "password_problems",
     "providers",

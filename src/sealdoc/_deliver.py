@@ -10,6 +10,7 @@ from ._envelope import Keys, parse_bytes, providers_of, seal_stream
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import ParsedHeader
+from ._pq_mix import check_mix
 from ._provider_api import KeyProvider
 from ._rekey import rewrap
 from ._types import BytesLike, ReadableStream, WritableStream
@@ -23,6 +24,7 @@ def deliver(
     fresh_key: bool = True,
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
+    allow_classical: bool = False,
 ) -> bytes:
     """A copy of ``sealed`` that only the recipients in ``to`` can open.
 
@@ -38,15 +40,25 @@ def deliver(
     ``fresh_key=False`` it is a rewrap: cheaper, but the copy shares the
     stored document's key and body, and a bound document stays bound (its
     recipient must pass the same ``binding=`` to open it).
+
+    A copy for a post-quantum :class:`~sealdoc.providers.HybridRecipient`
+    carries no X25519 wrap beside it unless ``allow_classical=True``: the
+    mix would be only as strong as X25519.
     """
-    recipients, openers = _recipients(keys, to)
+    recipients, openers = _recipients(keys, to, allow_classical=allow_classical)
     parsed, _ = parse_bytes(sealed)
     if fresh_key:
         plaintext = open_document(sealed, keys=openers, context=context, binding=binding)
         result = seal_document(plaintext, keys=recipients, **_copy_settings(parsed))
     else:
         result = rewrap(
-            sealed, keys=openers, to=recipients, context=context, binding=binding, verify=True
+            sealed,
+            keys=openers,
+            to=recipients,
+            context=context,
+            binding=binding,
+            verify=True,
+            allow_classical=allow_classical,
         )
     _record(parsed, recipients, fresh_key=fresh_key)
     return result
@@ -59,19 +71,22 @@ def deliver_stream(
     *,
     keys: Keys,
     to: Keys,
+    allow_classical: bool = False,
 ) -> int:
     """``deliver(fresh_key=True)`` in constant memory: ``plaintext`` of the document whose
     header is ``parsed`` (a reader opened with ``keys``), sealed for ``to`` into ``dst``.
 
     For a server that streams a device copy as it is made. Returns the bytes written.
     """
-    recipients, _ = _recipients(keys, to)
+    recipients, _ = _recipients(keys, to, allow_classical=allow_classical)
     written = seal_stream(plaintext, dst, keys=recipients, **_copy_settings(parsed))
     _record(parsed, recipients, fresh_key=True)
     return written
 
 
-def _recipients(keys: Keys, to: Keys) -> tuple[tuple[KeyProvider, ...], tuple[KeyProvider, ...]]:
+def _recipients(
+    keys: Keys, to: Keys, *, allow_classical: bool
+) -> tuple[tuple[KeyProvider, ...], tuple[KeyProvider, ...]]:
     recipients = providers_of(to)
     openers = providers_of(keys)
     if any(r is k for r in recipients for k in openers):
@@ -79,6 +94,7 @@ def _recipients(keys: Keys, to: Keys) -> tuple[tuple[KeyProvider, ...], tuple[Ke
             "a recipient in to= is also in keys=: a delivered copy is for its recipients "
             "only (use rewrap to keep a copy under your own keys)"
         )
+    check_mix((getattr(r, "kind", "") for r in recipients), allow_classical=allow_classical)
     return recipients, openers
 
 

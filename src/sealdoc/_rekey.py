@@ -98,6 +98,7 @@ def rewrap(
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
     verify: bool = False,
+    allow_classical: bool = False,
 ) -> bytes:
     """Wrap the same document key for other or newer keys; the body is untouched.
 
@@ -118,6 +119,10 @@ def rewrap(
       it. Everything else is kept byte for byte. A document already current
       comes back unchanged (audited ``rewrap ok``, "already current").
 
+    A new set of wraps (``to``, ``add``) must not mix a post-quantum
+    (``age1pq1``) and an X25519 device wrap unless ``allow_classical=True``
+    (docs/delivery.md, "Post-quantum recipients").
+
     Only the header is authenticated, unless ``verify=True``, which also
     authenticates every body segment before returning (a full decryption
     pass; nothing is kept). A failure is audited ``rewrap failed``, with
@@ -128,7 +133,7 @@ def rewrap(
         size = parsed.core.segment_size
         plaintext_length(len(body), size)  # a truncated body fails here
         providers, unlocked = _unlocked(parsed, keys, context, binding)
-        wrapped = new_wraps(unlocked, providers, to, add, drop)
+        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical=allow_classical)
         if verify:
             check = BodyCheck(unlocked.cipher(), size)
             for chunk, final in view_chunks(body, size):
@@ -151,6 +156,7 @@ def rewrap_stream(
     context: Mapping[str, str] | None = None,
     binding: Mapping[str, str] | None = None,
     verify: bool = False,
+    allow_classical: bool = False,
 ) -> int:
     """:func:`rewrap` for streams: the body is copied, not decrypted, in constant memory.
 
@@ -179,7 +185,7 @@ def rewrap_stream(
         size = parsed.core.segment_size
         length = seekable_body(src, parsed)  # a truncated body fails here, when it can
         providers, unlocked = _unlocked(parsed, keys, context, binding)
-        wrapped = new_wraps(unlocked, providers, to, add, drop)
+        wrapped = new_wraps(unlocked, providers, to, add, drop, allow_classical=allow_classical)
         check = BodyCheck(unlocked.cipher(), size) if verify else None
         if check is not None and length is not None:
             verify_ahead(src, check, size, length)

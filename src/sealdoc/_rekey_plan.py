@@ -15,6 +15,7 @@ from ._args import as_list
 from ._envelope import Keys, Unlocked, providers_of, wrap_with
 from ._format import KeyRef, WrappedKey
 from ._owners import Owners
+from ._pq_mix import check_mix
 from ._provider_api import AssociatedData, KeyProvider
 from .exceptions import WrapLossError
 
@@ -42,8 +43,14 @@ def new_wraps(
     to: Keys | None,
     add: Keys | None,
     drop: Drop | Sequence[Drop] | None,
+    *,
+    allow_classical: bool = False,
 ) -> list[WrappedKey]:
-    """The key section a rewrap writes. Every wrap is made before anything is written."""
+    """The key section a rewrap writes. Every wrap is made before anything is written.
+
+    A new set (``to``, ``add``) follows the mixing rule (_pq_mix); bringing
+    wraps up to date keeps whatever mix the document already has.
+    """
     ad = _ad(unlocked)
     existing = list(unlocked.parsed.wrapped_keys)
     if to is not None:
@@ -62,6 +69,8 @@ def new_wraps(
             result.append(wrap_with(provider, unlocked.dek, ad))
     else:
         result = _bring_up_to_date(existing, Owners(providers, unlocked), unlocked.dek, ad)
+    if to is not None or add is not None:
+        check_mix((w.kind for w in result), allow_classical=allow_classical)
     if not result:
         raise ValueError(_NONE_LEFT)
     return result

@@ -58,7 +58,9 @@ def key_from_uri(uri: str, **options: Any) -> KeyProvider:
     """
     if not isinstance(uri, str):
         raise TypeError(f"a key URI is a str, not {type(uri).__name__}")
-    scheme = _scheme(uri)
+    # age's recipient strings (age1..., age1pq1...) have no scheme: the
+    # device provider that serves x25519: reads them too
+    scheme = "x25519" if uri.startswith("age1") else _scheme(uri)
     found = [ep for ep in metadata.entry_points(group=GROUP) if ep.name == scheme]
     if not found:
         if scheme in _EXTRAS:

@@ -424,6 +424,7 @@ class Vault:
         to: Any,
         fresh_key: bool = True,
         context: Mapping[str, str] | None = None,
+        allow_classical: bool = False,
     ) -> bytes:
         """A transit copy of a document for the recipients in ``to`` only.
 
@@ -441,6 +442,7 @@ class Vault:
             fresh_key=fresh_key,
             context=context,
             binding=self._binding(doc_id),
+            allow_classical=allow_classical,
         )
 
     def inspect(self, doc_id: str) -> Header:

@@ -24,6 +24,7 @@ from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_f
 from .._store.base import DocumentStore, Head
 from .._stream import SegmentCipher, plaintext_length
 from ..exceptions import DecryptionError, FormatError
+from ..providers._hybrid import HybridRecipient
 from ..providers._x25519 import X25519Recipient
 from .options import Select
 
@@ -195,11 +196,12 @@ def _verifiers(plan: Plan, new: ParsedHeader) -> list[KeyProvider]:
     candidates = plan.to if plan.to is not None else plan.keys
     # a recipient holds a public key only: its wrap cannot be opened here,
     # so it is checked only for being there
-    recipients = [p for p in candidates if isinstance(p, X25519Recipient)]
-    openers = [p for p in candidates if not isinstance(p, X25519Recipient)]
+    public_only = (X25519Recipient, HybridRecipient)
+    recipients = [p for p in candidates if isinstance(p, public_only)]
+    openers = [p for p in candidates if not isinstance(p, public_only)]
     serving = [p for p in openers if any(p.handles(w) for w in new.wrapped_keys)]
     if plan.to is not None:
-        devices = sum(w.kind == "x25519" for w in new.wrapped_keys)
+        devices = sum(w.kind in ("x25519", "mlkem768x25519") for w in new.wrapped_keys)
         if len(serving) < len(openers) or devices < len(recipients):
             raise DecryptionError("a target key has no wrap in the new header")
     return serving

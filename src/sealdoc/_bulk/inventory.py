@@ -27,7 +27,7 @@ from .pool import run_pool
 from .source import Source
 
 # Kinds whose wraps a custodian cannot open: a customer's password, a device key.
-NON_CUSTODIAL = frozenset({"password", "x25519"})
+NON_CUSTODIAL = frozenset({"password", "x25519", "mlkem768x25519"})
 INVENTORY_READ = 8 * 1024
 
 

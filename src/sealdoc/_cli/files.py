@@ -16,9 +16,9 @@ from .. import _format as fmt
 from .._envelope import inspect, open_stream, seal_stream
 from .._format import Header
 from .._rekey import rewrap_stream, rotate_stream
-from ..providers import KdfBudget, Password, X25519Identity
+from ..providers import KdfBudget, Password
 from ..providers._password import describe as describe_password
-from . import streams
+from . import agefiles, streams
 from .credentials import SecretFlags, secret_options
 from .errors import errors
 from .options import (
@@ -161,7 +161,7 @@ def recipient_keys(
     found: list[Any] = []
     if password is not None:
         found.append(_password_for(password, header, KDF_BUDGETS[kdf_budget]))
-    found.extend(X25519Identity.load(path, passphrase=identity_passphrase) for path in identities)
+    found.extend(agefiles.identities_of(identities, identity_passphrase))
     return found
 
 
@@ -187,7 +187,8 @@ password_options = secret_options(
     multiple=True,
     metavar="FILE",
     type=click.Path(dir_okay=False, exists=True),
-    help="Open with this device identity file (from 'sealdoc identity new'). Repeatable.",
+    help="Open with this device identity file ('sealdoc identity new', or an age "
+    "identity file). Repeatable.",
 )
 @secret_options(
     "identity_passphrase",
@@ -243,6 +244,11 @@ def open_cmd(
       sealdoc open s3://bank-docs/claim.pdf.sdoc -o - --key 'aws-kms://alias/docs' | less
       sealdoc open statement.html --password-file pw.txt -o statement.pdf
       sealdoc open statement.sdoc --identity ~/.config/sealdoc/device.key -o statement.pdf
+      sealdoc open report.age --identity partner.key -o report.pdf
+
+    An age file (binary or armored, from age or a partner) opens with
+    --identity (an age identity file) or --password-env/--password-file
+    (its scrypt passphrase).
     """
     options = _storage(storage_options)
     secret, passphrase = password.read(), identity_passphrase.read()
@@ -251,6 +257,26 @@ def open_cmd(
     with errors():
         target = streams.check_output(doc.output, force=force, storage_options=options)
         with streams.sealed_input(source, options, spool=spool) as (src, _html):
+            if agefiles.is_age(src):
+                if doc.context or doc.binding or doc.key_uris:
+                    raise click.UsageError(
+                        "an age file has no context or binding and opens with --identity "
+                        "or a password, not --key"
+                    )
+                if not identities and secret is None:
+                    raise click.UsageError(
+                        "an age file opens with --identity FILE or --password-env/--password-file"
+                    )
+                with streams.open_output(target) as dst:
+                    agefiles.open_age_file(
+                        src,
+                        dst,
+                        identities=agefiles.identities_of(identities, passphrase),
+                        passphrase=secret,
+                        to_stdout=to_stdout,
+                        stream=stream,
+                    )
+                return
             keys = recipient_keys(
                 password=secret,
                 identities=identities,
@@ -270,7 +296,7 @@ def open_cmd(
 @json_option
 @storage_option
 def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) -> None:
-    """Show a sealed document's header (.sdoc or a delivered .html page). No key; no secret.
+    """Show a sealed document's header (.sdoc, a delivered .html page, or an age file). No key.
 
     \b
     Examples:
@@ -279,6 +305,13 @@ def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) ->
       sealdoc inspect s3://bank-docs/claim.pdf.sdoc --storage-option anon=false
     """
     with errors(), streams.sealed_input(source, _storage(storage_options)) as (src, html):
+        if agefiles.is_age(src):
+            age = agefiles.age_info(src)
+            if as_json:
+                click.echo(dumps(age))
+            else:
+                agefiles.print_age_info(age)
+            return
         header = inspect(src)
     info = header_info(header)
     if html:
@@ -333,17 +366,27 @@ def rekey_file(
     to_uris: tuple[str, ...],
     binding: Mapping[str, str],
     drops: tuple[str, ...] = (),
+    adds: tuple[str, ...] = (),
+    allow_classical: bool = False,
     storage_options: Mapping[str, Any],
     force: bool,
 ) -> None:
     """File-mode ``rewrap``/``rotate``: one document from IN to OUT."""
     verb = rewrap_stream if operation == "rewrap" else rotate_stream
     extra: dict[str, Any] = {}
-    if drops:
-        if "drop" not in inspect_signature(verb).parameters:
-            raise click.UsageError(f"--drop is not available for {operation} in this version")
-        extra["drop"] = list(drops)
+    accepted = inspect_signature(verb).parameters
+    for flag, name, value in (
+        ("--drop", "drop", list(drops)),
+        ("--add", "add", list(adds)),
+        ("--allow-classical", "allow_classical", allow_classical),
+    ):
+        if value:
+            if name not in accepted:
+                raise click.UsageError(f"{flag} is not available for {operation} in this version")
+            extra[name] = value
     with errors():
+        if "add" in extra:
+            extra["add"] = [state.key(u) for u in adds]
         target = streams.check_output(output, force=force, storage_options=storage_options)
         keys = state.keys(key_uris)
         to = [state.key(u) for u in to_uris] or None

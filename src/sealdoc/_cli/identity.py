@@ -1,4 +1,4 @@
-"""``sealdoc identity``: device keys (X25519) that receive delivered documents."""
+"""``sealdoc identity``: device keys (X25519, or hybrid post-quantum) that receive copies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..providers import X25519Identity
+from ..providers import HybridIdentity, X25519Identity
+from ..providers._devices import load_identities
 from .credentials import SecretFlags, secret_options
 from .errors import RefusedError, errors
 
@@ -20,25 +21,37 @@ _passphrase_options = secret_options(
 
 @click.group()
 def identity() -> None:
-    """Device keys (X25519) that receive delivered documents."""
+    """Device keys (X25519, or hybrid post-quantum) that receive delivered documents."""
 
 
 @identity.command("new")
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option(
+    "--pq",
+    is_flag=True,
+    help="A hybrid post-quantum identity (ML-KEM-768 + X25519): an age "
+    "AGE-SECRET-KEY-PQ-1 file; prints its age1pq1... recipient.",
+)
 @_passphrase_options
-def identity_new(path: str, identity_passphrase: SecretFlags) -> None:
+def identity_new(path: str, pq: bool, identity_passphrase: SecretFlags) -> None:
     """Make a device identity in FILE (0600) and print its recipient string.
 
+    With --pq the identity is hybrid post-quantum, in age's format (age and
+    the TypeScript age read the file as it is); see docs/delivery.md.
+
     \b
-    Example:
+    Examples:
       sealdoc identity new ~/.config/sealdoc/device.key
+      sealdoc identity new --pq ~/.config/sealdoc/device-pq.key
     """
     refused = f"{path} exists: an identity is never overwritten"
     if Path(path).exists():  # before asking for a passphrase
         raise RefusedError(refused)
     secret = identity_passphrase.read()
     with errors():
-        made = X25519Identity.generate()
+        made: X25519Identity | HybridIdentity = (
+            HybridIdentity.generate() if pq else X25519Identity.generate()
+        )
         try:
             made.save(path, passphrase=secret, overwrite=False)
         except FileExistsError:  # one that appeared meanwhile
@@ -58,7 +71,8 @@ def identity_recipient(path: str, identity_passphrase: SecretFlags) -> None:
     """
     secret = identity_passphrase.read()
     with errors():
-        click.echo(X25519Identity.load(path, passphrase=secret).recipient)
+        for found in load_identities(path, passphrase=secret):
+            click.echo(found.recipient)
 
 
 __all__ = ["identity"]

@@ -64,6 +64,19 @@ _OUTPUT_AND_KEY_OPTIONS: list[Callable[[Any], Any]] = [
     ),
 ]
 _FILE_MODE_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--add",
+        "add_uris",
+        multiple=True,
+        metavar="URI",
+        help="File mode, rewrap: also wrap for this key or recipient (age1pq1... moves a "
+        "device copy to post-quantum; docs/delivery.md). Repeatable.",
+    ),
+    click.option(
+        "--allow-classical",
+        is_flag=True,
+        help="File mode: allow an X25519 wrap beside an age1pq1 one (weaker; see --add).",
+    ),
     binding_option,
     click.option("--force", is_flag=True, help="File mode: replace OUT if it exists."),
 ]
@@ -152,6 +165,8 @@ def _file_mode(state: State, operation: str, target: str, output: str, job: dict
         to_uris=job["to_uris"],
         binding=pairs(job["binding_pairs"], "--binding"),
         drops=job["drops"],
+        adds=job["add_uris"],
+        allow_classical=job["allow_classical"],
         storage_options=parse_storage_options(job["storage_options"]),
         force=job["force"],
     )
@@ -168,6 +183,8 @@ def _store_job(state: State, operation: str, target: str, output: str | None, **
         )
     if job["binding_pairs"] or job["force"]:
         raise click.UsageError("--binding and --force are for one file (-o OUT)")
+    if job["add_uris"] or job["allow_classical"]:
+        raise click.UsageError("--add and --allow-classical are for one file (-o OUT)")
     with errors(), stopping_on_signals() as stop:
         report = _run(state, operation, target, job, stop)
     _summarise(operation, job, report, stop)

@@ -14,6 +14,7 @@ from ._base import (
     UnwrapBudget,
     VersionedKey,
 )
+from ._hybrid import HybridIdentity, HybridRecipient
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfBudget, KdfLimits, Password
@@ -26,6 +27,8 @@ __all__ = [
     "BudgetKey",
     "DekCache",
     "HasKind",
+    "HybridIdentity",
+    "HybridRecipient",
     "KdfBudget",
     "KdfLimits",
     "KeyFamily",

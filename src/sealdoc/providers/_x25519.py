@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
+from .._age import keys as age_keys
 from .._atomic import atomic_file
 from .._codec import url_b64decode, url_b64encode
 
@@ -28,15 +28,18 @@ from .._codec import url_b64decode, url_b64encode
 from .._envelope import open as open_document
 from .._envelope import seal
 from .._format import DEK_LEN, MAGIC, MAX_KEYS, InternalMap, KeyRef, WrappedKey
-from .._wrap_ad import check_key_id, wrap_ad
-from ..exceptions import FormatError, KeyUriError, NotMineError
+from .._wrap_ad import check_key_id
+from ..exceptions import FormatError, KeyUriError
 from ._base import AssociatedData
+from ._hpke_wrap import DeviceRecipient, open_wrap
+from ._hybrid import HybridRecipient
 from ._password import Password
 
 KIND = "x25519"
 VERSION = 1
 RECIPIENT_PREFIX = "x25519:"
 _IDENTITY_PREFIX = "SEALDOC-X25519-IDENTITY:"
+_AGE_IDENTITY_PREFIX = "AGE-SECRET-KEY-1"
 _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _ENC_LEN = 32
 _PAYLOAD_LEN = _ENC_LEN + DEK_LEN + 16
@@ -58,7 +61,7 @@ def _public_bytes(key: x25519.X25519PublicKey) -> bytes:
     return key.public_bytes(_RAW, _RAW_PUBLIC)
 
 
-class X25519Recipient:
+class X25519Recipient(DeviceRecipient):
     """A device's public key: seals for the device, opens nothing.
 
     ``public_key`` is the recipient string (``x25519:`` and 43 base64url
@@ -68,6 +71,8 @@ class X25519Recipient:
     """
 
     kind = KIND
+    _suite = _SUITE
+    _opener = "X25519Identity"
 
     def __init__(self, public_key: str | bytes | object, *, label: str = "device") -> None:
         self._public = x25519.X25519PublicKey.from_public_bytes(_raw_public(public_key))
@@ -80,32 +85,6 @@ class X25519Recipient:
 
     def __repr__(self) -> str:
         return f"X25519Recipient({self.recipient!r}, label={self._label!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, X25519Recipient) and other.recipient == self.recipient
-
-    def __hash__(self) -> int:
-        return hash(self.recipient)
-
-    def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
-        if len(dek) != DEK_LEN:
-            raise ValueError(f"a document key is {DEK_LEN} bytes")
-        info = wrap_ad(KIND, self._label, VERSION, ad.digest)
-        payload = _SUITE.encrypt(dek, self._public, info=info)
-        return WrappedKey(KIND, self._label, VERSION, payload)
-
-    def handles(self, wrapped: WrappedKey) -> bool:
-        return False  # a public key opens nothing
-
-    def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        raise NotMineError("a recipient holds only a public key; open with its X25519Identity")
-
-    def current_key(self) -> KeyRef:
-        return KeyRef(KIND, self._label, VERSION)
-
-    def __dask_tokenize__(self) -> tuple[str, ...]:
-        """Dask's token: kind, label and the public key (public by design)."""
-        return (KIND, self._label, self.recipient)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A public key: safe to pickle, so an ETL job on worker processes can seal for it.
@@ -215,7 +194,26 @@ class X25519Identity:
             if line.startswith(_IDENTITY_PREFIX):
                 raw = _unb64(line[len(_IDENTITY_PREFIX) :].strip(), "the identity")
                 return cls.from_private_bytes(raw, label=label)
+            if line.startswith(_AGE_IDENTITY_PREFIX):  # what age-keygen writes
+                return cls.from_age_string(line, label=label)
         raise FormatError(f"{os.fspath(path)} is not a sealdoc X25519 identity file")
+
+    @classmethod
+    def from_age_string(cls, text: str, *, label: str = "device") -> X25519Identity:
+        """From age's ``AGE-SECRET-KEY-1...`` string."""
+        kind, seed = age_keys.parse_identity(text)
+        if kind != KIND:
+            raise ValueError("a hybrid AGE-SECRET-KEY-PQ-1 identity: use HybridIdentity")
+        return cls.from_private_bytes(seed, label=label)
+
+    def to_age_string(self) -> str:
+        """age's ``AGE-SECRET-KEY-1...`` string of this identity. Handle with care."""
+        return age_keys.format_identity(KIND, self.private_bytes())
+
+    @property
+    def age_recipient(self) -> str:
+        """age's ``age1...`` string of this identity's public key."""
+        return age_keys.format_recipient(KIND, _public_bytes(self._public))
 
     # -- the provider protocol --------------------------------------------------------
 
@@ -228,17 +226,15 @@ class X25519Identity:
         return wrapped.kind == KIND
 
     def unwrap(self, wrapped: WrappedKey, ad: AssociatedData) -> bytes:
-        if wrapped.kind != KIND:
-            raise NotMineError(f"a {wrapped.kind} key, not an X25519 one")
-        if wrapped.version != VERSION:
-            raise NotMineError(f"refused: unknown X25519 wrap version {wrapped.version}")
-        if len(wrapped.payload) != _PAYLOAD_LEN:
-            raise NotMineError("refused: an X25519 wrap has the wrong length")
-        info = wrap_ad(KIND, wrapped.key_id, wrapped.version, ad.digest)
-        try:
-            return _SUITE.decrypt(wrapped.payload, self._private, info=info)
-        except (InvalidTag, ValueError):
-            raise NotMineError("sealed for another device, or altered") from None
+        return open_wrap(
+            _SUITE,
+            self._private,
+            wrapped,
+            ad,
+            kind=KIND,
+            payload_len=_PAYLOAD_LEN,
+            named="an X25519",
+        )
 
     def current_key(self) -> KeyRef:
         return KeyRef(KIND, self._label, VERSION)
@@ -250,8 +246,13 @@ class X25519Identity:
 
 def _raw_public(value: object) -> bytes:
     if isinstance(value, str):
+        if value.startswith("age1"):  # age's encoding of the same key
+            kind, raw = age_keys.parse_recipient(value)
+            if kind != KIND:
+                raise ValueError("a hybrid age1pq1 recipient: use HybridRecipient")
+            return raw
         if not value.startswith(RECIPIENT_PREFIX):
-            raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r}")
+            raise ValueError(f"a recipient string starts with {RECIPIENT_PREFIX!r} or age1")
         return _unb64(value[len(RECIPIENT_PREFIX) :], "the recipient")
     if isinstance(value, bytes):
         raw = value
@@ -267,12 +268,19 @@ def _raw_public(value: object) -> bytes:
     return raw
 
 
-def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient:
-    """The ``x25519:`` key-URI scheme: a recipient string names a device."""
+def recipient_from_uri(uri: str, **_options: object) -> X25519Recipient | HybridRecipient:
+    """The ``x25519:`` key-URI scheme, and age's ``age1...``/``age1pq1...`` recipients.
+
+    A recipient string names a device. Errors name the problem, never a
+    bech32 internal, and quote only the start of a long string.
+    """
+    shown = uri if len(uri) <= 80 else uri[:40] + "..."
+    hybrid = uri.startswith("age1pq1")
     try:
-        return X25519Recipient(uri)
+        return HybridRecipient(uri) if hybrid else X25519Recipient(uri)
     except ValueError as exc:
-        raise KeyUriError(f"{uri!r} is not an X25519 recipient: {exc}") from None
+        what = "a hybrid (age1pq1)" if hybrid else "an X25519"
+        raise KeyUriError(f"{shown!r} is not {what} recipient: {exc}") from None
 
 
 def _recipient(recipient: str, label: str) -> X25519Recipient:
