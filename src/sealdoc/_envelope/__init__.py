@@ -21,6 +21,7 @@ from .budget import DEFAULT_UNWRAPS_PER_KEY
 from .keys import Keys, providers_of
 from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
 from .sealing import (
+    ChunkSealer,
     Randbytes,
     Sealer,
     new_sealer,
@@ -36,6 +37,7 @@ from .unlocking import Unlocked, unlock
 
 __all__ = [
     "DEFAULT_UNWRAPS_PER_KEY",
+    "ChunkSealer",
     "Keys",
     "Randbytes",
     "Sealer",
