@@ -55,8 +55,13 @@ def read_into(src: ReadableStream, view: memoryview) -> int:
 def read_header(src: ReadableStream) -> ParsedHeader:
     """Read and parse one header, bounding memory before trusting header_len."""
     prelude = read_exact(src, fmt.PRELUDE_LEN)
+    rest = read_exact(src, fmt.parse_prelude(prelude) - fmt.PRELUDE_LEN)
+    return joined_header(prelude, rest)
+
+
+def joined_header(prelude: bytes, rest: bytes) -> ParsedHeader:
+    """The header of a prelude and the rest read after it (either face's reads)."""
     header_len = fmt.parse_prelude(prelude)
-    rest = read_exact(src, header_len - fmt.PRELUDE_LEN)
     if len(rest) < header_len - fmt.PRELUDE_LEN:
         raise FormatError(f"truncated header: {len(prelude) + len(rest)} of {header_len} bytes")
     return fmt.parse_header(prelude + rest)

@@ -478,11 +478,19 @@ class Vault:
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
         with _store("list the vault"):
-            listed = self._backend.list(prefix if self._names is None else "")
-            for entry in listed:
-                doc_id = self.doc_id_of(entry.path)
-                if doc_id is not None and doc_id.startswith(prefix):
+            for entry in self._backend.list(self._pushed_down(prefix)):
+                doc_id = self._listed(entry.path, prefix)
+                if doc_id is not None:
                     yield doc_id
+
+    def _pushed_down(self, prefix: str) -> str:
+        """The store-listing prefix for a doc-id ``prefix``: none with opaque names."""
+        return prefix if self._names is None else ""
+
+    def _listed(self, path: str, prefix: str) -> str | None:
+        """The doc id of a listed path when it is this vault's and starts with ``prefix``."""
+        doc_id = self.doc_id_of(path)
+        return doc_id if doc_id is not None and doc_id.startswith(prefix) else None
 
 
 def _source_from_spec(spec: dict[str, Any]) -> Source:
