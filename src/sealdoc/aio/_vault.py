@@ -17,6 +17,7 @@ from .. import _format as fmt
 from .._format import Header, Suite
 from .._heads import HEAD_READ, header_wanted, public_header
 from .._store.base import Head
+from .._store.objects import is_object_url, open_object_store
 from .._uri import KeysOrUris
 from .._vault import Vault
 from ..exceptions import DocumentNotFoundError
@@ -26,6 +27,9 @@ from ._store import AsyncStore, ThreadedStore
 from ._streams import sealed_chunks
 
 _T = TypeVar("_T")
+# The Vault that holds the rules when the store is reached through obstore:
+# it never reads or writes (the async store does), so its root is a name only.
+_RULES_ONLY = "memory://sealdoc-aio-rules"
 
 
 class AsyncVault:
@@ -49,25 +53,36 @@ class AsyncVault:
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
         pool: ThreadPoolExecutor | None = None,
     ) -> None:
-        self._rules = Vault(
-            url,
-            keys=keys,
-            storage_options=storage_options,
-            name_key=name_key,
-            suite=suite,
-            segment_size=segment_size,
-        )
         self._pool = pool
-        self._store: AsyncStore = ThreadedStore(self._rules.store, pool)
+        self._args: dict[str, Any] = {
+            "keys": keys,
+            "storage_options": storage_options,
+            "name_key": name_key,
+            "suite": suite,
+            "segment_size": segment_size,
+        }
+        self._store: AsyncStore
+        if is_object_url(url):
+            # S3 and Azure natively async through obstore; the rules need no
+            # store of their own (doc-id checks, names, keys, binding)
+            self._store = open_object_store(url, storage_options or {})
+            self._rules = Vault(_RULES_ONLY, **{**self._args, "storage_options": None})
+            self._sync: Vault | None = None
+        else:
+            self._rules = self._sync = Vault(url, **self._args)
+            self._store = ThreadedStore(self._rules.store, pool)
         self.url = url
 
     def __repr__(self) -> str:
-        return f"Async{self._rules!r}"
+        opaque = ", opaque names" if self._args["name_key"] else ""
+        return f"AsyncVault({self.url!r}{opaque})"
 
     @property
     def vault(self) -> Vault:
-        """The sync Vault over the same store (for the bulk verbs, from a thread)."""
-        return self._rules
+        """The sync Vault over the same store (for the bulk verbs, run from a thread)."""
+        if self._sync is None:
+            self._sync = Vault(self.url, **self._args)
+        return self._sync
 
     async def _first(self, doc_id: str, fn: Callable[[str], Awaitable[_T]]) -> _T:
         """``fn(path)`` on the first place the document is found (as Vault._reading)."""
