@@ -83,7 +83,11 @@ def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/{ACCOUNT}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # it may still be closing its connections
+            process.kill()
+            process.wait(timeout=10)
 
 
 def azure_options(endpoint: str) -> dict[str, str]:

@@ -243,10 +243,10 @@ def test_open_stream_refuses_truncation(ring: Any) -> None:
 
 def test_put_from_an_async_stream(store: Store, ring: Any) -> None:
     _, vault = vaults(store, ring, segment_size=SEG)
-    data = os.urandom(3 * 1024 * 1024 + 5)
+    data = os.urandom(11 * 1024 * 1024 + 5)  # three parts of a multipart upload
 
     async def main() -> None:
-        await vault.put("big", chunked(data, 64 * 1024))
+        await vault.put("big", chunked(data, 256 * 1024))
         assert await vault.get("big") == data
 
     asyncio.run(main())
@@ -392,3 +392,55 @@ def test_no_callback_blocks_the_loop_while_100_mib_streams(
     assert slow == [], slow
     if handler.messages:  # wall time over 10 ms: the CPU figures above show it was not ours
         print(f"{len(handler.messages)} debug-mode warnings from preemption; CPU max {max(cpu)}")
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+def test_store_faults_are_clear_store_errors(
+    ring: Any, moto_endpoint: str, azurite_endpoint: str
+) -> None:
+    """An unreachable endpoint, a missing bucket or container, wrong credentials."""
+    port = _closed_port()
+    account = azurite_endpoint.rsplit("/", 1)[1]
+    container = new_container(azurite_endpoint)
+    wrong_key = azure_options(azurite_endpoint)["connection_string"].replace(
+        "AccountKey=Eby8", "AccountKey=AAAA"
+    )
+    cases = [
+        ("s3://nobucket-here/v", s3_options(moto_endpoint), "nobucket-here"),
+        (
+            "s3://b/v",
+            {**s3_options(moto_endpoint), "endpoint_url": f"http://127.0.0.1:{port}"},
+            "s3://b/v",
+        ),
+        (f"az://no-container-{port}/v", azure_options(azurite_endpoint), "no-container"),
+        (f"az://{container}/v", {"connection_string": wrong_key}, container),
+        (
+            "az://c/v",
+            azure_options(f"http://127.0.0.1:{port}/{account}"),
+            "az://c/v",
+        ),
+    ]
+
+    async def main(url: str, options: dict[str, Any]) -> None:
+        vault = AsyncVault(url, keys=ring, storage_options=options)
+        await vault.put("doc", b"x")
+
+    for url, options, named in cases:
+        with pytest.raises(sealdoc.StoreError) as caught:
+            asyncio.run(main(url, options))
+        message = str(caught.value)
+        assert named in message, message
+        assert "Traceback" not in message
+        assert "Eby8" not in message and "AAAA" not in message  # no key in a message
+
+
+def test_unknown_storage_options_are_refused(ring: Any) -> None:
+    with pytest.raises(sealdoc.StoreError, match="'endpoint'"):
+        AsyncVault("s3://b/v", keys=ring, storage_options={"endpoint": "http://x"})

@@ -38,6 +38,8 @@ from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocErr
 from .base import Entry, Head
 from .common import join, relative
 
+# The error codes S3 and Azure give for a bucket or container that is not there
+_NO_CONTAINER = ("NoSuchBucket", "ContainerNotFound")
 PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
 SCHEMES = ("s3", "s3a", "az", "abfs", "abfss", "azure")
 
@@ -148,6 +150,8 @@ def _errors(url: str, what: str, path: str) -> Iterator[None]:
     except SealdocError:
         raise
     except (oe.NotFoundError, FileNotFoundError) as exc:
+        if what == "write" or any(code in str(exc) for code in _NO_CONTAINER):
+            raise StoreError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
