@@ -438,7 +438,8 @@ def test_store_faults_are_clear_store_errors(
         message = str(caught.value)
         assert named in message, message
         assert "Traceback" not in message
-        assert "Eby8" not in message and "AAAA" not in message  # no key in a message
+        assert "Eby8" not in message  # no key in a message
+        assert "AAAA" not in message
 
 
 def test_unknown_storage_options_are_refused(ring: Any) -> None:
