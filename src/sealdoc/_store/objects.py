@@ -29,7 +29,7 @@ mapped in :func:`s3_config` and :func:`azure_config` (docs/storage.md,
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,63 +55,73 @@ _RETRY: Any = {
 }
 
 
-def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """s3fs's ``storage_options`` as obstore's S3 config and client options."""
+_S3_NAMES = {
+    "key": "access_key_id",
+    "secret": "secret_access_key",
+    "token": "session_token",
+    "endpoint_url": "endpoint",
+    "region_name": "region",
+}
+_AZURE_NAMES = {
+    "account_name": "account_name",
+    "account_key": "account_key",
+    "sas_token": "sas_key",
+    "account_host": "endpoint",
+}
+_CONNECTION_STRING = {
+    "AccountName": "account_name",
+    "AccountKey": "account_key",
+    "BlobEndpoint": "endpoint",
+}
+
+
+def _s3_client_kwargs(value: Any) -> dict[str, Any]:
+    for inner in dict(value):
+        if inner not in _S3_NAMES:
+            raise StoreError(f"storage option client_kwargs[{inner!r}] is not supported")
+    return {_S3_NAMES[inner]: v for inner, v in dict(value).items()}
+
+
+def _connection_string(value: Any) -> dict[str, Any]:
+    parts = dict(p.split("=", 1) for p in str(value).split(";") if "=" in p)
+    return {ours: parts[theirs] for theirs, ours in _CONNECTION_STRING.items() if theirs in parts}
+
+
+def _mapped(
+    options: Mapping[str, Any],
+    names: Mapping[str, str],
+    nested: Mapping[str, Callable[[Any], dict[str, Any]]],
+    store: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     config: dict[str, Any] = {}
-    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
-    names = {
-        "key": "access_key_id",
-        "secret": "secret_access_key",
-        "token": "session_token",
-        "endpoint_url": "endpoint",
-        "region_name": "region",
-    }
     for name, value in options.items():
         if name in names:
             config[names[name]] = value
-        elif name == "client_kwargs":
-            for inner, inner_value in dict(value).items():
-                if inner not in names:
-                    raise StoreError(f"storage option client_kwargs[{inner!r}] is not supported")
-                config[names[inner]] = inner_value
+        elif name in nested:
+            config.update(nested[name](value))
         elif name == "anon":
             config["skip_signature"] = bool(value)
         elif name not in _CACHE_ONLY:
-            raise StoreError(f"storage option {name!r} is not supported for S3 through obstore")
+            raise StoreError(
+                f"storage option {name!r} is not supported for {store} through obstore"
+            )
+    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
     if str(config.get("endpoint", "")).startswith("http://"):
-        client["allow_http"] = True
+        client["allow_http"] = True  # an emulator, or a gateway inside the network
+    return config, client
+
+
+def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """s3fs's ``storage_options`` as obstore's S3 config and client options."""
+    config, client = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
     config.setdefault("region", "us-east-1")
     return config, client
 
 
 def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """adlfs's ``storage_options`` as obstore's Azure config and client options."""
-    config: dict[str, Any] = {}
-    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
-    names = {
-        "account_name": "account_name",
-        "account_key": "account_key",
-        "sas_token": "sas_key",
-        "account_host": "endpoint",
-    }
-    for name, value in options.items():
-        if name in names:
-            config[names[name]] = value
-        elif name == "connection_string":
-            parts = dict(p.split("=", 1) for p in str(value).split(";") if "=" in p)
-            if "AccountName" in parts:
-                config["account_name"] = parts["AccountName"]
-            if "AccountKey" in parts:
-                config["account_key"] = parts["AccountKey"]
-            if "BlobEndpoint" in parts:
-                config["endpoint"] = parts["BlobEndpoint"]
-        elif name == "anon":
-            config["skip_signature"] = bool(value)
-        elif name not in _CACHE_ONLY:
-            raise StoreError(f"storage option {name!r} is not supported for Azure through obstore")
-    if str(config.get("endpoint", "")).startswith("http://"):
-        client["allow_http"] = True
-    return config, client
+    nested = {"connection_string": _connection_string}
+    return _mapped(options, _AZURE_NAMES, nested, "Azure")
 
 
 def is_object_url(url: str) -> bool:
