@@ -554,6 +554,9 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
     if importlib.util.find_spec("store_transfer") is not None:  # the store backends' own bench
         transfer = importlib.import_module("store_transfer")
         results["store_transfer"] = transfer.measure(24, 2 if quick else 3)
+    if importlib.util.find_spec("obstore") is not None:  # sealdoc.aio on S3 (issue 21)
+        aio_reads = importlib.import_module("aio_reads")
+        results["aio_reads"] = aio_reads.measure(50 if quick else 500, 100 if quick else 1000)
     return results
 
 
@@ -741,6 +744,10 @@ def _report(results: dict[str, Any]) -> None:
     failed += bulk_bench.report(b)
     if "store_transfer" in b:
         print(f"INFO  S3 header replace through the store seam: {json.dumps(b['store_transfer'])}")
+    if "aio_reads" in b:
+        import aio_reads  # benchmarks/aio_reads.py, on the path since bulk()
+
+        failed += aio_reads.report(b["aio_reads"])
     dk = b["dask"]
     print(
         f"INFO  Dask LocalCluster (2 workers) vs the local engine: {dk['dask_vs_local']:.2f}x "
