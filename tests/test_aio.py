@@ -328,7 +328,7 @@ def test_no_callback_blocks_the_loop_while_100_mib_streams(
         if not measuring:
             run(handle)
             return
-        owner = getattr(handle._callback, "__self__", handle)
+        owner = getattr(getattr(handle, "_callback", None), "__self__", handle)
         where = repr(handle)[:100]
         if isinstance(owner, asyncio.Task):  # the line it resumes from
             where = " < ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in owner.get_stack())
@@ -374,9 +374,9 @@ def test_no_callback_blocks_the_loop_while_100_mib_streams(
         with open(tmp_path / "sealed", "wb") as out:
             await seal_stream(source(), FileSink(out), keys=ring)
         with open(tmp_path / "sealed", "rb") as sealed:
-            reader = await open_stream(FileSource(sealed), keys=ring)
+            stream = await open_stream(FileSource(sealed), keys=ring)
             opened = 0
-            async for chunk in reader:
+            async for chunk in stream:
                 opened += len(chunk)
         assert opened == total
 
