@@ -7,6 +7,7 @@ Each test drives its own event loop with ``asyncio.run``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -445,3 +446,34 @@ def test_store_faults_are_clear_store_errors(
 def test_unknown_storage_options_are_refused(ring: Any) -> None:
     with pytest.raises(sealdoc.StoreError, match="'endpoint'"):
         AsyncVault("s3://b/v", keys=ring, storage_options={"endpoint": "http://x"})
+
+
+def _sockets() -> int:
+    fds = os.listdir("/proc/self/fd")
+    return sum(1 for fd in fds if os.path.realpath(f"/proc/self/fd/{fd}").startswith("socket:"))
+
+
+def test_cancelled_readers_release_their_connections(store: Store, ring: Any) -> None:
+    """A client that disconnects mid-read: the reads are cancelled, nothing accumulates."""
+    _, vault = vaults(store, ring)
+    data = os.urandom(8 * 1024 * 1024)
+
+    async def main() -> tuple[int, int]:
+        await vault.put("big", data)
+        before = _sockets()
+        for _ in range(20):
+            reader = await vault.open("big")
+            task = asyncio.create_task(reader.read())
+            await asyncio.sleep(0.005)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await reader.close()
+        after = _sockets()
+        async with await vault.open("big") as reader:  # the store still answers
+            await reader.seek(len(data) - 10)
+            assert await reader.read() == data[-10:]
+        return before, after
+
+    before, after = asyncio.run(main())
+    assert after <= before + 4  # a pool's few, not one per cancelled read
