@@ -21,9 +21,9 @@ from .budget import DEFAULT_UNWRAPS_PER_KEY
 from .keys import Keys, providers_of
 from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
 from .sealing import (
-    ChunkSealer,
     Randbytes,
     Sealer,
+    SegmentSealer,
     new_sealer,
     seal,
     seal_into_bytes,
@@ -37,10 +37,10 @@ from .unlocking import Unlocked, unlock
 
 __all__ = [
     "DEFAULT_UNWRAPS_PER_KEY",
-    "ChunkSealer",
     "Keys",
     "Randbytes",
     "Sealer",
+    "SegmentSealer",
     "Unlocked",
     "as_suite",
     "checked_map",

@@ -215,7 +215,7 @@ def seal_stream(
     return write_sealed(sealer, src, dst)
 
 
-class ChunkSealer:
+class SegmentSealer:
     """A document's body sealed one chunk at a time, with no I/O (both faces use it).
 
     Every chunk but the last holds exactly ``chunk`` plaintext bytes (whole
@@ -240,12 +240,12 @@ class ChunkSealer:
         return self._out[:pos]
 
     def __repr__(self) -> str:
-        return "ChunkSealer(<secret>)"
+        return "SegmentSealer(<secret>)"
 
 
 def write_sealed(sealer: Sealer, src: ReadableStream, dst: WritableStream) -> int:
     """The body of seal_stream, for a document whose header is already made."""
-    body = ChunkSealer(sealer)
+    body = SegmentSealer(sealer)
     chunk = body.chunk
     current, upcoming = bytearray(chunk), bytearray(chunk)
     written = write_all(dst, sealer.header)

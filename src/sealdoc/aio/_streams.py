@@ -6,7 +6,7 @@ A source is an async iterable of byte chunks (a Starlette request's
 returns an awaitable, and a ``drain`` awaited after it if it has one (so an
 ``asyncio.StreamWriter`` works). The rules are the sync verbs': the header
 is made by the same ``new_sealer``, each chunk sealed by the same
-``ChunkSealer``, each segment opened by the same cipher.
+``SegmentSealer``, each segment opened by the same cipher.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from typing import Any
 
 from .. import _format as fmt
 from .._buffers import build_bytes
-from .._envelope import ChunkSealer, Keys, Sealer, checked_map, new_sealer, providers_of, unlock
-from .._envelope.sealing import STREAM_CHUNK
+from .._envelope import Keys, Sealer, SegmentSealer, checked_map, new_sealer, providers_of, unlock
 from .._format import Header, Suite
 from .._reader import joined_header
 from .._stream import SegmentCipher, check_final_segment
 from ._pool import INLINE_CRYPTO, offload
+
+# The plaintext an async stream reader opens at a time: about 1 MiB keeps the
+# per-segment overhead low and each thread hop worth making.
+RUN = 1024 * 1024
 
 
 class Source:
@@ -92,7 +95,7 @@ async def sealed_chunks(
 ) -> AsyncIterator[bytes]:
     """The sealed document, header first, a chunk at a time (memory: two chunks)."""
     source = Source(src)
-    body = ChunkSealer(sealer)
+    body = SegmentSealer(sealer)
     yield sealer.header
     current = await source.read_exact(body.chunk)
     while True:
@@ -107,7 +110,7 @@ async def sealed_chunks(
         current = upcoming
 
 
-def _seal(body: ChunkSealer, data: bytes, last: bool) -> bytes:
+def _seal(body: SegmentSealer, data: bytes, last: bool) -> bytes:
     return bytes(body.seal(memoryview(data), last=last))
 
 
@@ -207,7 +210,7 @@ class AsyncStreamReader:
         """The plaintext of the next run of segments (about 1 MiB), authenticated."""
         size = self._segment_size
         seg_ct = size + fmt.TAG_LEN
-        run = max(1, STREAM_CHUNK // size) * seg_ct
+        run = max(1, RUN // size) * seg_ct
         # one byte of lookahead says whether the run ends the document
         data = await self._source.read_exact(run + 1)
         last = len(data) <= run
