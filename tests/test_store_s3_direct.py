@@ -262,12 +262,20 @@ def test_direct_calls_sign_with_the_session_token(moto_endpoint: str, proxy: Cou
     assert all(_signature_holds(r, proxy.endpoint) for r in requests)
 
 
+# A client with "when_required" sends no checksum: then the ETag (the MD5 of
+# the bytes sent) tells a landed write from another writer's (issue 19 item 10).
+CHECKSUMS = pytest.mark.parametrize(
+    "config", [{}, {"request_checksum_calculation": "when_required"}], ids=["crc", "none"]
+)
+
+
+@CHECKSUMS
 def test_a_put_whose_answer_was_lost_after_it_landed_is_not_made_twice(
-    moto_endpoint: str, proxy: CountingProxy
+    moto_endpoint: str, proxy: CountingProxy, config: dict[str, str]
 ) -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint))
+    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=config)
     old = store.put("doc", _write(b"one"))
 
     def lose_answer(real: Any, request: Any) -> Any:
@@ -282,6 +290,8 @@ def test_a_put_whose_answer_was_lost_after_it_landed_is_not_made_twice(
     puts = [r for r in _object_requests(proxy) if r.method == "PUT"]
     assert len(puts) == 2  # the first put, then the replace: not repeated
     assert proxy.count("HEAD") == 1  # looked at once to tell it landed
+    sent_crc = ["x-amz-checksum-crc32" in r.headers for r in puts]
+    assert sent_crc == ([True, True] if not config else [False, False])
 
 
 def test_a_put_whose_answer_was_lost_before_it_landed_is_made_by_botocore(
@@ -303,12 +313,13 @@ def test_a_put_whose_answer_was_lost_before_it_landed_is_made_by_botocore(
     assert [_direct(r) for r in puts] == [False, False]  # botocore's replace, once
 
 
+@CHECKSUMS
 def test_a_lost_put_that_another_writer_overtook_is_a_change(
-    moto_endpoint: str, proxy: CountingProxy
+    moto_endpoint: str, proxy: CountingProxy, config: dict[str, str]
 ) -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint))
+    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=config)
     old = store.put("doc", _write(b"one"))
     other = _store(moto_endpoint, store.bucket)
 
@@ -443,48 +454,3 @@ def test_listing_timestamps_read_as_botocore_reads_them(text: str) -> None:
     ours = _timestamp(text)
     assert ours == parse_timestamp(text)
     assert ours == datetime(2026, 12, 1, 10, 31, 20, tzinfo=timezone.utc)
-
-
-WHEN_REQUIRED = {"request_checksum_calculation": "when_required"}
-
-
-def test_a_lost_answer_with_no_checksum_sent_is_still_reported_as_written(
-    moto_endpoint: str, proxy: CountingProxy
-) -> None:
-    """Issue 19 item 10: with when_required no CRC is sent; the MD5 ETag tells instead."""
-    from botocore.exceptions import ReadTimeoutError
-
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=WHEN_REQUIRED)
-    old = store.put("doc", _write(b"one"))
-
-    def lose_answer(real: Any, request: Any) -> Any:
-        real.send(request)  # it lands
-        raise ReadTimeoutError(endpoint_url=request.url)
-
-    wrapper = _faulty(store, lose_answer)
-    new = store.replace("doc", old, _write(b"two"))  # was DocumentChangedError
-    assert wrapper.calls == 1
-    head = store.read_head("doc", 16)
-    assert (head.data, head.version) == (b"two", new)
-    puts = [r for r in _object_requests(proxy) if r.method == "PUT"]
-    assert len(puts) == 2  # the first put, then the replace: not repeated
-    assert not any("x-amz-checksum-crc32" in r.headers for r in puts)
-
-
-def test_a_lost_answer_with_no_checksum_overtaken_by_another_writer_is_a_change(
-    moto_endpoint: str, proxy: CountingProxy
-) -> None:
-    from botocore.exceptions import ReadTimeoutError
-
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=WHEN_REQUIRED)
-    old = store.put("doc", _write(b"one"))
-    other = _store(moto_endpoint, store.bucket)
-
-    def overtaken(real: Any, request: Any) -> Any:
-        other.replace("doc", old, _write(b"theirs"))
-        raise ReadTimeoutError(endpoint_url=request.url)
-
-    _faulty(store, overtaken)
-    with pytest.raises(DocumentChangedError):
-        store.replace("doc", old, _write(b"mine"))
-    assert store.read_head("doc", 16).data == b"theirs"
