@@ -477,3 +477,20 @@ def test_cancelled_readers_release_their_connections(store: Store, ring: Any) ->
 
     before, after = asyncio.run(main())
     assert after <= before + 4  # a pool's few, not one per cancelled read
+
+
+def test_a_reader_never_mixes_two_versions(store: Store, ring: Any) -> None:
+    """Each read is of the version opened (If-Match on S3 and Azure): a replaced one fails."""
+    _, vault = vaults(store, ring, segment_size=SEG)
+
+    async def main() -> None:
+        await vault.put("doc", b"a" * 5 * SEG)
+        async with await vault.open("doc") as reader:
+            assert await reader.read(10) == b"a" * 10
+            await vault.put("doc", b"b" * 5 * SEG)
+            await reader.seek(3 * SEG)
+            with pytest.raises(sealdoc.DocumentChangedError):
+                await reader.read(10)
+        assert await vault.get("doc") == b"b" * 5 * SEG
+
+    asyncio.run(main())
