@@ -4,7 +4,8 @@
 #   chromium      a real browser for the self-decrypting HTML attachment
 #   qpdf, poppler-utils   independent checks of the password-protected PDF export
 #   age           the reference age tool, for age-file interop (tests/test_age_interop.py)
-#   nodejs, npm   run the TypeScript age (npm age-encryption) in the same tests
+#   nodejs, npm   run the TypeScript age (npm age-encryption) in the same tests, and
+#                 Azurite, the Azure Blob emulator (tests/azurite.py installs it with npm)
 # Says clearly what to run when this user cannot install them.
 set -euo pipefail
 missing=()

@@ -262,12 +262,20 @@ def test_direct_calls_sign_with_the_session_token(moto_endpoint: str, proxy: Cou
     assert all(_signature_holds(r, proxy.endpoint) for r in requests)
 
 
+# A client with "when_required" sends no checksum: then the ETag (the MD5 of
+# the bytes sent) tells a landed write from another writer's (issue 19 item 10).
+CHECKSUMS = pytest.mark.parametrize(
+    "config", [{}, {"request_checksum_calculation": "when_required"}], ids=["crc", "none"]
+)
+
+
+@CHECKSUMS
 def test_a_put_whose_answer_was_lost_after_it_landed_is_not_made_twice(
-    moto_endpoint: str, proxy: CountingProxy
+    moto_endpoint: str, proxy: CountingProxy, config: dict[str, str]
 ) -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint))
+    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=config)
     old = store.put("doc", _write(b"one"))
 
     def lose_answer(real: Any, request: Any) -> Any:
@@ -282,6 +290,8 @@ def test_a_put_whose_answer_was_lost_after_it_landed_is_not_made_twice(
     puts = [r for r in _object_requests(proxy) if r.method == "PUT"]
     assert len(puts) == 2  # the first put, then the replace: not repeated
     assert proxy.count("HEAD") == 1  # looked at once to tell it landed
+    sent_crc = ["x-amz-checksum-crc32" in r.headers for r in puts]
+    assert sent_crc == ([True, True] if not config else [False, False])
 
 
 def test_a_put_whose_answer_was_lost_before_it_landed_is_made_by_botocore(
@@ -303,12 +313,13 @@ def test_a_put_whose_answer_was_lost_before_it_landed_is_made_by_botocore(
     assert [_direct(r) for r in puts] == [False, False]  # botocore's replace, once
 
 
+@CHECKSUMS
 def test_a_lost_put_that_another_writer_overtook_is_a_change(
-    moto_endpoint: str, proxy: CountingProxy
+    moto_endpoint: str, proxy: CountingProxy, config: dict[str, str]
 ) -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    store = _store(proxy.endpoint, new_bucket(moto_endpoint))
+    store = _store(proxy.endpoint, new_bucket(moto_endpoint), config_kwargs=config)
     old = store.put("doc", _write(b"one"))
     other = _store(moto_endpoint, store.bucket)
 

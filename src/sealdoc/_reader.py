@@ -9,7 +9,7 @@ from typing import cast
 from . import _format as fmt
 from ._buffers import build_bytes
 from ._format import ParsedHeader
-from ._stream import SegmentCipher, plaintext_length, segment_count
+from ._stream import BodyLayout, SegmentCipher, check_final_segment, seek_target
 from ._types import ReadableStream, SeekableStream
 from .exceptions import DecryptionError, FormatError
 
@@ -55,8 +55,13 @@ def read_into(src: ReadableStream, view: memoryview) -> int:
 def read_header(src: ReadableStream) -> ParsedHeader:
     """Read and parse one header, bounding memory before trusting header_len."""
     prelude = read_exact(src, fmt.PRELUDE_LEN)
+    rest = read_exact(src, fmt.parse_prelude(prelude) - fmt.PRELUDE_LEN)
+    return joined_header(prelude, rest)
+
+
+def joined_header(prelude: bytes, rest: bytes) -> ParsedHeader:
+    """The header of a prelude and the rest read after it (either face's reads)."""
     header_len = fmt.parse_prelude(prelude)
-    rest = read_exact(src, header_len - fmt.PRELUDE_LEN)
     if len(rest) < header_len - fmt.PRELUDE_LEN:
         raise FormatError(f"truncated header: {len(prelude) + len(rest)} of {header_len} bytes")
     return fmt.parse_header(prelude + rest)
@@ -96,8 +101,9 @@ class SealedReader(io.RawIOBase):
             self._base = self._src.tell()
             end = self._src.seek(0, os.SEEK_END)
             # From the size; trusted once the last segment has authenticated.
-            self._length = plaintext_length(end - self._base, self._size)
-            self._count = segment_count(self._length, self._size)
+            self._layout = BodyLayout(end - self._base, self._size)
+            self._length = self._layout.length
+            self._count = self._layout.count
             self._length_checked = False
         else:
             self._next = 0  # next segment the sequential reader will read
@@ -139,19 +145,10 @@ class SealedReader(io.RawIOBase):
         if not self._random:
             raise io.UnsupportedOperation("the sealed source is not seekable")
         assert self._length is not None
-        if whence == os.SEEK_SET:
-            target = offset
-        elif whence == os.SEEK_CUR:
-            target = self._pos + offset
-        elif whence == os.SEEK_END:
+        if whence == os.SEEK_END:
             self._check_length()
-            target = self._length + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if target < 0:
-            raise ValueError("negative seek position")
-        self._pos = target
-        return target
+        self._pos = seek_target(self._pos, offset, whence, self._length)
+        return self._pos
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         self._check_open()
@@ -219,12 +216,12 @@ class SealedReader(io.RawIOBase):
         count = min(len(out) // self._size, self._count - 1 - index)
         if offset or count <= 0:
             return 0
-        seg_ct = self._size + fmt.TAG_LEN
-        need = count * seg_ct
+        start, end = self._layout.span(index, count)
+        need = end - start
         if len(self._ct_buffer) < need:
             self._ct_buffer = bytearray(need)
         view = memoryview(self._ct_buffer)[:need]
-        self._src.seek(self._base + index * seg_ct)
+        self._src.seek(self._base + start)
         if read_into(self._src, view) != need:
             raise DecryptionError("the source changed length while being read")
         target = out[: count * self._size]
@@ -251,16 +248,11 @@ class SealedReader(io.RawIOBase):
         return self._sequential(index)
 
     def _load(self, index: int) -> None:
-        seg_ct = self._size + fmt.TAG_LEN
-        self._src.seek(self._base + index * seg_ct)
+        start, end = self._layout.span(index)
+        self._src.seek(self._base + start)
         last = index == self._count - 1
-        data = read_exact(self._src, seg_ct)
-        if last:
-            assert self._length is not None
-            expected = self._length - index * self._size + fmt.TAG_LEN
-        else:
-            expected = seg_ct
-        if len(data) != expected:
+        data = read_exact(self._src, self._size + fmt.TAG_LEN)
+        if len(data) != end - start:
             raise DecryptionError("the source changed length while being read")
         self._cache = self._cipher.open(index, last, data)
         self._cache_index = index
@@ -280,8 +272,7 @@ class SealedReader(io.RawIOBase):
             self._lookahead = read_exact(self._src, 1)
             last = not self._lookahead
         else:
-            if len(data) < fmt.TAG_LEN or (len(data) == fmt.TAG_LEN and index > 0):
-                raise DecryptionError("the body ends inside a segment (truncated)")
+            check_final_segment(len(data), index)
             last = True
         self._cache = self._cipher.open(index, last, data)
         self._cache_index = index

@@ -153,3 +153,62 @@ class SegmentCipher:
             return self._aead.decrypt(self._nonce_for(index, last), segment, self._aad)
         except InvalidTag:
             raise DecryptionError(f"segment {index} failed authentication") from None
+
+
+def check_final_segment(segment_len: int, index: int) -> None:
+    """Refuse a short final segment no honest writer makes (format.md 7).
+
+    Only the first segment may be empty (an empty document); any other
+    final segment holds at least one byte before its tag.
+    """
+    if segment_len < TAG_LEN or (segment_len == TAG_LEN and index > 0):
+        raise DecryptionError("the body ends inside a segment (truncated)")
+
+
+class BodyLayout:
+    """Where each segment of a stored body lies: the random-access plan, no I/O.
+
+    Built from the body's stored length; the plaintext length it gives is
+    trusted only once the last segment has authenticated (its ``final``
+    flag binds the end). Both readers (the sync ``SealedReader`` and the
+    async one in ``sealdoc.aio``) fetch what this says and nothing else.
+    """
+
+    __slots__ = ("count", "length", "segment_size")
+
+    def __init__(self, body_len: int, segment_size: int) -> None:
+        self.segment_size = segment_size
+        self.length = plaintext_length(body_len, segment_size)
+        self.count = segment_count(self.length, segment_size)
+
+    def span(self, first: int, count: int = 1) -> tuple[int, int]:
+        """Body offsets ``(start, end)`` of segments ``first`` .. ``first + count - 1``."""
+        seg_ct = self.segment_size + TAG_LEN
+        end_index = first + count
+        end = (
+            end_index * seg_ct
+            if end_index < self.count
+            else self.length + self.count * TAG_LEN  # the last segment may be short
+        )
+        return first * seg_ct, end
+
+    def covering(self, pos: int, want: int) -> tuple[int, int]:
+        """The segments ``(first, count)`` holding plaintext bytes ``pos`` .. ``pos + want``."""
+        first = pos // self.segment_size
+        last = (pos + max(want, 1) - 1) // self.segment_size
+        return first, min(last, self.count - 1) - first + 1
+
+
+def seek_target(pos: int, offset: int, whence: int, length: int) -> int:
+    """The position a ``seek(offset, whence)`` moves to (``io`` semantics, no I/O)."""
+    if whence == 0:
+        target = offset
+    elif whence == 1:
+        target = pos + offset
+    elif whence == 2:
+        target = length + offset
+    else:
+        raise ValueError(f"invalid whence {whence}")
+    if target < 0:
+        raise ValueError("negative seek position")
+    return target

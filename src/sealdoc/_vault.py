@@ -29,10 +29,18 @@ from ._bulk import (
 )
 from ._bulk.options import Progress
 from ._deliver import deliver
-from ._envelope import checked_map, new_sealer, open_parsed, providers_of, write_sealed
+from ._envelope import (
+    Sealer,
+    checked_map,
+    new_sealer,
+    providers_of,
+    unlock,
+    write_sealed,
+)
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, InternalMap, ParsedHeader, Suite
+from ._heads import HEAD_READ, header_wanted, public_header
 from ._names import (
     DOC_ID_BINDING,
     SUFFIX,
@@ -46,11 +54,10 @@ from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
 from ._store.factory import store_for
-from ._stream import plaintext_length
+from ._stream import SegmentCipher
 from ._types import ReadableStream
 from ._uri import KeysOrUris, resolve_keys
 from .exceptions import (
-    DecryptionError,
     DocumentNotFoundError,
     InvalidDocumentIdError,
     SealdocError,
@@ -58,7 +65,6 @@ from .exceptions import (
 )
 
 _T = TypeVar("_T")
-_HEAD_READ = 8 * 1024  # headers with a few wraps fit: one request per inspect
 
 
 @contextlib.contextmanager
@@ -246,17 +252,8 @@ class Vault:
         bulk job running at the same time (docs/storage.md, per backend).
         """
         self.path_of(doc_id)  # the id is checked before anything else
-        providers = self._keys("put documents")
-        binding = self._binding(doc_id)
         if isinstance(data, bytes | bytearray | memoryview):
-            sealed = seal_document(
-                data,
-                keys=providers,
-                context=context,
-                binding=binding,
-                suite=self._suite,
-                segment_size=self._segment_size,
-            )
+            sealed = self._sealed(doc_id, data, context)
             self._write(doc_id, lambda f: f.write(sealed))
             return
         if not callable(getattr(data, "read", None)):
@@ -264,14 +261,51 @@ class Vault:
                 f"data must be bytes or a readable binary file, not {type(data).__name__}"
             )
         # Wrapped (and the arguments checked) before anything is written.
-        sealer = new_sealer(
-            providers,
+        sealer = self._sealer(doc_id, context)
+        self._write(doc_id, lambda f: write_sealed(sealer, data, f))
+
+    # -- the rules both faces share (sealdoc.aio moves the bytes its own way) ------
+
+    def _sealed(
+        self, doc_id: str, data: bytes | bytearray | memoryview, context: Mapping[str, str] | None
+    ) -> bytes:
+        """The whole sealed document ``put`` stores for ``doc_id`` (no I/O)."""
+        return seal_document(
+            data,
+            keys=self._keys("put documents"),
             context=context,
-            binding=binding,
+            binding=self._binding(doc_id),
             suite=self._suite,
             segment_size=self._segment_size,
         )
-        self._write(doc_id, lambda f: write_sealed(sealer, data, f))
+
+    def _sealer(self, doc_id: str, context: Mapping[str, str] | None) -> Sealer:
+        """A new document for ``doc_id``: its key wrapped, its header made (no store I/O)."""
+        return new_sealer(
+            self._keys("put documents"),
+            context=context,
+            binding=self._binding(doc_id),
+            suite=self._suite,
+            segment_size=self._segment_size,
+        )
+
+    def _opened(self, doc_id: str, sealed: bytes, context: Mapping[str, str] | None) -> bytes:
+        """The plaintext of ``doc_id``'s stored bytes (no I/O)."""
+        providers = self._keys("open documents")
+        return open_document(sealed, keys=providers, context=context, binding=self._binding(doc_id))
+
+    def _cipher(
+        self,
+        doc_id: str,
+        parsed: ParsedHeader,
+        context: Mapping[str, str] | None,
+        providers: Any = None,
+    ) -> SegmentCipher:
+        """Unlock ``doc_id``'s parsed header: the cipher of its segments (no store I/O)."""
+        if providers is None:
+            providers = self._keys("open documents")
+        ctx = checked_map(context, "context")
+        return unlock(parsed, providers, ctx, self._binding(doc_id)).cipher()
 
     def _write(self, doc_id: str, produce: Callable[[Any], object]) -> None:
         with _store(f"write {doc_id!r}", doc_id):
@@ -366,9 +400,8 @@ class Vault:
     def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
         """The plaintext of a document; every pair in ``context`` must match."""
         self.path_of(doc_id)
-        providers = self._keys("open documents")
-        sealed = self._read_sealed(doc_id)
-        return open_document(sealed, keys=providers, context=context, binding=self._binding(doc_id))
+        self._keys("open documents")
+        return self._opened(doc_id, self._read_sealed(doc_id), context)
 
     def open(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> SealedReader:
         """A seekable reader over a document; it fetches only the segments it reads.
@@ -408,9 +441,7 @@ class Vault:
     ) -> SealedReader:
         """The second half of :meth:`open`: unlock, and a reader that closes ``f``."""
         try:
-            reader = open_parsed(
-                f, parsed, providers, checked_map(context, "context"), self._binding(doc_id)
-            )
+            reader = SealedReader(f, parsed, self._cipher(doc_id, parsed, context, providers))
         except BaseException:
             f.close()
             raise
@@ -455,18 +486,11 @@ class Vault:
 
         A header longer than the first read (many wraps) costs a second one.
         """
-        head = self._backend.read_head(path, _HEAD_READ)
-        data = head.data
-        header_len = fmt.parse_prelude(data[: fmt.PRELUDE_LEN])
-        if len(data) < header_len < head.size + 1:
-            head = self._backend.read_head(path, header_len)
-            data = head.data
-        parsed = fmt.parse_header(data)
-        try:
-            length: int | None = plaintext_length(head.size - header_len, parsed.core.segment_size)
-        except DecryptionError:
-            length = None
-        return parsed.public(length)
+        head = self._backend.read_head(path, HEAD_READ)
+        wanted = header_wanted(head)
+        if wanted:
+            head = self._backend.read_head(path, wanted)
+        return public_header(head)
 
     def exists(self, doc_id: str) -> bool:
         with _store(f"look up {doc_id!r}", doc_id):
@@ -484,11 +508,19 @@ class Vault:
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
         with _store("list the vault"):
-            listed = self._backend.list(prefix if self._names is None else "")
-            for entry in listed:
-                doc_id = self.doc_id_of(entry.path)
-                if doc_id is not None and doc_id.startswith(prefix):
+            for entry in self._backend.list(self._pushed_down(prefix)):
+                doc_id = self._listed(entry.path, prefix)
+                if doc_id is not None:
                     yield doc_id
+
+    def _pushed_down(self, prefix: str) -> str:
+        """The store-listing prefix for a doc-id ``prefix``: none with opaque names."""
+        return prefix if self._names is None else ""
+
+    def _listed(self, path: str, prefix: str) -> str | None:
+        """The doc id of a listed path when it is this vault's and starts with ``prefix``."""
+        doc_id = self.doc_id_of(path)
+        return doc_id if doc_id is not None and doc_id.startswith(prefix) else None
 
 
 def _source_from_spec(spec: dict[str, Any]) -> Source:

@@ -23,6 +23,7 @@ from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
 from .sealing import (
     Randbytes,
     Sealer,
+    SegmentSealer,
     new_sealer,
     seal,
     seal_into_bytes,
@@ -39,6 +40,7 @@ __all__ = [
     "Keys",
     "Randbytes",
     "Sealer",
+    "SegmentSealer",
     "Unlocked",
     "as_suite",
     "checked_map",

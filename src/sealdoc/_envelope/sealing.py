@@ -215,17 +215,40 @@ def seal_stream(
     return write_sealed(sealer, src, dst)
 
 
+class SegmentSealer:
+    """A document's body sealed one chunk at a time, with no I/O (both faces use it).
+
+    Every chunk but the last holds exactly ``chunk`` plaintext bytes (whole
+    segments); the caller says which chunk is the last, having read ahead.
+    The returned view is valid until the next call.
+    """
+
+    def __init__(self, sealer: Sealer) -> None:
+        self._cipher = sealer.cipher()
+        self.segment_size = size = sealer.core.segment_size
+        per_chunk = max(1, STREAM_CHUNK // size)
+        self.chunk = size * per_chunk
+        self._out = memoryview(bytearray(self.chunk + per_chunk * fmt.TAG_LEN))
+        self._index = 0
+
+    def seal(self, data: memoryview, *, last: bool) -> memoryview:
+        if not last and len(data) != self.chunk:
+            raise ValueError("only the last chunk may be short")
+        size = self.segment_size
+        pos = self._cipher.seal_run(self._index, data, self._out, size, final=last)
+        self._index += segment_count(len(data), size)
+        return self._out[:pos]
+
+    def __repr__(self) -> str:
+        return "SegmentSealer(<secret>)"
+
+
 def write_sealed(sealer: Sealer, src: ReadableStream, dst: WritableStream) -> int:
     """The body of seal_stream, for a document whose header is already made."""
-    cipher = sealer.cipher()
-    size = sealer.core.segment_size
-    per_chunk = max(1, STREAM_CHUNK // size)
-    chunk = size * per_chunk
+    body = SegmentSealer(sealer)
+    chunk = body.chunk
     current, upcoming = bytearray(chunk), bytearray(chunk)
-    out = bytearray(chunk + per_chunk * fmt.TAG_LEN)
-    out_view = memoryview(out)
     written = write_all(dst, sealer.header)
-    index = 0
     have = read_into(src, memoryview(current))
     while True:
         last_chunk = have < chunk
@@ -233,10 +256,7 @@ def write_sealed(sealer: Sealer, src: ReadableStream, dst: WritableStream) -> in
         if not last_chunk:
             more = read_into(src, memoryview(upcoming))
             last_chunk = more == 0
-        view = memoryview(current)[:have]
-        pos = cipher.seal_run(index, view, out_view, size, final=last_chunk)
-        index += segment_count(have, size)
-        written += write_all(dst, out_view[:pos])
+        written += write_all(dst, body.seal(memoryview(current)[:have], last=last_chunk))
         if last_chunk:
             return written
         current, upcoming, have = upcoming, current, more

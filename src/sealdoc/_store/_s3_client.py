@@ -20,16 +20,20 @@ here: its credentials live in that session, so s3fs's client is used.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import threading
 from datetime import datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from ..exceptions import StoreError
 from ._s3_direct import Direct, Lost, Probe
 
 logger = logging.getLogger("sealdoc.store.s3")
 
+_MD5_ETAG = re.compile(r'"[0-9a-f]{32}"')  # a single-part object's ETag, SSE-S3 or none
 _LOCAL_ONLY_CONFIG = ("connector_args", "http_session_cls")  # aiobotocore's AioConfig only
 
 
@@ -86,7 +90,7 @@ class SharedClient:
         if direct is not None and direct.usable(bucket):
             response = direct.put(key, body, if_match)
             if isinstance(response, Lost):
-                landed = self._landed(bucket, key, if_match, response)
+                landed = self._landed(bucket, key, if_match, response, body)
                 if landed is not None:
                     return landed
             elif response is not None:
@@ -98,14 +102,19 @@ class SharedClient:
         self._learn(bucket, key)
         return response
 
-    def _landed(self, bucket: str, key: str, if_match: str | None, lost: Lost) -> Any:
+    def _landed(self, bucket: str, key: str, if_match: str | None, lost: Lost, body: bytes) -> Any:
         """After a PutObject that got no answer: its result if it landed, else None.
 
         Repeating a conditional write that landed would meet its own new
         version and report a change that did not happen; so the object is
         looked at first. It landed if its version moved on and its checksum
-        is the one sent. Else botocore makes the call again: a write that did
-        not land is made, and one that another writer overtook gets a 412.
+        is the one sent; with no checksum sent (``request_checksum_calculation
+        ="when_required"``), if its ETag is the MD5 of the bytes sent (what S3
+        gives a single PutObject without SSE-KMS or SSE-C). Else botocore
+        makes the call again: a write that did not land is made, and one that
+        another writer overtook gets a 412. When neither tells (no checksum,
+        an ETag that is not an MD5), the truth is that it cannot be told: a
+        StoreError says so, rather than "nothing was written".
         """
         if if_match is None:
             return None  # the same bytes again: nothing to tell apart
@@ -113,9 +122,21 @@ class SharedClient:
             head = self.call("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         except Exception:  # botocore's repeat reports what is wrong
             return None
-        if head.get("ETag") != if_match and lost.crc and head.get("ChecksumCRC32") == lost.crc:
-            return {"ETag": head["ETag"]}
-        return None
+        etag = head.get("ETag")
+        if etag == if_match:
+            return None  # it did not land: botocore makes it
+        if lost.crc:
+            return {"ETag": etag} if head.get("ChecksumCRC32") == lost.crc else None
+        md5 = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+        if etag == md5:
+            return {"ETag": etag}
+        if isinstance(etag, str) and _MD5_ETAG.fullmatch(etag):
+            return None  # another writer's bytes: botocore's repeat gets the 412
+        raise StoreError(
+            f"S3 gave no answer to a write of {key!r}, and the object has changed since it "
+            "was read: by this write or another, which cannot be told (no checksum was "
+            "sent, and its ETag is not an MD5); read it back before writing again"
+        )
 
     def _learn(self, bucket: str, key: str) -> None:
         """After botocore's call for ``bucket/key``: set up the fast path from its route."""

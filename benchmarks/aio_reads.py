@@ -1,0 +1,223 @@
+"""Client CPU of ranged reads and docs/s of gets on S3 (moto's server): sealdoc.aio against peers.
+
+    python benchmarks/aio_reads.py [--reads N] [--docs N]
+
+moto runs in its own process, so this process's CPU time (Python and
+obstore's Rust threads) is the client's alone. Figures (docs/performance.md):
+
+* CPU per 16 KiB ranged read: bare obstore ``get_range_async``; AsyncVault
+  with one reader (``seek`` + ``read``); AsyncVault ``open`` + ``seek`` +
+  ``read`` per read; s3fs ``_cat_file`` with a range; ratios against obstore
+  and s3fs.
+* ``AsyncVault.get`` of ``docs`` x 100 KiB documents with 64 tasks, against the
+  sync ``Vault.get`` with 8 threads, same store: documents per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+KIB = 1024
+
+
+@contextlib.contextmanager
+def moto_process() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def cpu_per_call(loop: asyncio.AbstractEventLoop, fn: Any, n: int) -> float:
+    """Milliseconds of this process's CPU per awaited ``fn()``, best of 3."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        loop.run_until_complete(_many(fn, n))
+        best = min(best, time.process_time() - start)
+    return round(best / n * 1000, 3)
+
+
+async def _many(fn: Any, n: int) -> None:
+    for _ in range(n):
+        await fn()
+
+
+def measure(reads: int = 200, docs: int = 200) -> dict[str, Any]:
+    import boto3
+    import obstore
+    import s3fs
+    from obstore.store import S3Store
+
+    import sealdoc
+    from sealdoc.aio import AsyncVault
+
+    with moto_process() as endpoint:
+        bucket = f"bench-{uuid.uuid4().hex[:8]}"
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).create_bucket(Bucket=bucket)
+        options = {"key": "bench", "secret": "bench", "endpoint_url": endpoint}
+        ring = sealdoc.MemoryKeyring()
+        url = f"s3://{bucket}/v"
+        data = os.urandom(1024 * KIB)
+        loop = asyncio.new_event_loop()
+        vault = AsyncVault(url, keys=ring, storage_options=options)
+        loop.run_until_complete(vault.put("doc", data))
+        raw = S3Store(
+            bucket,
+            config={
+                "access_key_id": "bench",
+                "secret_access_key": "bench",
+                "endpoint": endpoint,
+                "region": "us-east-1",
+            },
+            client_options={"allow_http": True},
+        )
+
+        async def put_raw() -> None:
+            await obstore.put_async(raw, "raw", data)
+
+        loop.run_until_complete(put_raw())
+        start = 300 * KIB
+
+        async def bare() -> None:
+            await obstore.get_range_async(raw, "raw", start=start, end=start + 16 * KIB)
+
+        reader = loop.run_until_complete(vault.open("doc"))
+
+        async def seek_read() -> None:
+            await reader.seek(start)
+            reader._cache_first = -1  # every read fetches, as a new request would
+            await reader.read(16 * KIB)
+
+        async def open_seek_read() -> None:
+            async with await vault.open("doc") as r:
+                await r.seek(start)
+                await r.read(16 * KIB)
+
+        async def cat() -> None:
+            await fs._cat_file(f"{bucket}/raw", start=start, end=start + 16 * KIB)
+
+        fs_loop = asyncio.new_event_loop()  # s3fs's async API on a loop of its own
+        fs = s3fs.S3FileSystem(**options, skip_instance_cache=True, asynchronous=True, loop=fs_loop)
+        fs_loop.run_until_complete(fs.set_session())
+        figures: dict[str, Any] = {
+            "obstore_ranged_get_ms": cpu_per_call(loop, bare, reads),
+            "aio_seek_read_ms": cpu_per_call(loop, seek_read, reads),
+            "aio_open_seek_read_ms": cpu_per_call(loop, open_seek_read, reads),
+            "s3fs_cat_file_ms": cpu_per_call(fs_loop, cat, reads),
+        }
+        figures["seek_read_vs_obstore"] = round(
+            figures["aio_seek_read_ms"] / figures["obstore_ranged_get_ms"], 2
+        )
+        figures["seek_read_vs_s3fs"] = round(
+            figures["aio_seek_read_ms"] / figures["s3fs_cat_file_ms"], 2
+        )
+        figures["open_seek_read_vs_s3fs"] = round(
+            figures["aio_open_seek_read_ms"] / figures["s3fs_cat_file_ms"], 2
+        )
+
+        sync = sealdoc.Vault(url, keys=ring, storage_options=options)
+        figures.update(gets(loop, vault, sync, docs))
+        loop.run_until_complete(reader.close())
+        loop.close()
+        return figures
+
+
+def gets(loop: asyncio.AbstractEventLoop, vault: Any, sync: Any, docs: int) -> dict[str, Any]:
+    """Gets of 100 KiB documents: async with 64 tasks against sync with 8 threads."""
+    body = os.urandom(100 * KIB)
+    ids = [f"g/{i:05}" for i in range(docs)]
+
+    async def each(call: Any) -> None:
+        sem = asyncio.Semaphore(64)
+
+        async def one(doc_id: str) -> None:
+            async with sem:
+                await call(doc_id)
+
+        await asyncio.gather(*(one(d) for d in ids))
+
+    loop.run_until_complete(each(lambda doc_id: vault.put(doc_id, body)))
+    t = time.perf_counter()
+    loop.run_until_complete(each(vault.get))
+    async_rate = docs / (time.perf_counter() - t)
+    with ThreadPoolExecutor(8) as pool:
+        t = time.perf_counter()
+        list(pool.map(sync.get, ids))
+        sync_rate = docs / (time.perf_counter() - t)
+    return {
+        "aio_get_docs_per_s": round(async_rate, 1),
+        "sync_get_docs_per_s": round(sync_rate, 1),
+        "aio_vs_sync_get": round(async_rate / sync_rate, 2),
+    }
+
+
+def report(a: dict[str, Any]) -> int:
+    """Print the figures against issue 21's targets; the number missed."""
+    print(f"INFO  sealdoc.aio on S3 (moto), client CPU and gets: {json.dumps(a)}")
+    failed = 0
+    for name, figure, limit in (
+        ("AsyncVault seek+read / bare obstore ranged GET", a["seek_read_vs_obstore"], 1.5),
+        ("AsyncVault seek+read / s3fs _cat_file", a["seek_read_vs_s3fs"], 0.5),
+    ):
+        ok = figure <= limit
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'}  {name}: {figure:.2f}x (target <= {limit}x)")
+    ok = a["aio_vs_sync_get"] >= 1.5
+    failed += not ok
+    print(
+        f"{'PASS' if ok else 'FAIL'}  AsyncVault.get 64 tasks / Vault.get 8 threads: "
+        f"{a['aio_vs_sync_get']:.2f}x (target >= 1.5x)"
+    )
+    return failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reads", type=int, default=200)
+    parser.add_argument("--docs", type=int, default=1000)
+    args = parser.parse_args()
+    print(json.dumps(measure(args.reads, args.docs), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

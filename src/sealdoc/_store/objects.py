@@ -1,0 +1,248 @@
+"""S3 and Azure Blob through obstore (Rust ``object_store``), natively async.
+
+Used by :class:`sealdoc.aio.AsyncVault` for ``s3://``, ``az://`` and
+``abfs://`` URLs. obstore's CPU per request is a fraction of botocore's
+(docs/performance.md), it speaks asyncio itself, and it has the two
+conditions the vault needs: ``If-Match`` on a read (a ranged GET of one
+version) and on a write (``mode={"e_tag": ...}``).
+
+* **Version** = the object's ETag.
+* ``head``: one ranged GET; size and ETag from its metadata.
+* ``read_range``: one ranged GET with ``If-Match``: a reader never mixes
+  two versions of a document.
+* ``put``: bytes in one PUT; an async stream as a multipart upload (parts
+  of :data:`PART`), completed only when the stream ended: a failed or
+  cancelled put leaves no object (S3 keeps the unfinished upload's parts,
+  invisible, until the bucket's lifecycle rule aborts it).
+* ``list``: obstore lists by path segments, so the listing is pushed down to
+  the prefix's last ``/`` and filtered here.
+* Errors: 404 is :class:`DocumentNotFoundError`, 412 is
+  :class:`DocumentChangedError`, anything else a :class:`StoreError` naming
+  the store, after obstore's own bounded retries with back-off (throttling
+  and 5xx answers).
+
+``storage_options`` use the names users already give s3fs and adlfs,
+mapped in :func:`s3_config` and :func:`azure_config` (docs/storage.md,
+"Options for S3 and Azure").
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocError, StoreError
+from .base import Entry, Head
+from .common import join, relative
+
+# The error codes S3 and Azure give for a bucket or container that is not there
+_NO_CONTAINER = ("NoSuchBucket", "ContainerNotFound")
+PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
+SCHEMES = ("s3", "s3a", "az", "abfs", "abfss", "azure")
+
+# s3fs's and adlfs's options that only tune their own client-side caches:
+# obstore has no such cache, so they are accepted and have no effect.
+_CACHE_ONLY = frozenset(
+    {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}
+)
+_RETRY: Any = {
+    "max_retries": 4,
+    "retry_timeout": timedelta(seconds=20),
+    "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=5)},
+}
+
+
+_S3_NAMES = {
+    "key": "access_key_id",
+    "secret": "secret_access_key",
+    "token": "session_token",
+    "endpoint_url": "endpoint",
+    "region_name": "region",
+}
+_AZURE_NAMES = {
+    "account_name": "account_name",
+    "account_key": "account_key",
+    "sas_token": "sas_key",
+    "account_host": "endpoint",
+}
+_CONNECTION_STRING = {
+    "AccountName": "account_name",
+    "AccountKey": "account_key",
+    "BlobEndpoint": "endpoint",
+}
+
+
+def _s3_client_kwargs(value: Any) -> dict[str, Any]:
+    for inner in dict(value):
+        if inner not in _S3_NAMES:
+            raise StoreError(f"storage option client_kwargs[{inner!r}] is not supported")
+    return {_S3_NAMES[inner]: v for inner, v in dict(value).items()}
+
+
+def _connection_string(value: Any) -> dict[str, Any]:
+    parts = dict(p.split("=", 1) for p in str(value).split(";") if "=" in p)
+    return {ours: parts[theirs] for theirs, ours in _CONNECTION_STRING.items() if theirs in parts}
+
+
+def _mapped(
+    options: Mapping[str, Any],
+    names: Mapping[str, str],
+    nested: Mapping[str, Callable[[Any], dict[str, Any]]],
+    store: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    config: dict[str, Any] = {}
+    for name, value in options.items():
+        if name in names:
+            config[names[name]] = value
+        elif name in nested:
+            config.update(nested[name](value))
+        elif name == "anon":
+            config["skip_signature"] = bool(value)
+        elif name not in _CACHE_ONLY:
+            raise StoreError(
+                f"storage option {name!r} is not supported for {store} through obstore"
+            )
+    client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
+    if str(config.get("endpoint", "")).startswith("http://"):
+        client["allow_http"] = True  # an emulator, or a gateway inside the network
+    return config, client
+
+
+def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """s3fs's ``storage_options`` as obstore's S3 config and client options."""
+    config, client = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
+    config.setdefault("region", "us-east-1")
+    return config, client
+
+
+def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """adlfs's ``storage_options`` as obstore's Azure config and client options."""
+    nested = {"connection_string": _connection_string}
+    return _mapped(options, _AZURE_NAMES, nested, "Azure")
+
+
+def is_object_url(url: str) -> bool:
+    return urlsplit(url).scheme in SCHEMES
+
+
+def open_object_store(url: str, options: Mapping[str, Any]) -> ObjectStore:
+    """The obstore backend of ``url`` (``s3://bucket/prefix``, ``az://container/prefix``)."""
+    from obstore.store import AzureStore, S3Store  # noqa: PLC0415 - an optional extra
+
+    parts = urlsplit(url)
+    root = parts.path.strip("/")
+    with _errors(url, "open", ""):
+        if parts.scheme in ("s3", "s3a"):
+            config, client = s3_config(options)
+            kwargs: Any = {"config": config, "client_options": client, "retry_config": _RETRY}
+            store: Any = S3Store(parts.netloc, **kwargs)
+        else:
+            # abfs://container@account.dfs.core.windows.net/path, as adlfs users write it
+            container, _, host = parts.netloc.partition("@")
+            config, client = azure_config(options)
+            if host and "account_name" not in config:
+                config["account_name"] = host.split(".", 1)[0]
+            kwargs = {"config": config, "client_options": client, "retry_config": _RETRY}
+            store = AzureStore(container, **kwargs)
+    return ObjectStore(store, root, url)
+
+
+@contextlib.contextmanager
+def _errors(url: str, what: str, path: str) -> Iterator[None]:
+    """obstore's errors as sealdoc's, naming the store (never a raw Rust trace)."""
+    from obstore import exceptions as oe  # noqa: PLC0415
+
+    try:
+        yield
+    except SealdocError:
+        raise
+    except (oe.NotFoundError, FileNotFoundError) as exc:
+        if what == "write" or any(code in str(exc) for code in _NO_CONTAINER):
+            raise StoreError(f"the store {url} has no such bucket or container") from exc
+        raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
+    except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
+        raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
+    except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise StoreError(
+            f"the store {url} failed to {what} {path!r}: {type(exc).__name__}: {first[:300]}"
+        ) from exc
+
+
+class ObjectStore:
+    """One bucket or container under a root prefix, for the async face."""
+
+    def __init__(self, store: Any, root: str, url: str) -> None:
+        self._store = store
+        self.root = root
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.url!r})"  # the URL only: never credentials
+
+    async def head(self, path: str, length: int) -> Head:
+        import obstore  # noqa: PLC0415
+
+        key = join(self.root, path)
+        with _errors(self.url, "read", path):
+            if length <= 0:
+                meta = await obstore.head_async(self._store, key)
+                return Head(b"", int(meta["size"]), str(meta["e_tag"]))
+            result = await obstore.get_async(self._store, key, options={"range": (0, length)})
+            data = bytes(await result.bytes_async())
+            meta = result.meta
+        return Head(data, int(meta["size"]), str(meta["e_tag"]))
+
+    async def read_range(self, path: str, start: int, end: int, version: str) -> bytes:
+        import obstore  # noqa: PLC0415
+
+        with _errors(self.url, "read", path):
+            result = await obstore.get_async(
+                self._store,
+                join(self.root, path),
+                options={"range": (start, end), "if_match": version},
+            )
+            return bytes(await result.bytes_async())
+
+    async def get(self, path: str) -> bytes:
+        import obstore  # noqa: PLC0415
+
+        with _errors(self.url, "read", path):
+            result = await obstore.get_async(self._store, join(self.root, path))
+            return bytes(await result.bytes_async())
+
+    async def put(self, path: str, data: bytes | AsyncIterator[bytes]) -> str:
+        import obstore  # noqa: PLC0415
+
+        with _errors(self.url, "write", path):
+            if isinstance(data, bytes):
+                result = await obstore.put_async(self._store, join(self.root, path), data)
+            else:
+                result = await obstore.put_async(
+                    self._store, join(self.root, path), data, chunk_size=PART, max_concurrency=4
+                )
+        return str(result["e_tag"])
+
+    async def delete(self, path: str) -> None:
+        import obstore  # noqa: PLC0415
+
+        key = join(self.root, path)
+        with _errors(self.url, "delete", path):
+            # S3 and Azure answer a delete of nothing with success: look first
+            await obstore.head_async(self._store, key)
+            await obstore.delete_async(self._store, key)
+
+    async def list(self, prefix: str) -> AsyncIterator[Entry]:
+        import obstore  # noqa: PLC0415
+
+        full = join(self.root, prefix)
+        folder = full[: full.rfind("/") + 1] if "/" in full else ""
+        with _errors(self.url, "list", prefix):
+            async for batch in obstore.list(self._store, prefix=folder or None, chunk_size=1000):
+                for meta in batch:
+                    name = relative(self.root, str(meta["path"]))
+                    if name.startswith(prefix):
+                        yield Entry(name, int(meta["size"]), meta.get("e_tag"))

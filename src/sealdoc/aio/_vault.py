@@ -1,0 +1,175 @@
+"""AsyncVault: the Vault's async face (docs/async.md).
+
+Every rule comes from the sync :class:`~sealdoc.Vault` it holds (doc-id
+checks, opaque names, binding, keys, sealing and unlocking, header
+parsing): this face only moves bytes, through an async store, and sends
+blocking work (key providers, large segment runs) to a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from .. import _format as fmt
+from .._format import Header, Suite
+from .._heads import HEAD_READ, header_wanted, public_header
+from .._store.base import Head
+from .._store.objects import is_object_url, open_object_store
+from .._uri import KeysOrUris
+from .._vault import Vault
+from ..exceptions import DocumentNotFoundError
+from ._pool import offload
+from ._reader import AsyncReader
+from ._store import AsyncStore, ThreadedStore
+from ._streams import sealed_chunks
+
+_T = TypeVar("_T")
+# The Vault that holds the rules when the store is reached through obstore:
+# it never reads or writes (the async store does), so its root is a name only.
+_RULES_ONLY = "memory://sealdoc-aio-rules"
+
+
+class AsyncVault:
+    """Sealed documents in a store, one per doc id, for asyncio services.
+
+    The same documents, names, guarantees and arguments as
+    ``Vault(url, keys=..., storage_options=...)``: a document put by one is
+    read by the other. ``pool`` bounds the threads that run sync key
+    providers and the crypto of large inputs (default: one process-wide pool
+    of at most 32 threads).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        keys: KeysOrUris | None = None,
+        storage_options: Mapping[str, Any] | None = None,
+        name_key: bytes | None = None,
+        suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
+        segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+        pool: ThreadPoolExecutor | None = None,
+    ) -> None:
+        self._pool = pool
+        self._args: dict[str, Any] = {
+            "keys": keys,
+            "storage_options": storage_options,
+            "name_key": name_key,
+            "suite": suite,
+            "segment_size": segment_size,
+        }
+        self._store: AsyncStore
+        if is_object_url(url):
+            # S3 and Azure natively async through obstore; the rules need no
+            # store of their own (doc-id checks, names, keys, binding)
+            self._store = open_object_store(url, storage_options or {})
+            self._rules = Vault(_RULES_ONLY, **{**self._args, "storage_options": None})
+            self._sync: Vault | None = None
+        else:
+            self._rules = self._sync = Vault(url, **self._args)
+            self._store = ThreadedStore(self._rules.store, pool)
+        self.url = url
+
+    def __repr__(self) -> str:
+        opaque = ", opaque names" if self._args["name_key"] else ""
+        return f"AsyncVault({self.url!r}{opaque})"
+
+    @property
+    def vault(self) -> Vault:
+        """The sync Vault over the same store (for the bulk verbs, run from a thread)."""
+        if self._sync is None:
+            self._sync = Vault(self.url, **self._args)
+        return self._sync
+
+    async def _first(self, doc_id: str, fn: Callable[[str], Awaitable[_T]]) -> _T:
+        """``fn(path)`` on the first place the document is found (as Vault._reading)."""
+        for path in self._rules._candidates(doc_id):
+            try:
+                return await fn(path)
+            except DocumentNotFoundError:  # noqa: PERF203 - at most two candidates
+                continue
+        raise DocumentNotFoundError(f"no document {doc_id!r} in the vault")
+
+    # -- writing -------------------------------------------------------------------
+
+    async def put(
+        self, doc_id: str, data: Any, *, context: Mapping[str, str] | None = None
+    ) -> None:
+        """Seal ``data`` (bytes, an async iterable of bytes, or an ``async read``) under ``doc_id``.
+
+        Atomic as ``Vault.put``: readers see the old document or the new one;
+        a put that fails or is cancelled leaves the old one as it was.
+        """
+        rules = self._rules
+        paths = rules._candidates(doc_id)  # the id is checked before anything else
+        if isinstance(data, bytes | bytearray | memoryview):
+            sealed = await offload(self._pool, rules._sealed, doc_id, data, context)
+            await self._store.put(paths[0], sealed)
+        else:
+            sealer = await offload(self._pool, rules._sealer, doc_id, context)
+            await self._store.put(paths[0], sealed_chunks(sealer, data, self._pool))
+        for stale in paths[1:]:
+            # a copy under the pre-padding name would be listed twice and read first
+            with contextlib.suppress(DocumentNotFoundError):
+                await self._store.delete(stale)
+
+    async def delete(self, doc_id: str) -> None:
+        """Remove a document. DocumentNotFoundError if there is none."""
+        await self._first(doc_id, self._store.delete)
+
+    # -- reading -------------------------------------------------------------------
+
+    async def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
+        """The plaintext of a document; every pair in ``context`` must match."""
+        rules = self._rules
+        rules._keys("open documents")
+        sealed = await self._first(doc_id, self._store.get)
+        return await offload(self._pool, rules._opened, doc_id, sealed, context)
+
+    async def open(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> AsyncReader:
+        """An async reader over a document: ``seek``, ``read``, ``close``, ``async with``."""
+        rules = self._rules
+        rules._keys("open documents")
+
+        async def opening(path: str) -> AsyncReader:
+            head = await self._head(path)
+            parsed = fmt.parse_header(head.data)
+            cipher = await offload(self._pool, rules._cipher, doc_id, parsed, context)
+            return AsyncReader(
+                self._store, path, head, parsed=parsed, cipher=cipher, pool=self._pool
+            )
+
+        return await self._first(doc_id, opening)
+
+    async def _head(self, path: str) -> Head:
+        head = await self._store.head(path, HEAD_READ)
+        wanted = header_wanted(head)
+        return await self._store.head(path, wanted) if wanted else head
+
+    async def inspect(self, doc_id: str) -> Header:
+        """The document's header, read without any key."""
+
+        async def header(path: str) -> Header:
+            return public_header(await self._head(path))
+
+        return await self._first(doc_id, header)
+
+    async def exists(self, doc_id: str) -> bool:
+        try:
+            await self._first(doc_id, lambda path: self._store.head(path, 0))
+        except DocumentNotFoundError:
+            return False
+        return True
+
+    async def list(self, prefix: str = "") -> AsyncIterator[str]:
+        """The doc ids starting with ``prefix``, in store order (as ``Vault.list``)."""
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        rules = self._rules
+        async for entry in self._store.list(rules._pushed_down(prefix)):
+            doc_id = rules._listed(entry.path, prefix)
+            if doc_id is not None:
+                yield doc_id
