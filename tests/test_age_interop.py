@@ -21,7 +21,7 @@ from sealdoc.providers import HybridIdentity, X25519Identity
 
 from .age_tools import age_binary, age_with_tty, node_age, node_age_dir, node_keygen
 
-PASSPHRASE = "correct-horse-battery-staple-42"
+PASSPHRASE = "quartz-lantern-mosaic-ridge-81"
 DATA = os.urandom(3 * 64 * 1024 + 123)  # several chunks, the last partial
 
 

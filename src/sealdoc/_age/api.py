@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any, BinaryIO, overload
+from typing import Any, BinaryIO, cast, overload
 
 from .._passwords import check_password
-from .._types import BytesLike
+from .._types import BytesLike, WritableStream
 from . import files, stanzas
 
 
@@ -27,7 +27,7 @@ def export_age(
 @overload
 def export_age(
     data: BytesLike | BinaryIO | Any,
-    dst: BinaryIO,
+    dst: WritableStream,
     *,
     to: Sequence[Any] = (),
     passphrase: str | None = None,
@@ -39,7 +39,7 @@ def export_age(
 ) -> int: ...
 def export_age(
     data: BytesLike | BinaryIO | Any,
-    dst: BinaryIO | None = None,
+    dst: WritableStream | None = None,
     *,
     to: Sequence[Any] = (),
     passphrase: str | None = None,
@@ -68,7 +68,7 @@ def export_age(
     out = io.BytesIO()
     count = files.export(
         src,
-        out if dst is None else dst,
+        out if dst is None else cast(BinaryIO, dst),  # files writes only
         to=to,
         passphrase=passphrase,
         work_factor=work_factor,
@@ -90,7 +90,7 @@ def open_age(
 @overload
 def open_age(
     data: BytesLike | BinaryIO | Any,
-    dst: BinaryIO,
+    dst: WritableStream,
     *,
     keys: Sequence[Any] = (),
     passphrase: str | None = None,
@@ -98,7 +98,7 @@ def open_age(
 ) -> int: ...
 def open_age(
     data: BytesLike | BinaryIO | Any,
-    dst: BinaryIO | None = None,
+    dst: WritableStream | None = None,
     *,
     keys: Sequence[Any] = (),
     passphrase: str | None = None,
@@ -119,7 +119,7 @@ def open_age(
     out = io.BytesIO()
     count = files.open(
         src,
-        out if dst is None else dst,
+        out if dst is None else cast(BinaryIO, dst),  # files writes only
         identities=keys,
         passphrase=passphrase,
         max_work_factor=max_work_factor,
