@@ -290,17 +290,19 @@ def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
     return wrapped, pos + payload_len
 
 
-def parse_header(raw: bytes) -> ParsedHeader:
-    """Parse exactly one header (``raw`` holds at least ``header_len`` bytes).
+def parse_header(data: bytes | memoryview) -> ParsedHeader:
+    """Parse exactly one header (``data`` holds at least ``header_len`` bytes).
 
-    The fields are read from the bytes before the MAC, so a field that would
-    run into the MAC or past ``header_len`` is "header ends inside ...", and
-    bytes left between the last field and the MAC are refused too.
+    ``data`` may be a whole document (a view of it is not copied): only the
+    header's bytes are. The fields are read from the bytes before the MAC,
+    so a field that would run into the MAC or past ``header_len`` is
+    "header ends inside ...", and bytes left between the last field and the
+    MAC are refused too.
     """
-    header_len = parse_prelude(raw[:PRELUDE_LEN])
-    if len(raw) < header_len:
-        raise FormatError(f"truncated header: {len(raw)} of {header_len} bytes")
-    raw = raw[:header_len]
+    header_len = parse_prelude(bytes(data[:PRELUDE_LEN]))
+    if len(data) < header_len:
+        raise FormatError(f"truncated header: {len(data)} of {header_len} bytes")
+    raw = bytes(data[:header_len])
     fields = raw[:-MAC_LEN]
     suite_id, flags, segment_size = _FIXED_CORE.unpack_from(raw, PRELUDE_LEN)
     suite = _SUITES.get(suite_id)
