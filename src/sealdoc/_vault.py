@@ -9,8 +9,9 @@ each write atomic and orders it with the bulk engine's conditional replaces
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import fsspec
@@ -33,6 +34,7 @@ from ._envelope import checked_map, new_sealer, open_parsed, providers_of, write
 from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, InternalMap, Suite
+from ._load import PutSource, files_under, put_many
 from ._names import (
     DOC_ID_BINDING,
     SUFFIX,
@@ -272,6 +274,68 @@ class Vault:
             segment_size=self._segment_size,
         )
         self._write(doc_id, lambda f: write_sealed(sealer, data, f))
+
+    def put_many(
+        self,
+        items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
+        *,
+        context: Mapping[str, str] | None = None,
+        workers: int = 8,
+        replace: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> BulkReport:
+        """Store many documents concurrently: ``{doc_id: bytes or a local file's path}``.
+
+        Each is put as :meth:`put` does (sealed, bound to its doc id, atomic),
+        with the same ``context``, on ``workers`` threads. A doc id already
+        stored with the same content and context is skipped, so a rerun after
+        an interruption resumes: "the same" is checked by opening the stored
+        document with this vault's keys (no digest is stored in the clear).
+        One stored with other content is replaced only with ``replace=True``;
+        otherwise it is reported as failed and left as it was. Returns a
+        :class:`BulkReport` (operation ``"put"``): ``rewritten`` counts the
+        documents stored, ``skipped`` the unchanged ones, ``failed`` the rest,
+        with the reason. ``progress(done, seen)`` is called as they finish;
+        ``stop``, once set, starts no new document (``interrupted`` is then true).
+        """
+        return put_many(
+            self,
+            items,
+            context=context,
+            workers=workers,
+            replace=replace,
+            progress=progress,
+            stop=stop,
+        )
+
+    def put_folder(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        context: Mapping[str, str] | None = None,
+        workers: int = 8,
+        replace: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> BulkReport:
+        """:meth:`put_many` of every file under ``folder``, its doc id ``prefix`` + relative path.
+
+        Relative paths use ``/`` whatever the platform. A file whose path is
+        not a valid doc id is reported as failed; the others are stored.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        files = ((prefix + relative, path) for relative, path in files_under(folder))
+        return self.put_many(
+            files,
+            context=context,
+            workers=workers,
+            replace=replace,
+            progress=progress,
+            stop=stop,
+        )
 
     def _write(self, doc_id: str, produce: Callable[[Any], object]) -> None:
         with _store(f"write {doc_id!r}", doc_id):
