@@ -247,7 +247,7 @@ class Vault:
         version stays as it was. A put that returned is never reverted by a
         bulk job running at the same time (docs/storage.md, per backend).
         """
-        self.path_of(doc_id)  # the id is checked before anything else
+        check_doc_id(doc_id)  # first of all; its (opaque) name is derived once, by _write
         providers = self._keys("put documents")
         binding = self._binding(doc_id)
         if isinstance(data, bytes | bytearray | memoryview):
@@ -429,7 +429,7 @@ class Vault:
 
     def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
         """The plaintext of a document; every pair in ``context`` must match."""
-        self.path_of(doc_id)
+        check_doc_id(doc_id)  # first of all; its name is derived once, where it is read
         providers = self._keys("open documents")
         sealed = self._read_sealed(doc_id)
         return open_document(sealed, keys=providers, context=context, binding=self._binding(doc_id))
@@ -439,7 +439,7 @@ class Vault:
 
         Close it (or use it in a ``with`` block) to release the store's file.
         """
-        self.path_of(doc_id)
+        check_doc_id(doc_id)
         providers = self._keys("open documents")
         f = self._reading(
             doc_id,
@@ -477,7 +477,7 @@ class Vault:
         does, and its recipient opens it with
         ``binding={"sealdoc:doc_id": doc_id}``.
         """
-        self.path_of(doc_id)
+        check_doc_id(doc_id)
         providers = self._keys("deliver documents")
         return deliver(
             self._read_sealed(doc_id),
