@@ -135,3 +135,15 @@ def test_put_many_takes_bytes_and_paths_with_a_prefix(tmp_path: Path) -> None:
     vault.put_many({"mem": bytearray(b"from memory")})
     assert vault.get("batch-7/x.txt") == b"from a file"
     assert vault.get("mem") == b"from memory"
+
+
+def test_a_vault_with_opaque_names_resumes_too(tmp_path: Path) -> None:
+    files = _folder(tmp_path / "in", count=3)
+    url = f"file://{tmp_path}/vault"
+    vault = sealdoc.Vault(url, keys=RING, name_key=sealdoc.Vault.generate_name_key())
+    assert vault.put_folder(tmp_path / "in").rewritten == len(files)
+    names = {p.name for p in (tmp_path / "vault").rglob("*") if p.is_file()}
+    assert not any("C-0" in name for name in names)  # no doc id in the store's names
+    again = vault.put_folder(tmp_path / "in")
+    assert (again.rewritten, again.skipped) == (0, len(files))
+    assert sorted(vault.list()) == sorted(files)
