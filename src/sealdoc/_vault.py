@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import fsspec
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
@@ -125,6 +124,10 @@ class Vault:
         self._suite = suite
         self._segment_size = segment_size
         self._durable = durable
+        # fsspec is imported when a store is opened, not by `import sealdoc` or `--help`:
+        # its import scans every installed package's entry points (half of --help's cost)
+        import fsspec.core  # noqa: PLC0415
+
         with _store(f"open {url}"):
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
