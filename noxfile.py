@@ -88,6 +88,17 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def smoke(session: nox.Session) -> None:
+    """The hot path against bare AES-GCM in one process: prints ratios, never fails on them.
+
+    Seconds, not minutes (benchmarks/smoke.py); CI runs it so that a
+    regression shows in the log. ``nox -s smoke -- --seconds 20`` for steadier figures.
+    """
+    session.install("-e", ".")
+    session.run("python", "benchmarks/smoke.py", *session.posargs)
+
+
+@nox.session
 def fuzz(session: nox.Session) -> None:
     """Coverage-guided fuzzing (atheris) of every parser of untrusted input (docs/fuzzing.md).
 

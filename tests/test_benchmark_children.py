@@ -54,3 +54,27 @@ def test_the_large_document_child_rewraps_and_rotates(tmp_path: Path) -> None:
     figures = _child(_bulk()._RSS_CHILD, str(tmp_path / "store"), "1", "2")
     assert figures["rewrap_peak_mib"] >= figures["baseline_mib"] > 0
     assert figures["rotate_peak_mib"] >= figures["baseline_mib"]
+
+
+def test_the_ci_smoke_runs_and_reports_every_ratio() -> None:
+    # benchmarks/smoke.py runs in CI (nox -s smoke) and must not rot: at a
+    # tenth of a second it still measures each pair and prints each figure
+    smoke = BENCH.parent / "smoke.py"
+    done = subprocess.run(
+        [sys.executable, str(smoke), "--seconds", "0.1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert set(figures) == {
+        "bare_aes_gcm_round_trip_us",
+        "sealdoc_round_trip_us",
+        "sealdoc_over_bare",
+        "rewrap_100k_us",
+        "rotate_100k_us",
+        "rewrap_rate_vs_rotate",
+    }
+    assert all(value > 0 for value in figures.values())

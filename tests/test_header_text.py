@@ -63,6 +63,23 @@ def test_the_table_covers_every_control_format_and_separator_character() -> None
         assert forbidden_char(ok) is None
 
 
+def test_forbidden_char_is_exactly_the_ranges_for_every_code_point() -> None:
+    # forbidden_char has an ASCII fast path (isprintable); it must agree with
+    # FORBIDDEN_RANGES everywhere, alone and inside otherwise allowed text
+    import sys
+
+    forbidden = {cp for a, b in FORBIDDEN_RANGES for cp in range(a, b + 1)}
+    wrong = [
+        hex(cp)
+        for cp in range(sys.maxunicode + 1)
+        if (forbidden_char(chr(cp)) is not None) != (cp in forbidden)
+    ]
+    assert wrong == []
+    for cp in range(0x80):
+        text = f"tenant-{chr(cp)}-acme"
+        assert forbidden_char(text) == (chr(cp) if cp in forbidden else None)
+
+
 @pytest.mark.parametrize("char", HOSTILE, ids=IDS)
 @pytest.mark.parametrize("where", ["context key", "context value", "binding key", "binding value"])
 def test_sealing_refuses_forbidden_characters(char: str, where: str) -> None:

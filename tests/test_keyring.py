@@ -198,3 +198,13 @@ def test_processes_changing_one_keyring_lose_no_change(tmp_path: Path) -> None:
     assert set(ring.key_ids()) == expected
     # each process rotated "default" 15 times: 30 new versions, none overwritten
     assert sorted(ring.versions()) == list(range(1, 2 * rounds + 2))
+
+
+def test_the_keyring_layouts_argon2_constants_are_libsodiums() -> None:
+    # spelled out in _local_format so that reading the layout does not load Argon2
+    import nacl.pwhash
+
+    from sealdoc.providers import _local_format
+
+    assert _local_format.SALT_LEN == nacl.pwhash.argon2id.SALTBYTES
+    assert _local_format.OPSLIMIT_RANGE[0] == max(1, nacl.pwhash.argon2id.OPSLIMIT_MIN)

@@ -49,6 +49,7 @@ MAX_MAP_LEN = _maps.MAX_MAP_LEN
 RESERVED_PREFIX = _maps.RESERVED_PREFIX
 InternalMap = _maps.InternalMap
 check_map = _maps.check_map
+check_and_encode_map = _maps.check_and_encode_map
 encode_map = _maps.encode_map
 decode_map = _maps.decode_map
 with_reserved = _maps.with_reserved
@@ -174,15 +175,21 @@ class Core(NamedTuple):
     def __repr__(self) -> str:
         return f"Core(suite={self.suite!r}, segment_size={self.segment_size})"
 
-    def encode(self) -> bytes:
-        """The core's bytes; ValueError for a context over a limit."""
+    def encode(self, encoded_context: bytes | None = None) -> bytes:
+        """The core's bytes; ValueError for a context over a limit.
+
+        ``encoded_context`` is the context's encoding when the caller has it
+        already (check_and_encode_map made it): it is not encoded twice.
+        """
+        if encoded_context is None:
+            encoded_context = encode_map(self.context, what="context")
         return b"".join(
             (
                 _FIXED_CORE.pack(self.suite, self.flags, self.segment_size),
                 self.salt,
                 self.nonce_prefix,
                 self.commitment,
-                encode_map(self.context, what="context"),
+                encoded_context,
             )
         )
 
@@ -283,17 +290,19 @@ def _parse_wrapped_key(raw: bytes, pos: int) -> tuple[WrappedKey, int]:
     return wrapped, pos + payload_len
 
 
-def parse_header(raw: bytes) -> ParsedHeader:
-    """Parse exactly one header (``raw`` holds at least ``header_len`` bytes).
+def parse_header(data: bytes | memoryview) -> ParsedHeader:
+    """Parse exactly one header (``data`` holds at least ``header_len`` bytes).
 
-    The fields are read from the bytes before the MAC, so a field that would
-    run into the MAC or past ``header_len`` is "header ends inside ...", and
-    bytes left between the last field and the MAC are refused too.
+    ``data`` may be a whole document (a view of it is not copied): only the
+    header's bytes are. The fields are read from the bytes before the MAC,
+    so a field that would run into the MAC or past ``header_len`` is
+    "header ends inside ...", and bytes left between the last field and the
+    MAC are refused too.
     """
-    header_len = parse_prelude(raw[:PRELUDE_LEN])
-    if len(raw) < header_len:
-        raise FormatError(f"truncated header: {len(raw)} of {header_len} bytes")
-    raw = raw[:header_len]
+    header_len = parse_prelude(bytes(data[:PRELUDE_LEN]))
+    if len(data) < header_len:
+        raise FormatError(f"truncated header: {len(data)} of {header_len} bytes")
+    raw = bytes(data[:header_len])
     fields = raw[:-MAC_LEN]
     suite_id, flags, segment_size = _FIXED_CORE.unpack_from(raw, PRELUDE_LEN)
     suite = _SUITES.get(suite_id)
@@ -364,19 +373,24 @@ def check_key_id_text(key_id: str) -> str:
 
 
 def encode_key_section(wrapped: Sequence[WrappedKey]) -> bytes:
+    """The key section of ``wrapped`` (format.md 3.2).
+
+    Each wrapped key was checked once where it entered: ``check_wrapped_key``
+    on a provider's output (sealing's ``wrap_with``, the only caller of
+    ``wrap``) or ``parse_header`` on a document's. It is not checked again.
+    """
     if not MIN_KEYS <= len(wrapped) <= MAX_KEYS:
         raise ValueError(f"a document holds {MIN_KEYS} to {MAX_KEYS} wrapped keys")
     out = [bytes([len(wrapped)])]
     for wk in wrapped:
-        check_wrapped_key(wk)
         kind = wk.kind.encode("ascii")
         key_id = wk.key_id.encode("utf-8")
         out += [
             bytes([len(kind)]),
             kind,
-            struct.pack(">H", len(key_id)),
+            _U16.pack(len(key_id)),
             key_id,
-            struct.pack(">IH", wk.version, len(wk.payload)),
+            _U32_U16.pack(wk.version, len(wk.payload)),
             wk.payload,
         ]
     return b"".join(out)

@@ -22,6 +22,9 @@ MAX_MAP_LEN = 16 * 1024
 
 RESERVED_PREFIX = "sealdoc:"
 
+_U16 = struct.Struct(">H")
+_EMPTY_MAP = _U16.pack(0)  # the encoding of {}: a pair count of zero
+
 
 class InternalMap(dict[str, str]):
     """A context or binding that sealdoc made itself, so it may hold ``sealdoc:`` keys.
@@ -44,7 +47,18 @@ def with_reserved(
 
 
 def check_map(value: object, *, what: str, sealing: bool = False) -> dict[str, str]:
-    """Validate a caller's context or binding (format.md 3.3, 3.6).
+    """Validate a caller's context or binding (format.md 3.3, 3.6); see check_and_encode_map."""
+    return check_and_encode_map(value, what=what, sealing=sealing)[0]
+
+
+def check_and_encode_map(
+    value: object, *, what: str, sealing: bool = False
+) -> tuple[dict[str, str], bytes]:
+    """Validate a caller's context or binding, and return it with its canonical encoding.
+
+    The limits are checked by encoding (format.md 3.3), so the encoding is
+    returned too: a sealer writes it into the header instead of encoding
+    the same map again.
 
     TypeError for a wrong type, ValueError for a map over a limit, with a
     forbidden character, or (when ``sealing`` a context) with a ``sealdoc:``
@@ -55,7 +69,7 @@ def check_map(value: object, *, what: str, sealing: bool = False) -> dict[str, s
     if type(value) is not dict and not isinstance(value, Mapping):
         raise TypeError(f"{what} must be a mapping of str to str, not {type(value).__name__}")
     if not value:
-        return {}
+        return {}, _EMPTY_MAP
     internal = isinstance(value, InternalMap)
     result: dict[str, str] = InternalMap() if internal else {}
     for k, v in value.items():
@@ -70,8 +84,7 @@ def check_map(value: object, *, what: str, sealing: bool = False) -> dict[str, s
                 f"{what} keys starting with {RESERVED_PREFIX!r} are reserved for sealdoc itself"
             )
         result[k] = v
-    encode_map(result, what=what)  # the limits, on sealing and on opening alike
-    return result
+    return result, encode_map(result, what=what)  # the limits, on sealing and opening alike
 
 
 def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
@@ -88,16 +101,13 @@ def encode_map(value: Mapping[str, str], *, what: str) -> bytes:
             raise ValueError(f"{what} values must be at most {MAX_MAP_VALUE_LEN} UTF-8 bytes")
         pairs.append((kb, vb))
     pairs.sort()
-    out = [struct.pack(">H", len(pairs))]
+    out = [_U16.pack(len(pairs))]
     for kb, vb in pairs:
-        out += [struct.pack(">H", len(kb)), kb, struct.pack(">H", len(vb)), vb]
+        out += [_U16.pack(len(kb)), kb, _U16.pack(len(vb)), vb]
     encoded = b"".join(out)
     if len(encoded) > MAX_MAP_LEN:
         raise ValueError(f"{what} encodes to {len(encoded)} bytes; the limit is {MAX_MAP_LEN}")
     return encoded
-
-
-_U16 = struct.Struct(">H")
 
 
 def decode_text(raw: bytes, what: str) -> str:

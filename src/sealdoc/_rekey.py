@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
+from ._audit import enabled as audit_enabled
 from ._audit import record
 from ._buffers import build_bytes, write_all
 from ._envelope import (
@@ -66,6 +67,8 @@ def _unlocked(
 
 
 def _audit_rekey(operation: str, parsed: ParsedHeader, wrapped: Sequence[WrappedKey]) -> None:
+    if not audit_enabled():  # the labels below are built only for someone who listens
+        return
     if list(wrapped) == list(parsed.wrapped_keys):
         record(operation, "ok", context=parsed.core.context, detail="already current")
         return

@@ -26,19 +26,21 @@ class DocumentKeys(NamedTuple):
         return "DocumentKeys(<secret>)"
 
 
+# derived once, not per document: the HKDF info of each suite, the digest's fixed prefix
+_INFO = {suite: _KEYS_INFO + struct.pack(">H", suite) for suite in Suite}
+_DIGEST_PREFIX = _CORE_LABEL + MAGIC + bytes([VERSION])
+
+
 def derive(dek: bytes, salt: bytes, suite: Suite) -> DocumentKeys:
-    okm = HKDF(
-        algorithm=_SHA256,
-        length=96,
-        salt=salt,
-        info=_KEYS_INFO + struct.pack(">H", suite),
-    ).derive(dek)
+    okm = HKDF(algorithm=_SHA256, length=96, salt=salt, info=_INFO[suite]).derive(dek)
     return DocumentKeys(payload_key=okm[:32], commitment=okm[32:64], mac_key=okm[64:])
 
 
 def header_digest(core_bytes: bytes, binding_block: bytes) -> bytes:
     h = hashes.Hash(_SHA256)
-    h.update(_CORE_LABEL + MAGIC + bytes([VERSION]) + core_bytes + binding_block)
+    h.update(_DIGEST_PREFIX)
+    h.update(core_bytes)
+    h.update(binding_block)
     return h.finalize()
 
 

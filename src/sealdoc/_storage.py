@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from fsspec.spec import AbstractBufferedFile
 
 from ._store.local import Partial
 from ._store.memory import LOCK
@@ -58,6 +57,8 @@ def pending_write(fs: Any, path: str, *, fsync: bool = True) -> PendingWrite:
         f.commit()
 
     def discard() -> None:
+        from fsspec.spec import AbstractBufferedFile  # noqa: PLC0415 - loaded with the store
+
         f.discard()
         if isinstance(f, AbstractBufferedFile):
             # s3fs's discard() aborts the upload but leaves the file open, and

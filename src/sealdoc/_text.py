@@ -87,9 +87,19 @@ def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
 _FORBIDDEN = re.compile(f"[{_char_class(FORBIDDEN_RANGES)}]")
 _ESCAPE = re.compile(f"[{_char_class(ESCAPED_RANGES)}\\\\]")
 
+# Most header text is ASCII (tenants, document types, key ids). For ASCII,
+# str.isprintable() is one C loop and answers exactly "none of 0x00-0x1F,
+# 0x7F": a fast path only while FORBIDDEN_RANGES forbids exactly those
+# ASCII code points, which is checked here, from the ranges, not assumed.
+_ASCII_PRINTABLE_IS_ALLOWED = {
+    cp for a, b in FORBIDDEN_RANGES for cp in range(a, b + 1) if cp < 0x80
+} == {cp for cp in range(0x80) if not chr(cp).isprintable()}
+
 
 def forbidden_char(text: str) -> str | None:
     """The first character of ``text`` that format.md 3.6 forbids, or None."""
+    if _ASCII_PRINTABLE_IS_ALLOWED and text.isascii() and text.isprintable():
+        return None
     found = _FORBIDDEN.search(text)
     return None if found is None else found.group()
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from importlib import metadata
 from typing import Any
 
 from ._provider_api import KeyProvider, is_provider
@@ -23,6 +22,13 @@ KeysOrUris = KeyProvider | str | Sequence[KeyProvider | str]
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*\Z")
 # Schemes whose provider ships in a sealdoc extra that may not be installed.
 _EXTRAS = {"aws-kms": "aws", "pkcs11": "pkcs11"}
+
+
+def _entry_points() -> Any:
+    """The installed key-provider schemes: read when a URI is resolved, not at import."""
+    from importlib import metadata  # noqa: PLC0415 - about 20 ms that --help need not pay
+
+    return metadata.entry_points(group=GROUP)
 
 
 def _scheme(uri: str) -> str:
@@ -38,7 +44,7 @@ def _scheme(uri: str) -> str:
 
 
 def _known_schemes() -> list[str]:
-    return sorted({ep.name for ep in metadata.entry_points(group=GROUP)})
+    return sorted({ep.name for ep in _entry_points()})
 
 
 def _redact(uri: str) -> str:
@@ -61,14 +67,14 @@ def key_from_uri(uri: str, **options: Any) -> KeyProvider:
     # age's recipient strings (age1..., age1pq1...) have no scheme: the
     # device provider that serves x25519: reads them too
     scheme = "x25519" if uri.startswith("age1") else _scheme(uri)
-    found = [ep for ep in metadata.entry_points(group=GROUP) if ep.name == scheme]
+    found = [ep for ep in _entry_points() if ep.name == scheme]
     if not found:
         if scheme in _EXTRAS:
             extra = _EXTRAS[scheme]
             raise KeyUriError(
                 f"the {scheme} key provider is not installed: pip install 'sealdoc[{extra}]'"
             )
-        known = sorted({ep.name for ep in metadata.entry_points(group=GROUP)})
+        known = sorted({ep.name for ep in _entry_points()})
         installed = ", ".join(known) or "none"
         raise KeyUriError(
             f"no key provider for the scheme {scheme!r} (installed: {installed}); "

@@ -9,11 +9,11 @@ each write atomic and orders it with the bulk engine's conditional replaces
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import fsspec
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
@@ -41,6 +41,7 @@ from ._envelope import open as open_document
 from ._envelope import seal as seal_document
 from ._format import Header, InternalMap, ParsedHeader, Suite
 from ._heads import HEAD_READ, header_wanted, public_header
+from ._load import PutSource, files_under, put_many
 from ._names import (
     DOC_ID_BINDING,
     SUFFIX,
@@ -129,6 +130,10 @@ class Vault:
         self._suite = suite
         self._segment_size = segment_size
         self._durable = durable
+        # fsspec is imported when a store is opened, not by `import sealdoc` or `--help`:
+        # its import scans every installed package's entry points (half of --help's cost)
+        import fsspec.core  # noqa: PLC0415
+
         with _store(f"open {url}"):
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
@@ -251,7 +256,7 @@ class Vault:
         version stays as it was. A put that returned is never reverted by a
         bulk job running at the same time (docs/storage.md, per backend).
         """
-        self.path_of(doc_id)  # the id is checked before anything else
+        check_doc_id(doc_id)  # first of all; its (opaque) name is derived once, by _write
         if isinstance(data, bytes | bytearray | memoryview):
             sealed = self._sealed(doc_id, data, context)
             self._write(doc_id, lambda f: f.write(sealed))
@@ -306,6 +311,68 @@ class Vault:
             providers = self._keys("open documents")
         ctx = checked_map(context, "context")
         return unlock(parsed, providers, ctx, self._binding(doc_id)).cipher()
+
+    def put_many(
+        self,
+        items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
+        *,
+        context: Mapping[str, str] | None = None,
+        workers: int = 8,
+        replace: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> BulkReport:
+        """Store many documents concurrently: ``{doc_id: bytes or a local file's path}``.
+
+        Each is put as :meth:`put` does (sealed, bound to its doc id, atomic),
+        with the same ``context``, on ``workers`` threads. A doc id already
+        stored with the same content and context is skipped, so a rerun after
+        an interruption resumes: "the same" is checked by opening the stored
+        document with this vault's keys (no digest is stored in the clear).
+        One stored with other content is replaced only with ``replace=True``;
+        otherwise it is reported as failed and left as it was. Returns a
+        :class:`BulkReport` (operation ``"put"``): ``rewritten`` counts the
+        documents stored, ``skipped`` the unchanged ones, ``failed`` the rest,
+        with the reason. ``progress(done, seen)`` is called as they finish;
+        ``stop``, once set, starts no new document (``interrupted`` is then true).
+        """
+        return put_many(
+            self,
+            items,
+            context=context,
+            workers=workers,
+            replace=replace,
+            progress=progress,
+            stop=stop,
+        )
+
+    def put_folder(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        prefix: str = "",
+        context: Mapping[str, str] | None = None,
+        workers: int = 8,
+        replace: bool = False,
+        progress: Progress | None = None,
+        stop: threading.Event | None = None,
+    ) -> BulkReport:
+        """:meth:`put_many` of every file under ``folder``, its doc id ``prefix`` + relative path.
+
+        Relative paths use ``/`` whatever the platform. A file whose path is
+        not a valid doc id is reported as failed; the others are stored.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError("prefix must be a str")
+        files = ((prefix + relative, path) for relative, path in files_under(folder))
+        return self.put_many(
+            files,
+            context=context,
+            workers=workers,
+            replace=replace,
+            progress=progress,
+            stop=stop,
+        )
 
     def _write(self, doc_id: str, produce: Callable[[Any], object]) -> None:
         with _store(f"write {doc_id!r}", doc_id):
@@ -399,7 +466,7 @@ class Vault:
 
     def get(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> bytes:
         """The plaintext of a document; every pair in ``context`` must match."""
-        self.path_of(doc_id)
+        check_doc_id(doc_id)  # first of all; its name is derived once, where it is read
         self._keys("open documents")
         return self._opened(doc_id, self._read_sealed(doc_id), context)
 
@@ -408,6 +475,7 @@ class Vault:
 
         Close it (or use it in a ``with`` block) to release the store's file.
         """
+        check_doc_id(doc_id)
         providers = self._keys("open documents")
         f, parsed = self._open_header(doc_id)
         return self._reader(doc_id, f, parsed, providers, context)
@@ -464,7 +532,7 @@ class Vault:
         does, and its recipient opens it with
         ``binding={"sealdoc:doc_id": doc_id}``.
         """
-        self.path_of(doc_id)
+        check_doc_id(doc_id)
         providers = self._keys("deliver documents")
         return deliver(
             self._read_sealed(doc_id),

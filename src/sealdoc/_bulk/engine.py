@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
-import tenacity
 
 from .._args import as_list
 from .._envelope import providers_of
@@ -367,6 +366,10 @@ def _with_retries(work: Any, options: BulkOptions) -> Done:
         if not _transient(exc) or options.retries == 0:
             raise
         exc_first = exc
+    # imported here, on the first retry: tenacity pulls in asyncio (and tornado
+    # where installed), which every CLI start would otherwise pay
+    import tenacity  # noqa: PLC0415
+
     stop = options.stop
     halt: Any = tenacity.stop_after_attempt(options.retries)
     if stop is not None:

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 
 import attrs
-import tenacity
 
 from .._format import ParsedHeader, WrappedKey
 from .._store.base import Head
@@ -186,17 +185,22 @@ def run_inventory(
     )
 
 
-@tenacity.retry(
-    stop=tenacity.stop_after_attempt(4),
-    wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.2),
-    retry=tenacity.retry_if_exception(
-        lambda e: isinstance(e, StoreError) and not isinstance(e, DocumentNotFoundError)
-    ),
-    reraise=True,
-)
 def _read(source: Source, path: str) -> tuple[Head, ParsedHeader]:
     """A store fault is retried: an object skipped for one would make only_on lie."""
-    return read_parsed(source.store, path, INVENTORY_READ)
+    # tenacity is imported by the first inventory, not by every `import sealdoc`
+    import tenacity  # noqa: PLC0415
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(4),
+        wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=5, jitter=0.2),
+        retry=tenacity.retry_if_exception(_store_fault),
+        reraise=True,
+    )
+    return retrying(read_parsed, source.store, path, INVENTORY_READ)
+
+
+def _store_fault(exc: BaseException) -> bool:
+    return isinstance(exc, StoreError) and not isinstance(exc, DocumentNotFoundError)
 
 
 def _tell(progress: Progress | None, seen: list[int]) -> None:

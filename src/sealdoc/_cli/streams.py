@@ -18,8 +18,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import fsspec
-
 from .. import _format as fmt
 from .._atomic import TargetExistsError, atomic_file, create_new
 from .._html import sealed_from_html
@@ -42,6 +40,8 @@ def open_input(spec: str, storage_options: Mapping[str, Any]) -> Iterator[Binary
         yield sys.stdin.buffer
         return
     if is_url(spec):
+        import fsspec  # noqa: PLC0415 - as in Vault: only when a URL is opened
+
         with fsspec.open(spec, "rb", **dict(storage_options)) as fh:
             yield fh
         return
@@ -115,6 +115,8 @@ class _Target:
         if spec == "-":
             return
         if is_url(spec):
+            import fsspec.core  # noqa: PLC0415 - as in Vault: only when a URL is opened
+
             self.fs, self.path = fsspec.core.url_to_fs(spec, **self.storage_options)
             exists = self.fs.exists(self.path)
         else:

@@ -16,7 +16,7 @@ import click
 from .._atomic import atomic_file
 from .._names import NAME_KEY_LEN
 from .._vault import Vault
-from . import streams
+from . import exit_codes, streams
 from .errors import CliError, RefusedError, errors
 from .files import header_info, print_header
 from .options import (
@@ -29,8 +29,10 @@ from .options import (
     store_options,
 )
 from .options import storage_options as parse_storage_options
+from .progress import progress
+from .signals import stopping_on_signals
 from .state import State
-from .store import ALLOW_EMPTY_OPTION
+from .store import ALLOW_EMPTY_OPTION, report_data
 from .stores import StoreFlags, store_flags
 from .text import shown
 
@@ -49,10 +51,25 @@ def vault() -> None:
 
 @vault.command("put")
 @click.argument("store_url")
-@click.argument("doc_id")
+@click.argument("doc_id", required=False)
 @click.argument("source", metavar="IN", default="-")
 @context_option("Encryption context (stored in the clear, authenticated). Repeatable.")
 @key_option("Key URI to seal for (repeatable); default: the local keyring.")
+@click.option(
+    "--from",
+    "folder",
+    metavar="DIR",
+    type=click.Path(exists=True, file_okay=False),
+    help="Store every file under DIR, its relative path as its doc id (no DOC_ID, no IN).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="With --from: documents stored at once.",
+)
+@json_option
 @store_options
 @force_option
 @pass_state
@@ -61,10 +78,13 @@ def vault_put(
     state: State,
     *,
     store: StoreFlags,
-    doc_id: str,
+    doc_id: str | None,
     source: str,
     context_pairs: tuple[str, ...],
     key_uris: tuple[str, ...],
+    folder: str | None,
+    workers: int,
+    as_json: bool,
     force: bool,
 ) -> None:
     """Seal IN (a file, a URL, or '-' for stdin: the default) into the vault as DOC_ID.
@@ -72,12 +92,30 @@ def vault_put(
     The document is bound to DOC_ID: copied under another id, it does not
     open. An existing DOC_ID is replaced only with --force.
 
+    With --from DIR, every file under DIR is stored, concurrently, under its
+    relative path. A rerun skips what is already stored unchanged (checked
+    by opening it with the same keys), so an interrupted load resumes; a
+    file stored with other content is replaced only with --force. A summary
+    (or, with --json, the report) is printed; exit 1 if any file failed.
+
     \b
     Examples:
       sealdoc vault put s3://bank-docs C-1029/2026-11 statement.pdf --context tenant=acme
       produce-report | sealdoc vault put file:///srv/docs reports/2026-11
+      sealdoc vault put file:///srv/docs --from ./statements --workers 8 --context tenant=acme
     """
     context = pairs(context_pairs, "--context")
+    if folder is not None:
+        if doc_id is not None:
+            raise click.UsageError("--from DIR takes no DOC_ID or IN: the paths are the doc ids")
+        _put_folder(
+            state, store, folder, key_uris, context, workers=workers, replace=force, json=as_json
+        )
+        return
+    if doc_id is None:
+        raise click.UsageError("give DOC_ID (and IN), or --from DIR")
+    if as_json:
+        raise click.UsageError("--json is for --from DIR")
     with errors():
         opened = store.open(state.keys(key_uris))
         if not force and opened.exists(doc_id):
@@ -86,6 +124,53 @@ def vault_put(
         with streams.open_input(source, options) as src:
             opened.put(doc_id, src, context=context)
     click.echo(f"stored {shown(doc_id)}", err=True)
+
+
+def _put_folder(
+    state: State,
+    store: StoreFlags,
+    folder: str,
+    key_uris: tuple[str, ...],
+    context: dict[str, str],
+    *,
+    workers: int,
+    replace: bool,
+    json: bool,
+) -> None:
+    """``vault put --from``: the report and exit codes of the store-wide jobs."""
+    with errors(), stopping_on_signals() as stop:
+        opened = store.open(state.keys(key_uris))
+        with progress("put") as on_progress:
+            report = opened.put_folder(
+                folder,
+                context=context,
+                workers=workers,
+                replace=replace,
+                progress=on_progress,
+                stop=stop.event,
+            )
+    if json:
+        click.echo(dumps(report_data(report)))
+    else:
+        click.echo(
+            f"put{' (interrupted)' if report.interrupted else ''}: {report.scanned} files, "
+            f"{report.rewritten} stored, {report.skipped} already stored unchanged, "
+            f"{len(report.failed)} failed in {report.duration_s:.1f} s "
+            f"({report.docs_per_second:.0f} documents/s)"
+        )
+    for failure in report.failed:
+        click.echo(f"failed: {shown(failure.doc_id)}: {shown(failure.error)}", err=True)
+    if report.interrupted:
+        raise CliError(
+            f"interrupted by {stop.name}: rerun the same command to go on "
+            "(documents already stored unchanged are skipped)",
+            stop.exit_code,
+        )
+    if report.failed:
+        raise CliError(
+            f"{len(report.failed)} of {report.scanned} files were not stored (listed above)",
+            exit_codes.FAILED,
+        )
 
 
 @vault.command("get")

@@ -19,6 +19,13 @@ def checked_map(
     return {} if value is None else fmt.check_map(value, what=what, sealing=sealing)
 
 
+def checked_encoded_map(
+    value: Mapping[str, str] | None, what: str, *, sealing: bool = False
+) -> tuple[dict[str, str], bytes]:
+    """``checked_map`` and the map's canonical encoding, made by the same check."""
+    return fmt.check_and_encode_map({} if value is None else value, what=what, sealing=sealing)
+
+
 def as_buffer(data: object, what: str) -> memoryview:
     """``data`` as a flat byte view, without a copy."""
     if type(data) is bytes:

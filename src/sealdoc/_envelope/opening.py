@@ -22,9 +22,8 @@ from .unlocking import unlock
 def parse_bytes(sealed: object) -> tuple[ParsedHeader, memoryview]:
     """A sealed document in memory: its parsed header and a view of its body."""
     view = as_buffer(sealed, "sealed")
-    header_len = fmt.parse_prelude(bytes(view[: fmt.PRELUDE_LEN]))
-    parsed = fmt.parse_header(bytes(view[:header_len]))
-    return parsed, view[header_len:]
+    parsed = fmt.parse_header(view)
+    return parsed, view[len(parsed.raw) :]
 
 
 def open(

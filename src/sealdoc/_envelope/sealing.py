@@ -20,7 +20,7 @@ from .._schedule import DocumentKeys, derive, header_digest, header_mac
 from .._stream import SegmentCipher, body_length, segment_count
 from .._types import BytesLike, ReadableStream, WritableStream
 from ..exceptions import KeyProviderError, SealdocError
-from .arguments import as_buffer, as_suite, checked_map, checked_segment_size
+from .arguments import as_buffer, as_suite, checked_encoded_map, checked_segment_size
 from .keys import Keys, providers_of
 
 Randbytes = Callable[[int], bytes]
@@ -43,6 +43,8 @@ class Sealer:
         segment_size: int,
         randbytes: Randbytes,
         dek: bytes | None = None,
+        encoded_context: bytes | None = None,
+        encoded_binding: bytes | None = None,
     ) -> None:
         self.dek = dek if dek is not None else randbytes(fmt.DEK_LEN)
         salt = randbytes(fmt.SALT_LEN)
@@ -57,8 +59,13 @@ class Sealer:
             commitment=self.keys.commitment,
             context=context,
         )
-        core_bytes = self.core.encode()
-        binding_block = fmt.encode_map(binding, what="binding") if binding else b""
+        core_bytes = self.core.encode(encoded_context)
+        if not binding:
+            binding_block = b""
+        elif encoded_binding is not None:
+            binding_block = encoded_binding
+        else:
+            binding_block = fmt.encode_map(binding, what="binding")
         self.digest = header_digest(core_bytes, binding_block)
         ad = AssociatedData(digest=self.digest, context=context, binding=binding)
         self.wrapped = [wrap_with(p, self.dek, ad) for p in providers]
@@ -84,14 +91,19 @@ def new_sealer(
     dek: bytes | None = None,
 ) -> Sealer:
     """Check the caller's arguments (TypeError/ValueError) and start a new document."""
+    providers = providers_of(keys)  # first, as before: the same error for bad keys and map
+    checked_context, encoded_context = checked_encoded_map(context, "context", sealing=True)
+    checked_binding, encoded_binding = checked_encoded_map(binding, "binding")
     return Sealer(
-        providers=providers_of(keys),
-        context=checked_map(context, "context", sealing=True),
-        binding=checked_map(binding, "binding"),
+        providers=providers,
+        context=checked_context,
+        binding=checked_binding,
         suite=as_suite(suite),
         segment_size=checked_segment_size(segment_size),
         randbytes=randbytes,
         dek=dek,
+        encoded_context=encoded_context,
+        encoded_binding=encoded_binding,
     )
 
 

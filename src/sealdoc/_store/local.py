@@ -106,10 +106,13 @@ class Partial:
     def __init__(self, target: str, *, durable: bool) -> None:
         self.target = target
         self.folder, _, name = target.rpartition("/")
-        os.makedirs(self.folder, exist_ok=True)
         self.path = f"{self.folder}/.{name}.{secrets.token_hex(8)}.partial"
         flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | _O_CLOEXEC  # read back for its version
-        fd = os.open(self.path, flags, 0o666)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except FileNotFoundError:  # the folder is made on the first write into it, not on each
+            os.makedirs(self.folder, exist_ok=True)
+            fd = os.open(self.path, flags, 0o666)
         fcntl.flock(fd, fcntl.LOCK_EX)  # live: clean_partials leaves it alone
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._durable = durable

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 import attrs
-import nacl.pwhash
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -80,6 +79,9 @@ def _passphrase_bytes(passphrase: str | bytes) -> bytes:
 
 
 def _kdf(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> bytes:
+    # Argon2 is loaded when a keyring is unlocked, not by `import sealdoc` or `--help`
+    import nacl.pwhash  # noqa: PLC0415
+
     key: bytes = nacl.pwhash.argon2id.kdf(
         KEK_LEN, passphrase, salt, opslimit=opslimit, memlimit=memlimit
     )

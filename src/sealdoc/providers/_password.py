@@ -18,7 +18,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-from nacl.pwhash import argon2id
 
 from .._format import DEK_LEN, KeyRef, WrappedKey
 from .._wrap_ad import check_key_id, wrap_ad
@@ -320,6 +319,8 @@ class Password:
 
     def _derive(self, params: bytes, salt: bytes) -> bytes:
         if params[0] == ARGON2ID:
+            from nacl.pwhash import argon2id  # noqa: PLC0415 - loaded by the first password wrap
+
             _, memory_kib, iterations = struct.unpack(">BII", params)
             return bytes(
                 argon2id.kdf(
