@@ -10,6 +10,7 @@ from ._bulk import BulkOptions, BulkReport, Inventory
 from ._deliver import deliver
 from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
+from ._keystore import KeyStore
 from ._html import export_html, sealed_from_html
 from ._passwords import check_password, generate_password, password_problems
 from ._pdf import export_pdf
@@ -28,7 +29,9 @@ from .exceptions import (
     KeyProviderError,
     KeyringError,
     KeyringRollbackError,
+    KeyStoreError,
     KeyUriError,
+    RetentionError,
     SealdocError,
     StoreError,
     UnsafeStoreError,
@@ -57,11 +60,14 @@ __all__ = [
     "KeyProvider",
     "KeyProviderError",
     "KeyRef",
+    "KeyStore",
+    "KeyStoreError",
     "KeyUriError",
     "KeyringError",
     "KeyringRollbackError",
     "LocalKeyring",
     "MemoryKeyring",
+    "RetentionError",
     "SealdocError",
     "SealedReader",
     "StoreError",
