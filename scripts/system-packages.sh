@@ -3,6 +3,7 @@
 #   softhsm2      a real PKCS#11 token (tests/hsm.py)
 #   chromium      a real browser for the self-decrypting HTML attachment
 #   qpdf, poppler-utils   independent checks of the password-protected PDF export
+#   postgresql    a real PostgreSQL server for the KeyStore tests (tests/pg.py)
 # Says clearly what to run when this user cannot install them.
 set -euo pipefail
 missing=()
@@ -10,6 +11,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

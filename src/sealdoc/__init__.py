@@ -10,8 +10,8 @@ from ._bulk import BulkOptions, BulkReport, Inventory
 from ._deliver import deliver
 from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
-from ._keystore import KeyStore
 from ._html import export_html, sealed_from_html
+from ._keystore import KeyStore
 from ._passwords import check_password, generate_password, password_problems
 from ._pdf import export_pdf
 from ._reader import SealedReader

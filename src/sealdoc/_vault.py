@@ -42,6 +42,7 @@ from ._names import (
 
 if TYPE_CHECKING:
     from ._provider_api import KeyProvider
+from ._provider_api import with_key
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
@@ -93,7 +94,9 @@ class Vault:
     ids: a listing of the store says nothing about whose documents they are.
     On a local disk each write is fsynced before it is renamed into place;
     ``durable=False`` skips that (as plain fsspec writes do), for bulk loads
-    that can be redone after a crash.
+    that can be redone after a crash. ``key_for(doc_id, context)`` picks the
+    key each put seals under (a customer's KeyStore subject) when the put
+    names none.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Vault:
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
         durable: bool = True,
+        key_for: Callable[[str, Mapping[str, str]], str | None] | None = None,
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
@@ -123,6 +127,9 @@ class Vault:
         self._suite = suite
         self._segment_size = segment_size
         self._durable = durable
+        if key_for is not None and not callable(key_for):
+            raise TypeError("key_for is a callable (doc_id, context) -> key id")
+        self._key_for = key_for
         with _store(f"open {url}"):
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
@@ -237,8 +244,14 @@ class Vault:
         data: bytes | bytearray | memoryview | ReadableStream,
         *,
         context: Mapping[str, str] | None = None,
+        key: str | None = None,
     ) -> None:
         """Seal ``data`` and store it under ``doc_id``, replacing any previous version.
+
+        ``key`` names the key of the vault's first provider to seal under (a
+        KeyStore subject such as ``"C-1007"``, or a keyring key); without it,
+        the vault's ``key_for(doc_id, context)`` decides, if it was given.
+        Other providers (escrow) wrap as configured.
 
         Atomic: a reader sees the old document or the new one, never a mix;
         if anything fails (a provider, the store, a full disk), the previous
@@ -247,6 +260,10 @@ class Vault:
         """
         self.path_of(doc_id)  # the id is checked before anything else
         providers = self._keys("put documents")
+        if key is None and self._key_for is not None:
+            key = self._key_for(doc_id, dict(context or {}))
+        if key is not None:
+            providers = with_key(providers, key)
         binding = self._binding(doc_id)
         if isinstance(data, bytes | bytearray | memoryview):
             sealed = seal_document(

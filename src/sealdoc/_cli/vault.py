@@ -52,6 +52,13 @@ def vault() -> None:
 @click.argument("source", metavar="IN", default="-")
 @context_option("Encryption context (stored in the clear, authenticated). Repeatable.")
 @key_option("Key URI to seal for (repeatable); default: the local keyring.")
+@click.option(
+    "--key-id",
+    metavar="KEY",
+    default=None,
+    help="Seal under this key of the first --key (a KeyStore subject such as C-1007, "
+    "or a keyring key).",
+)
 @store_options
 @force_option
 @pass_state
@@ -64,6 +71,7 @@ def vault_put(
     source: str,
     context_pairs: tuple[str, ...],
     key_uris: tuple[str, ...],
+    key_id: str | None,
     force: bool,
 ) -> None:
     """Seal IN (a file, a URL, or '-' for stdin: the default) into the vault as DOC_ID.
@@ -83,7 +91,7 @@ def vault_put(
             raise RefusedError(f"{doc_id} exists in the vault: give --force to replace it")
         options = parse_storage_options(store.storage_options)
         with streams.open_input(source, options) as src:
-            opened.put(doc_id, src, context=context)
+            opened.put(doc_id, src, context=context, key=key_id)
     click.echo(f"stored {shown(doc_id)}", err=True)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
@@ -29,7 +30,7 @@ SCHEMA = (
     # One row a subject, kept for ever: after an erasure it is the tombstone
     # that stops first use from quietly making a new key.
     "CREATE TABLE IF NOT EXISTS sealdoc_keystore_subjects ("
-    " subject VARCHAR(512) PRIMARY KEY,"
+    " subject VARCHAR(1024) PRIMARY KEY,"
     " primary_version INTEGER,"
     " created VARCHAR(40) NOT NULL,"
     " erased VARCHAR(40),"
@@ -40,7 +41,7 @@ SCHEMA = (
     # One row a version. A destroyed version keeps its row (state, times) with
     # no material: the tombstone that inventory and audit name.
     "CREATE TABLE IF NOT EXISTS sealdoc_keystore_versions ("
-    " subject VARCHAR(512) NOT NULL,"
+    " subject VARCHAR(1024) NOT NULL,"
     " version INTEGER NOT NULL,"
     " state VARCHAR(20) NOT NULL,"
     " created VARCHAR(40) NOT NULL,"
@@ -59,7 +60,9 @@ class Dialect(Protocol):
     """What the store needs of a database driver."""
 
     name: str
-    retryable: tuple[type[BaseException], ...]  # a lost race on a unique key
+    retryable: tuple[type[BaseException], ...]  # may be a lost race on a unique key
+
+    def is_race(self, exc: BaseException) -> bool: ...
 
     def connect(self) -> Any: ...
 
@@ -77,6 +80,13 @@ class SqliteDialect:
 
     name = "sqlite"
     retryable: tuple[type[BaseException], ...] = (sqlite3.IntegrityError,)
+
+    def is_race(self, exc: BaseException) -> bool:
+        # Only a unique-key conflict is a lost race; a CHECK or trigger refusal is a failure.
+        return getattr(exc, "sqlite_errorname", "") in (
+            "SQLITE_CONSTRAINT_PRIMARYKEY",
+            "SQLITE_CONSTRAINT_UNIQUE",
+        )
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -126,14 +136,17 @@ class PostgresDialect:
 
     def __init__(self, dsn: str) -> None:
         try:
-            import psycopg
+            import psycopg  # noqa: PLC0415 - an optional extra, imported when used
         except ImportError as exc:
             raise KeyProviderError(
                 "a PostgreSQL key store needs psycopg: pip install 'sealdoc[postgresql]'"
             ) from exc
         self._psycopg = psycopg
         self.dsn = dsn
-        self.retryable = (psycopg.errors.UniqueViolation,)
+        self.retryable: tuple[type[BaseException], ...] = (psycopg.errors.UniqueViolation,)
+
+    def is_race(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.retryable)
 
     def connect(self) -> Any:
         return self._psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
@@ -189,6 +202,8 @@ class Database:
             # A forked child never shares its parent's connection.
             self._conn = self.dialect.connect()
             self._pid = os.getpid()
+            # Closed when the store is dropped without close(), not left to the driver's warning.
+            weakref.finalize(self, _close_quietly, self._conn)
         return self._conn
 
     def _text(self, text: str) -> str:
@@ -221,9 +236,9 @@ class Database:
     def _failures(self, what: str) -> Iterator[None]:
         try:
             yield
-        except self.dialect.retryable:
-            raise
         except self.dialect.errors() as exc:
+            if self.dialect.is_race(exc):
+                raise  # the caller reads again and retries
             self._drop()
             raise KeyProviderError(f"cannot {what}: {self.dialect.describe(exc)}") from exc
 
@@ -237,6 +252,11 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._drop()
+
+
+def _close_quietly(conn: Any) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 class Cursor:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -15,7 +14,7 @@ from .._audit import record
 from .._format import DEK_LEN, MAX_VERSION, WrappedKey
 from .._provider_api import AssociatedData, is_provider, powers
 from ..exceptions import KeyProviderError, KeyStoreError, NotMineError, RetentionError
-from ..providers._keyring_model import DESTROYED, DISABLED, ENABLED, PENDING_DESTROY
+from ..providers._keyring_model import DESTROYED, DISABLED, ENABLED
 from ._cache import Entry, SubjectCache, VersionRow
 from ._db import SCHEMA, Database, dialect_for
 from ._model import (
@@ -294,15 +293,16 @@ class KeyStore:
     def _material(self, subject: str, version: int) -> WrappedKey:
         """A fresh subject key, wrapped by the master; the plain key is dropped here."""
         try:
-            return self._master.wrap(
+            wrapped: WrappedKey = self._master.wrap(
                 os.urandom(DEK_LEN), master_ad(self.store_id, subject, version)
-            )  # type: ignore[no-any-return]
+            )
         except KeyProviderError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a master's own failure, kept as cause
+        except Exception as exc:
             raise KeyProviderError(
                 f"the master could not wrap a new key for subject {subject!r}"
             ) from exc
+        return wrapped
 
     def _version_row(
         self, subject: str, version: int, wrapped: WrappedKey, now: str
@@ -386,7 +386,7 @@ class KeyStore:
             now = iso(utcnow())
             try:
                 with self._db.transaction(f"rotate subject {subject!r}") as cur:
-                    primary, erased, _, _ = self._locked(cur, subject)
+                    _, erased, _, _ = self._locked(cur, subject)
                     if erased:
                         raise KeyStoreError(f"subject {subject!r} was erased at {erased}")
                     cur.run(_NEW_VERSION, self._version_row(subject, version, wrapped, now))
@@ -421,7 +421,7 @@ class KeyStore:
         subject = self.key(subject).subject
         _check_version(version)
         with self._db.transaction(f"change subject {subject!r}") as cur:
-            primary, erased, _, _ = self._locked(cur, subject)
+            primary, _, _, _ = self._locked(cur, subject)
             current = self._state(cur, subject, version)
             if current == DESTROYED:
                 raise KeyStoreError(f"subject {subject!r} version {version} was destroyed")
@@ -544,7 +544,8 @@ class KeyStore:
         with self._db.read("check subjects") as cur:
             for subject in names:
                 row = cur.one(
-                    "SELECT hold_reason, retain_until FROM sealdoc_keystore_subjects WHERE subject = ?",
+                    "SELECT hold_reason, retain_until FROM sealdoc_keystore_subjects"
+                    " WHERE subject = ?",
                     (subject,),
                 )
                 if row is None:
