@@ -466,3 +466,28 @@ def test_master_rotation_makes_old_backups_useless(tmp_path: Path) -> None:
     old = sealdoc.KeyStore(f"sqlite:///{backup}", master=ring)
     with pytest.raises(sealdoc.SealdocError):
         sealdoc.open(docs["C-0"], keys=old)
+
+
+# -- key URIs ------------------------------------------------------------------------------
+
+
+def test_key_uri_names_a_subject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ring_path = tmp_path / "master.json"
+    sealdoc.LocalKeyring.create(
+        ring_path, passphrase="correct horse battery staple 1729!", opslimit=1, memlimit=8 << 20
+    )
+    monkeypatch.setenv("SEALDOC_PASSPHRASE", "correct horse battery staple 1729!")
+    monkeypatch.setenv("SEALDOC_KEYSTORE_MASTER", f"local://{ring_path}#default")
+    uri = f"keystore+sqlite://{tmp_path}/keys.db"
+    customer = sealdoc.key_from_uri(uri + "#C-1007")
+    sealed = sealdoc.seal(b"x", keys=customer)
+    assert sealdoc.inspect(sealed).wrapped_keys[0].key_id.startswith("C-1007@ks-")
+    assert sealdoc.open(sealed, keys=uri) == b"x"  # the store opens every subject
+    vault = sealdoc.Vault(f"file://{tmp_path}/docs", keys=uri)
+    vault.put("d", b"y", key="C-2")
+    assert vault.get("d") == b"y"
+    monkeypatch.delenv("SEALDOC_KEYSTORE_MASTER")
+    with pytest.raises(sealdoc.KeyUriError, match="SEALDOC_KEYSTORE_MASTER"):
+        sealdoc.key_from_uri(f"keystore+sqlite://{tmp_path}/other.db#C-1")
+    with pytest.raises(sealdoc.KeyUriError):
+        sealdoc.key_from_uri("keystore+mysql://h/db#C-1", master=master())

@@ -2,7 +2,7 @@
 
 ``app`` (the root group and its global options), ``keys``, ``files`` (seal,
 open, inspect), ``store`` (rewrap, rotate, inventory), ``vault``,
-``deliver``, ``identity``; beside them ``config`` (the TOML file),
+``deliver``, ``identity``, ``customers`` (a KeyStore); beside them ``config`` (the TOML file),
 ``credentials`` (secrets from files, variables, prompts), ``streams``
 (inputs and all-or-nothing outputs), ``errors`` and ``exit_codes`` (one
 table, in docs/cli.md), ``progress`` and ``text`` (escaping what documents
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from .app import cli
 from .config import add_config_everywhere
+from .customers import customers
 from .deliver import deliver_cmd
 from .files import inspect_cmd, open_cmd, seal_cmd
 from .identity import identity
@@ -32,6 +33,7 @@ for _command in (
     vault,
     deliver_cmd,
     identity,
+    customers,
 ):
     cli.add_command(_command)
 add_config_everywhere(cli)
