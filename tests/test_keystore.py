@@ -491,3 +491,33 @@ def test_key_uri_names_a_subject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         sealdoc.key_from_uri(f"keystore+sqlite://{tmp_path}/other.db#C-1")
     with pytest.raises(sealdoc.KeyUriError):
         sealdoc.key_from_uri("keystore+mysql://h/db#C-1", master=master())
+
+
+# -- AWS KMS as the master (moto's server) -------------------------------------------------
+
+
+def test_kms_master_cold_use_is_one_decrypt(moto_endpoint: str, tmp_path: Path) -> None:
+    from sealdoc.providers import AwsKms
+
+    from .test_aws_kms import new_key
+
+    arn = new_key(moto_endpoint)
+    url = f"sqlite:///{tmp_path}/keys.db"
+    sealdoc.KeyStore(url, master=AwsKms(arn, endpoint_url=moto_endpoint)).add_many(["A", "B"])
+    kms = AwsKms(arn, endpoint_url=moto_endpoint)
+    store = sealdoc.KeyStore(url, master=kms)
+    sealed = [sealdoc.seal(b"x", keys=store.key("A")) for _ in range(5)]
+    assert all(sealdoc.open(s, keys=store) == b"x" for s in sealed)
+    assert kms.calls == 1  # one Decrypt for A's key, then none
+    # B's row given A's wrapped key: KMS refuses it (the encryption context differs)
+    sql(
+        url,
+        "UPDATE sealdoc_keystore_versions SET wrapped = (SELECT wrapped FROM"
+        " sealdoc_keystore_versions WHERE subject = 'A') WHERE subject = 'B'",
+    )
+    with pytest.raises(KeyProviderError, match="subject 'B'"):
+        sealdoc.seal(b"x", keys=store.key("B"))
+    down = sealdoc.KeyStore(url, master=AwsKms(arn, endpoint_url="http://127.0.0.1:9"))
+    with pytest.raises(KeyProviderError):
+        sealdoc.seal(b"x", keys=down.key("C"))
+    assert count_subjects(url) == 2  # nothing stored for C
