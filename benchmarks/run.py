@@ -557,6 +557,18 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
     return results
 
 
+def keystore(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Customer keys at scale (benchmarks/keystore.py); prints its own PASS/MISS lines."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import keystore as keystore_bench  # benchmarks/keystore.py
+
+    work = tmp / "keystore"
+    work.mkdir()
+    figures: dict[str, Any] = keystore_bench.run(work, quick)
+    keystore_bench.report(figures)
+    return figures
+
+
 def _bulk_dask(tmp: Path, quick: bool) -> dict[str, Any]:
     """The same job on a two-process Dask cluster, against the local engine."""
     from distributed import Client, LocalCluster
@@ -771,12 +783,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
     parser.add_argument(
         "--only",
-        choices=["delivery", "bulk"],
+        choices=["delivery", "bulk", "keystore"],
         help="run one section and print its figures only",
     )
     args = parser.parse_args()
-    if args.only == "delivery":
-        print(json.dumps(delivery(args.quick), indent=2))
+    if args.only in ("delivery", "keystore"):
+        with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
+            only = (
+                delivery(args.quick)
+                if args.only == "delivery"
+                else keystore(Path(name), args.quick)
+            )
+        print(json.dumps(only, indent=2))
         return 0
     if args.only == "bulk":
         with tempfile.TemporaryDirectory(prefix="sealdoc-bench-") as name:
@@ -814,6 +832,8 @@ def main() -> int:
         results["bulk"] = bulk(bulk_dir, args.quick)
         print("delivery ...", flush=True)
         results["delivery"] = delivery(args.quick)
+        print("customer key store ...", flush=True)
+        results["keystore"] = keystore(tmp, args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)

@@ -270,10 +270,13 @@ class Cursor:
         cur = self._conn.execute(self._db._text(text), tuple(params))
         return int(cur.rowcount)
 
-    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            cur = self._conn.cursor()
-            cur.executemany(self._db._text(text), [tuple(r) for r in rows])
+    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run a statement once a row; return how many rows it changed in all."""
+        if not rows:
+            return 0
+        cur = self._conn.cursor()
+        cur.executemany(self._db._text(text), [tuple(r) for r in rows])
+        return int(cur.rowcount)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return list(self._conn.execute(self._db._text(text), tuple(params)).fetchall())

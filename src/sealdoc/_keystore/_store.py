@@ -58,6 +58,7 @@ _NEW_VERSION = (
     "INSERT INTO sealdoc_keystore_versions (subject, version, state, created, changed,"
     " master_kind, master_key_id, master_version, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+_NO_CONFLICT = " ON CONFLICT (subject, version) DO NOTHING"
 _VERSIONS = (
     "SELECT version, state, created, changed FROM sealdoc_keystore_versions"
     " WHERE subject = ? ORDER BY version"
@@ -351,14 +352,15 @@ class KeyStore:
             rows = [(s, self._material(s, 1)) for s in batch]
             now = iso(utcnow())
             with self._db.transaction("add subjects") as cur:
-                made = [
-                    self._version_row(s, 1, w, now)
-                    for s, w in rows
-                    if cur.run(_NEW_SUBJECT, (s, now)) == 1
-                ]
-                cur.many(_NEW_VERSION, made)
-            added += len(made)
-            record("keystore.add-many", "ok", kind=KIND, detail=f"{len(made)} subjects")
+                # Existing subjects already have a version 1 (live or a tombstone):
+                # both inserts skip them, and the first counts what was new.
+                made = cur.many(_NEW_SUBJECT, [(s, now) for s, _ in rows])
+                cur.many(
+                    _NEW_VERSION + _NO_CONFLICT,
+                    [self._version_row(s, 1, w, now) for s, w in rows],
+                )
+            added += made
+            record("keystore.add-many", "ok", kind=KIND, detail=f"{made} subjects")
         return added
 
     # -- lifecycle ---------------------------------------------------------------
