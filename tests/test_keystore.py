@@ -153,6 +153,29 @@ def test_versions_states_and_tombstones(store: sealdoc.KeyStore) -> None:
         store.destroy("C-1")
 
 
+def test_scheduled_destroy_waits_for_erase_due(store: sealdoc.KeyStore) -> None:
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    old = sealdoc.seal(b"old", keys=store.key("C-1"))
+    store.rotate("C-1")
+    with pytest.raises(KeyStoreError, match="primary"):
+        store.destroy("C-1", 2, after=timedelta(days=7), now=now)
+    store.destroy("C-1", 1, after=timedelta(days=7), now=now)
+    assert [v.state for v in store.info("C-1").versions] == ["pending-destroy", "enabled"]
+    with pytest.raises(sealdoc.DecryptionError):  # stops opening at once
+        sealdoc.open(old, keys=store)
+    store.enable("C-1", 1)  # cancels
+    assert sealdoc.open(old, keys=store) == b"old"
+    store.destroy("C-1", 1, after=timedelta(days=7), now=now)
+    assert store.erase_due(now=now + timedelta(days=6)).versions == ()
+    store.hold("C-1", "case 9")
+    assert store.erase_due(now=now + timedelta(days=8)).versions == ()  # the hold keeps it
+    store.release("C-1")
+    assert store.erase_due(now=now + timedelta(days=8)).versions == (("C-1", 1),)
+    assert [v.state for v in store.info("C-1").versions] == ["destroyed", "enabled"]
+    with pytest.raises(KeyStoreError, match="retain"):
+        store.destroy("C-1", after=timedelta(days=1))
+
+
 def test_erased_subject_is_not_made_again(store: sealdoc.KeyStore) -> None:
     sealed = sealdoc.seal(b"x", keys=store.key("C-1"))
     store.destroy("C-1", confirm=True)

@@ -103,8 +103,10 @@ class EraseReport:
 
     ``erased``: subjects whose retention ended, now destroyed. ``held``:
     subjects whose retention ended but a legal hold keeps (subject, reason).
+    ``versions``: (subject, version) whose scheduled destroy was due, now destroyed.
     """
 
     erased: tuple[str, ...]
     held: tuple[tuple[str, str], ...]
     at: str
+    versions: tuple[tuple[str, int], ...] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -14,7 +14,7 @@ from .._audit import record
 from .._format import DEK_LEN, MAX_VERSION, WrappedKey
 from .._provider_api import AssociatedData, is_provider, powers
 from ..exceptions import KeyProviderError, KeyStoreError, NotMineError, RetentionError
-from ..providers._keyring_model import DESTROYED, DISABLED, ENABLED
+from ..providers._keyring_model import DESTROYED, DISABLED, ENABLED, PENDING_DESTROY
 from ._cache import Entry, SubjectCache, VersionRow
 from ._db import SCHEMA, Database, dialect_for
 from ._model import (
@@ -427,6 +427,10 @@ class KeyStore:
             current = self._state(cur, subject, version)
             if current == DESTROYED:
                 raise KeyStoreError(f"subject {subject!r} version {version} was destroyed")
+            if state == DISABLED and current == PENDING_DESTROY:
+                raise KeyStoreError(
+                    f"subject {subject!r} version {version} is to be destroyed; enable cancels that"
+                )
             if state == DISABLED and version == primary:
                 raise KeyStoreError(
                     f"version {version} is the primary of subject {subject!r}: rotate first"
@@ -465,6 +469,7 @@ class KeyStore:
         version: int | None = None,
         *,
         confirm: bool = False,
+        after: timedelta | None = None,
         now: datetime | None = None,
     ) -> None:
         """Erase key material for good: one version, or (no version) the whole subject.
@@ -473,11 +478,18 @@ class KeyStore:
         unreadable (crypto-shredding); the versions stay as tombstones. A
         subject under legal hold or before its retention date is refused
         (RetentionError). Erasing a subject, or destroying its primary or
-        last enabled version, needs ``confirm=True``.
+        last enabled version, needs ``confirm=True``. With ``after`` (a
+        version, not the primary), the version stops opening now (state
+        ``pending-destroy``) and :meth:`erase_due` destroys it once ``after``
+        has passed; :meth:`enable` cancels until then. A subject's erasure
+        waits through :meth:`retain` instead.
         """
         subject = self.key(subject).subject
         when = utcnow() if now is None else check_when(now, "now")
         stamp = iso(when)
+        if after is not None:
+            self._schedule(subject, version, after, when)
+            return
         with self._db.transaction(f"destroy subject {subject!r}") as cur:
             primary, erased, hold, until = self._locked(cur, subject)
             self._check_erasable(subject, hold, until, when)
@@ -527,6 +539,70 @@ class KeyStore:
             version=version,
             detail="every version" if version is None else "",
         )
+
+    def _schedule(
+        self, subject: str, version: int | None, after: timedelta, when: datetime
+    ) -> None:
+        if version is None:
+            raise KeyStoreError(
+                "a subject's erasure is scheduled with retain(subject, until) and erase_due()"
+            )
+        _check_version(version)
+        if not isinstance(after, timedelta) or after <= timedelta(0):
+            raise KeyStoreError("after is a positive datetime.timedelta")
+        due = iso(when + after)
+        with self._db.transaction(f"schedule a destroy of subject {subject!r}") as cur:
+            primary, _, hold, until = self._locked(cur, subject)
+            self._check_erasable(subject, hold, until, when + after)
+            if version == primary:
+                raise KeyStoreError(
+                    f"version {version} is the primary of subject {subject!r}: rotate first"
+                )
+            state = self._state(cur, subject, version)
+            if state in (DESTROYED, PENDING_DESTROY):
+                raise KeyStoreError(f"subject {subject!r} version {version} is already {state}")
+            cur.run(
+                "UPDATE sealdoc_keystore_versions SET state = ?, changed = ?, destroy_at = ?"
+                " WHERE subject = ? AND version = ?",
+                (PENDING_DESTROY, iso(when), due, subject, version),
+            )
+        self._cache.drop(subject)
+        record(
+            "keystore.destroy.schedule",
+            "ok",
+            kind=KIND,
+            key_id=label(subject, self.store_id),
+            version=version,
+            detail=f"due {due}",
+        )
+
+    def _purge_versions(self, when: datetime) -> tuple[list[tuple[str, int]], list[str]]:
+        """Destroy the scheduled versions now due; a held subject's wait (returned apart)."""
+        with self._db.read("find versions due") as cur:
+            due = cur.all(
+                "SELECT subject, version FROM sealdoc_keystore_versions"
+                " WHERE state = ? AND destroy_at <= ? ORDER BY subject, version",
+                (PENDING_DESTROY, iso(when)),
+            )
+        done: list[tuple[str, int]] = []
+        held: list[str] = []
+        for subject, version in due:
+            with self._db.transaction(f"destroy subject {subject!r}") as cur:
+                _, _, hold, until = self._locked(cur, subject)
+                if hold or (until and datetime.fromisoformat(until) > when):
+                    held.append(subject)
+                    continue
+                if cur.run(_SHRED_ONE, (DESTROYED, iso(when), subject, DESTROYED, version)):
+                    done.append((subject, int(version)))
+            self._cache.drop(subject)
+            record(
+                "keystore.purge",
+                "ok",
+                kind=KIND,
+                key_id=label(subject, self.store_id),
+                version=version,
+            )
+        return done, held
 
     def destroy_many(
         self, subjects: Iterable[str], *, confirm: bool = False, now: datetime | None = None
@@ -647,7 +723,10 @@ class KeyStore:
         )
 
     def erase_due(self, *, now: datetime | None = None) -> EraseReport:
-        """Erase every subject whose retention date passed and that no legal hold keeps."""
+        """Erase every subject whose retention date passed and that no legal hold keeps.
+
+        Also destroys the versions whose scheduled destroy (``after``) is due.
+        """
         when = utcnow() if now is None else check_when(now, "now")
         erased: list[str] = []
         held: list[tuple[str, str]] = []
@@ -665,7 +744,11 @@ class KeyStore:
             after = rows[-1][0]
             held.extend((s, h) for s, h in rows if h)
             erased.extend(self._erase_batch([s for s, h in rows if not h], when, skip_held=True))
-        report = EraseReport(erased=tuple(erased), held=tuple(held), at=iso(when))
+        versions, waiting = self._purge_versions(when)
+        held.extend((s, "a hold or retention date") for s in waiting if s not in dict(held))
+        report = EraseReport(
+            erased=tuple(erased), held=tuple(held), at=iso(when), versions=tuple(versions)
+        )
         record(
             "keystore.erase-due", "ok", kind=KIND, detail=f"{len(erased)} erased, {len(held)} held"
         )
