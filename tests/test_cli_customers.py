@@ -77,3 +77,21 @@ def test_vault_put_key_id(tmp_path: Path, env: dict[str, str]) -> None:
     assert put.returncode == 0, put.stderr
     inspected = run(tmp_path, "vault", "inspect", vault, "d1")
     assert b"C-1007@kr-" in inspected.stdout
+
+
+@pytest.mark.parametrize("env", ["sqlite"], indirect=True)
+def test_import_moves_customers_and_their_documents(tmp_path: Path, env: dict[str, str]) -> None:
+    vault = f"file://{tmp_path}/docs"
+    for name in ("C-1", "C-2"):
+        assert run(tmp_path, "keys", "add", name).returncode == 0
+        (tmp_path / name).write_bytes(name.encode())
+        put = run(tmp_path, "vault", "put", vault, f"{name}/a", name, "--key-id", name)
+        assert put.returncode == 0, put.stderr
+    out = ok(tmp_path, env, "import", "--documents", vault)
+    assert "2 customers in the store: C-1, C-2" in out
+    assert "C-1\t1 documents moved\t0 failed" in out
+    inspected = run(tmp_path, "vault", "inspect", vault, "C-2/a").stdout
+    assert b"keystore" in inspected
+    assert b"C-2@ks-" in inspected
+    again = ok(tmp_path, env, "import", "--documents", vault)  # resumable: nothing left
+    assert "C-1\t0 documents moved\t0 failed" in again

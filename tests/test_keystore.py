@@ -544,3 +544,42 @@ def test_kms_master_cold_use_is_one_decrypt(moto_endpoint: str, tmp_path: Path) 
     with pytest.raises(KeyProviderError):
         sealdoc.seal(b"x", keys=down.key("C"))
     assert count_subjects(url) == 2  # nothing stored for C
+
+
+# -- migration from keyring keys --------------------------------------------------------
+
+
+def test_customers_move_from_keyring_keys(tmp_path: Path) -> None:
+    from sealdoc._keystore._migrate import import_keyring, move_documents
+
+    ring = sealdoc.MemoryKeyring()
+    escrow = sealdoc.MemoryKeyring(key_id="escrow")
+    for name in ("C-1", "C-2"):
+        ring.add_key(name)
+    store = sealdoc.KeyStore(f"sqlite:///{tmp_path}/keys.db", master=master())
+    before_move = sealdoc.Vault(f"file://{tmp_path}/docs", keys=[ring, escrow])
+    for name in ("C-1", "C-2"):
+        for month in ("01", "02"):
+            before_move.put(f"{name}/{month}", name.encode(), key=name)
+    before_move.put("bank/policy", b"policy")  # the default key: not a customer
+    vault = sealdoc.Vault(f"file://{tmp_path}/docs", keys=[ring, escrow, store])
+    assert import_keyring(store, ring) == ["C-1", "C-2"]
+    before = vault.inventory().counts
+    reports = move_documents(vault, ring, store, ["C-1", "C-2"], keep=[escrow])
+    assert [r.rewritten for r in reports.values()] == [2, 2]
+    after = vault.inventory().counts
+    moved = {k: v for k, v in after.items() if k.startswith("keystore:")}
+    assert moved == {
+        f"keystore:C-1@{store.store_id}#1": 2,
+        f"keystore:C-2@{store.store_id}#1": 2,
+    }
+    assert not any(k.startswith(("local:C-", "memory:C-")) for k in after)
+    assert sum(before.values()) - sum(after.values()) == 0  # same wraps count: one moved each
+    for version in (1,):
+        ring.destroy(version, "C-1", confirm=True)  # the keyring key can go now
+    store.destroy("C-2", confirm=True)
+    opener = sealdoc.Vault(f"file://{tmp_path}/docs", keys=[ring, store])
+    assert opener.get("C-1/01") == b"C-1"
+    with pytest.raises(sealdoc.DecryptionError):
+        opener.get("C-2/01")
+    assert opener.get("bank/policy") == b"policy"

@@ -9,9 +9,11 @@ from typing import Any
 import click
 
 from .._keystore import KeyStore
+from .._keystore._migrate import import_keyring, move_documents
 from .._keystore._uri import MASTER_ENV
+from .._vault import Vault
 from ..exceptions import RetentionError
-from .errors import RefusedError, errors
+from .errors import CliError, RefusedError, errors
 from .state import State
 from .text import shown
 
@@ -234,6 +236,57 @@ def customers_erase_due(store: KeyStore) -> None:
     for subject, reason in report.held:
         click.echo(f"held\t{shown(subject)}\t{shown(reason)}")
     click.echo(f"{len(report.erased)} erased, {len(report.held)} kept by a hold", err=True)
+
+
+@customers.command("import")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--documents",
+    "vault_url",
+    metavar="URL",
+    default=None,
+    help="A vault whose documents follow: each customer's are rewrapped from the keyring "
+    "key to the customer's key in the store.",
+)
+@click.option(
+    "--keep",
+    "keep_uris",
+    multiple=True,
+    metavar="URI",
+    help="Key URI of a wrap the documents keep beside the customer's (escrow). Repeatable.",
+)
+@store_option
+def customers_import(
+    store: KeyStore, names: tuple[str, ...], vault_url: str | None, keep_uris: tuple[str, ...]
+) -> None:
+    """Move customers held as keys of the local keyring (--keyring) into the store.
+
+    NAMES are keyring keys (default: every key but 'default'). With
+    --documents, their documents follow (a rewrap per customer; run again
+    to resume). Destroy the keyring keys once inventory shows none left.
+
+    \b
+    Example:
+      sealdoc customers import --documents s3://bank-docs/statements --keystore sqlite:///srv/keys.db
+    """
+    state = click.get_current_context().find_object(State)
+    assert state is not None
+    with errors():
+        ring = state.load()
+        subjects = import_keyring(store, ring, names or None)
+        click.echo(f"{len(subjects)} customers in the store: {', '.join(map(shown, subjects))}")
+        if vault_url is None:
+            return
+        keep = [state.key(uri) for uri in keep_uris]
+        vault = Vault(vault_url, keys=[ring, *keep])
+        failed = 0
+        for name, report in move_documents(vault, ring, store, subjects, keep=keep).items():
+            failed += len(report.failed)
+            click.echo(
+                f"{shown(name)}\t{report.rewritten} documents moved\t{len(report.failed)} failed"
+            )
+    if failed:
+        raise CliError(f"{failed} documents did not move; run the command again to retry them")
 
 
 @customers.command("rewrap-master")
