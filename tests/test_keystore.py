@@ -268,6 +268,23 @@ def test_read_only_postgres_is_a_clear_error(postgres_url: str) -> None:
         store.add("C-1")
 
 
+def test_a_dropped_connection_is_read_again(postgres_url: str) -> None:
+    writer = sealdoc.KeyStore(postgres_url, master=master())
+    sealed = sealdoc.seal(b"x", keys=writer.key("C-1"))
+    reader = sealdoc.KeyStore(postgres_url, master=master(), cache_ttl=0)
+    assert sealdoc.open(sealed, keys=reader) == b"x"
+    # The server ends every other session (a restart, a failover, an idle timeout).
+    sql(
+        postgres_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    assert sealdoc.open(sealed, keys=reader) == b"x"  # the read is retried on a new connection
+    with pytest.raises(KeyProviderError, match="unreachable"):
+        writer.rotate("C-1")  # a write is not retried: it fails clearly
+    assert writer.rotate("C-1") == 2  # and the next call has a new connection
+
+
 def test_postgres_down_is_a_clear_error(postgres_server: str) -> None:
     port = postgres_server.rsplit(":", 1)[1]
     with pytest.raises(KeyProviderError, match="unreachable"):

@@ -14,6 +14,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -231,6 +232,25 @@ class Database:
         """Statements outside a transaction: each reads a consistent snapshot, takes no lock."""
         with self._lock, self._failures(what):
             yield Cursor(self, self._connection())
+
+    def fetch(
+        self, what: str, text: str, params: Sequence[Any] = (), *, retries: int = 2
+    ) -> list[tuple[Any, ...]]:
+        """One read statement, retried with backoff on a new connection if it fails.
+
+        Safe because it changes nothing: a server restart, a failover or a
+        connection the server closed costs a retry, not an error. Writes are
+        never retried here (a lost answer to a COMMIT is not knowable).
+        """
+        for attempt in range(retries + 1):
+            try:
+                with self.read(what) as cur:
+                    return cur.all(text, params)
+            except KeyProviderError:  # noqa: PERF203 - a retry loop: the cost is the sleep
+                if attempt == retries:
+                    raise
+                time.sleep(0.05 * 4**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextlib.contextmanager
     def _failures(self, what: str) -> Iterator[None]:

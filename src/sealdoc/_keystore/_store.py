@@ -237,8 +237,7 @@ class KeyStore:
 
     def _read(self, subject: str) -> Entry | None:
         read_at = self._cache.now()
-        with self._db.read(f"read subject {subject!r}") as cur:
-            rows = cur.all(_READ_SUBJECT, (subject,))
+        rows = self._db.fetch(f"read subject {subject!r}", _READ_SUBJECT, (subject,))
         if not rows:
             return None
         versions: dict[int, VersionRow] = {}
