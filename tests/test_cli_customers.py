@@ -95,3 +95,6 @@ def test_import_moves_customers_and_their_documents(tmp_path: Path, env: dict[st
     assert b"C-2@ks-" in inspected
     again = ok(tmp_path, env, "import", "--documents", vault)  # resumable: nothing left
     assert "C-1\t0 documents moved\t0 failed" in again
+    ok(tmp_path, env, "destroy", "C-2", "--yes-destroy-last")
+    listed = ok(tmp_path, env, "inventory", vault).splitlines()
+    assert listed[1:] == ["C-1\t1\t0\t1:enabled\t-\t-", "C-2\t1\t1\t1:destroyed\t-\t-"]

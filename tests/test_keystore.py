@@ -407,6 +407,24 @@ def test_vault_put_under_subject_rewrap_and_shred(url: str, tmp_path: Path) -> N
         assert vault.get(f"C-2/{month}") == f"C-2 {month}".encode()
 
 
+def test_inventory_per_subject(store: sealdoc.KeyStore, tmp_path: Path) -> None:
+    from sealdoc._keystore._inventory import subjects_in
+
+    vault = sealdoc.Vault(f"file://{tmp_path}/docs", keys=store)
+    for i in range(3):
+        vault.put(f"A/{i}", b"a", key="A")
+    store.rotate("A")
+    vault.put("A/new", b"a", key="A")
+    vault.put("B/0", b"b", key="B")
+    store.hold("A", "case 5")
+    store.destroy("B", confirm=True)
+    rows = {r.subject: r for r in subjects_in(store, vault.inventory())}
+    assert rows["A"].documents == {1: 3, 2: 1}
+    assert (rows["A"].shredded, rows["A"].info.hold) == (0, "case 5")
+    assert (rows["B"].documents, rows["B"].shredded) == ({1: 1}, 1)
+    assert rows["B"].info.shredded
+
+
 def test_vault_key_for_and_stream_put(store: sealdoc.KeyStore, tmp_path: Path) -> None:
     import io
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from .._keystore import KeyStore
+from .._keystore._inventory import subjects_in
 from .._keystore._migrate import import_keyring, move_documents
 from .._keystore._uri import MASTER_ENV
 from .._vault import Vault
@@ -236,6 +237,28 @@ def customers_erase_due(store: KeyStore) -> None:
     for subject, reason in report.held:
         click.echo(f"held\t{shown(subject)}\t{shown(reason)}")
     click.echo(f"{len(report.erased)} erased, {len(report.held)} kept by a hold", err=True)
+
+
+@customers.command("inventory")
+@click.argument("store_url")
+@click.option("--prefix", default="", help="Only doc ids starting with this.")
+@store_option
+def customers_inventory(store: KeyStore, store_url: str, prefix: str) -> None:
+    """Per customer: documents by key version, shredded documents, hold and retention.
+
+    \b
+    Example:
+      sealdoc customers inventory s3://bank-docs/statements --keystore sqlite:///srv/keys.db
+    """
+    click.echo("customer\tdocuments\tshredded\tversions\thold\tretain until")
+    with errors():
+        inventory = Vault(store_url).inventory(prefix=prefix)
+        for row in subjects_in(store, inventory):
+            versions = ",".join(f"{v.version}:{v.state}" for v in row.info.versions)
+            click.echo(
+                f"{shown(row.subject)}\t{sum(row.documents.values())}\t{row.shredded}\t"
+                f"{versions}\t{shown(row.info.hold or '-')}\t{row.info.retain_until or '-'}"
+            )
 
 
 @customers.command("import")
