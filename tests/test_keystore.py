@@ -88,6 +88,33 @@ def _master_ad(store: sealdoc.KeyStore, subject: str, version: int) -> Any:
     return master_ad(store.store_id, subject, version)
 
 
+def test_audit_names_every_change_and_no_secret(store: sealdoc.KeyStore) -> None:
+    import pickle
+
+    events: list[sealdoc.AuditEvent] = []
+    remove = sealdoc.add_audit_hook(events.append)
+    try:
+        sealdoc.seal(b"x", keys=store.key("C-1"))
+        store.rotate("C-1")
+        store.hold("C-1", "case 3")
+        store.release("C-1")
+        store.destroy("C-1", confirm=True)
+    finally:
+        remove()
+    ops = [e.operation for e in events if e.operation.startswith("keystore.")]
+    assert ops == [
+        "keystore.add",
+        "keystore.rotate",
+        "keystore.hold",
+        "keystore.release",
+        "keystore.destroy",
+    ]
+    assert all(e.key_id == f"C-1@{store.store_id}" for e in events if e.operation in ops)
+    with pytest.raises(TypeError, match="key URI"):
+        pickle.dumps(store.key("C-1"))
+    assert "C-1" in repr(store.key("C-1"))
+
+
 def test_sqlite_file_is_0600(tmp_path: Path) -> None:
     old = os.umask(0)
     try:

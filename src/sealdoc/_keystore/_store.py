@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -147,6 +147,13 @@ class KeyStore:
 
     def __repr__(self) -> str:
         return f"KeyStore({self._db.dialect.name}, store_id={self.store_id!r})"
+
+    def __reduce__(self) -> NoReturn:
+        # A database connection and a cache of unwrapped keys never travel.
+        raise TypeError(
+            "a KeyStore is never pickled (its cache holds unwrapped keys): give worker "
+            "processes a key URI (keystore+sqlite:///...#subject, keystore+postgresql://...)"
+        )
 
     @property
     def cache_ttl(self) -> float:

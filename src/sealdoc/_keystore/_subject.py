@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from cryptography.exceptions import InvalidTag
 
@@ -38,6 +38,9 @@ class SubjectKey:
 
     def __repr__(self) -> str:
         return f"SubjectKey(subject={self.subject!r}, store={self._store.store_id!r})"
+
+    def __reduce__(self) -> NoReturn:
+        self._store.__reduce__()
 
     def wrap(self, dek: bytes, ad: AssociatedData) -> WrappedKey:
         if len(dek) != DEK_LEN:
