@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -13,23 +12,33 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .._audit import record
 from .._format import DEK_LEN, MAX_VERSION, WrappedKey
 from .._provider_api import AssociatedData, is_provider, powers
-from ..exceptions import KeyProviderError, KeyStoreError, NotMineError, RetentionError
+from ..exceptions import KeyProviderError, KeyStoreError, NotMineError
 from ..providers._keyring_model import DESTROYED, DISABLED, ENABLED, PENDING_DESTROY
 from ._cache import Entry, SubjectCache, VersionRow
 from ._db import SCHEMA, Database, dialect_for
+from ._erasure import Erasure
 from ._model import (
     KIND,
     STORE_ID,
-    EraseReport,
     SubjectInfo,
     VersionInfo,
     check_subject,
-    check_when,
     iso,
     label,
     master_ad,
     subject_of,
     utcnow,
+)
+from ._sql import (
+    NEW_SUBJECT,
+    NEW_VERSION,
+    NO_CONFLICT,
+    READ_SUBJECT,
+    VERSIONS,
+    batches,
+    check_version,
+    locked,
+    state_of,
 )
 from ._subject import SubjectKey, no_primary, open_wrap
 
@@ -39,36 +48,6 @@ DEFAULT_CACHE_TTL = 60.0
 DEFAULT_CACHE_SIZE = 100_000
 DEFAULT_BATCH = 1_000
 _RETRIES = 5
-
-_READ_SUBJECT = (
-    "SELECT s.primary_version, s.erased, v.version, v.state, v.master_kind,"
-    " v.master_key_id, v.master_version, v.wrapped"
-    " FROM sealdoc_keystore_subjects s LEFT JOIN sealdoc_keystore_versions v"
-    " ON v.subject = s.subject WHERE s.subject = ?"
-)
-_LOCK_SUBJECT = (
-    "SELECT primary_version, erased, hold_reason, retain_until"
-    " FROM sealdoc_keystore_subjects WHERE subject = ? FOR UPDATE"
-)
-_NEW_SUBJECT = (
-    "INSERT INTO sealdoc_keystore_subjects (subject, primary_version, created)"
-    " VALUES (?, 1, ?) ON CONFLICT (subject) DO NOTHING"
-)
-_NEW_VERSION = (
-    "INSERT INTO sealdoc_keystore_versions (subject, version, state, created, changed,"
-    " master_kind, master_key_id, master_version, wrapped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_NO_CONFLICT = " ON CONFLICT (subject, version) DO NOTHING"
-_VERSIONS = (
-    "SELECT version, state, created, changed FROM sealdoc_keystore_versions"
-    " WHERE subject = ? ORDER BY version"
-)
-_SHRED = (
-    "UPDATE sealdoc_keystore_versions SET state = ?, changed = ?, destroy_at = NULL,"
-    " master_kind = NULL, master_key_id = NULL, master_version = NULL, wrapped = NULL"
-    " WHERE subject = ? AND state <> ?"
-)
-_SHRED_ONE = _SHRED + " AND version = ?"
 
 
 def _check_master(master: object) -> Any:
@@ -90,20 +69,7 @@ def _check_ttl(cache_ttl: float | None) -> float:
     return float(cache_ttl)
 
 
-def _check_version(version: object) -> int:
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise TypeError("a key version is an int")
-    if not 1 <= version <= MAX_VERSION:
-        raise ValueError("key versions run from 1 to 2**32-1")
-    return version
-
-
-def _batches(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class KeyStore:
+class KeyStore(Erasure):
     """Per-subject keys (a customer, a tenant, a case) in a database.
 
     ``url`` is ``sqlite:///path/keys.db`` (made 0600 if missing) or
@@ -244,7 +210,7 @@ class KeyStore:
 
     def _read(self, subject: str) -> Entry | None:
         read_at = self._cache.now()
-        rows = self._db.fetch(f"read subject {subject!r}", _READ_SUBJECT, (subject,))
+        rows = self._db.fetch(f"read subject {subject!r}", READ_SUBJECT, (subject,))
         if not rows:
             return None
         versions: dict[int, VersionRow] = {}
@@ -332,9 +298,9 @@ class KeyStore:
         now = iso(utcnow())
         with self._db.transaction(f"create subject {subject!r}") as cur:
             # The primary key decides a race: the loser inserts nothing and uses the winner's.
-            made = cur.run(_NEW_SUBJECT, (subject, now)) == 1
+            made = cur.run(NEW_SUBJECT, (subject, now)) == 1
             if made:
-                cur.run(_NEW_VERSION, self._version_row(subject, 1, wrapped, now))
+                cur.run(NEW_VERSION, self._version_row(subject, 1, wrapped, now))
         if made:
             record("keystore.add", "ok", kind=KIND, key_id=label(subject, self.store_id), version=1)
         elif not exists_ok:
@@ -354,15 +320,15 @@ class KeyStore:
         """
         names = [check_subject(s) for s in subjects]
         added = 0
-        for batch in _batches(names, self._batch):
+        for batch in batches(names, self._batch):
             rows = [(s, self._material(s, 1)) for s in batch]
             now = iso(utcnow())
             with self._db.transaction("add subjects") as cur:
                 # Existing subjects already have a version 1 (live or a tombstone):
                 # both inserts skip them, and the first counts what was new.
-                made = cur.many(_NEW_SUBJECT, [(s, now) for s, _ in rows])
+                made = cur.many(NEW_SUBJECT, [(s, now) for s, _ in rows])
                 cur.many(
-                    _NEW_VERSION + _NO_CONFLICT,
+                    NEW_VERSION + NO_CONFLICT,
                     [self._version_row(s, 1, w, now) for s, w in rows],
                 )
             added += made
@@ -370,12 +336,6 @@ class KeyStore:
         return added
 
     # -- lifecycle ---------------------------------------------------------------
-
-    def _locked(self, cur: Any, subject: str) -> tuple[Any, ...]:
-        row = cur.one(_LOCK_SUBJECT, (subject,))
-        if row is None:
-            raise KeyStoreError(f"this key store has no subject {subject!r}")
-        return row  # type: ignore[no-any-return]
 
     def rotate(self, subject: str) -> int:
         """Add a new version of the subject's key and make it primary; return its number."""
@@ -394,10 +354,10 @@ class KeyStore:
             now = iso(utcnow())
             try:
                 with self._db.transaction(f"rotate subject {subject!r}") as cur:
-                    _, erased, _, _ = self._locked(cur, subject)
+                    _, erased, _, _ = locked(cur, subject)
                     if erased:
                         raise KeyStoreError(f"subject {subject!r} was erased at {erased}")
-                    cur.run(_NEW_VERSION, self._version_row(subject, version, wrapped, now))
+                    cur.run(NEW_VERSION, self._version_row(subject, version, wrapped, now))
                     cur.run(
                         "UPDATE sealdoc_keystore_subjects SET primary_version = ?"
                         " WHERE subject = ?",
@@ -427,10 +387,10 @@ class KeyStore:
 
     def _set_state(self, subject: str, version: int, state: str) -> None:
         subject = self.key(subject).subject
-        _check_version(version)
+        check_version(version)
         with self._db.transaction(f"change subject {subject!r}") as cur:
-            primary, _, _, _ = self._locked(cur, subject)
-            current = self._state(cur, subject, version)
+            primary, _, _, _ = locked(cur, subject)
+            current = state_of(cur, subject, version)
             if current == DESTROYED:
                 raise KeyStoreError(f"subject {subject!r} version {version} was destroyed")
             if state == DISABLED and current == PENDING_DESTROY:
@@ -450,316 +410,6 @@ class KeyStore:
         operation = "keystore.disable" if state == DISABLED else "keystore.enable"
         record(operation, "ok", kind=KIND, key_id=label(subject, self.store_id), version=version)
 
-    def _state(self, cur: Any, subject: str, version: int) -> str:
-        row = cur.one(
-            "SELECT state FROM sealdoc_keystore_versions WHERE subject = ? AND version = ?",
-            (subject, version),
-        )
-        if row is None:
-            raise KeyStoreError(f"subject {subject!r} has no version {version}")
-        return str(row[0])
-
-    def _check_erasable(
-        self, subject: str, hold: str | None, until: str | None, now: datetime
-    ) -> None:
-        if hold:
-            raise RetentionError(
-                f"subject {subject!r} is under legal hold ({hold}); release it first"
-            )
-        if until and datetime.fromisoformat(until) > now:
-            raise RetentionError(f"subject {subject!r} is retained until {until}")
-
-    def destroy(
-        self,
-        subject: str,
-        version: int | None = None,
-        *,
-        confirm: bool = False,
-        after: timedelta | None = None,
-        now: datetime | None = None,
-    ) -> None:
-        """Erase key material for good: one version, or (no version) the whole subject.
-
-        Every document wrapped only under what is destroyed becomes
-        unreadable (crypto-shredding); the versions stay as tombstones. A
-        subject under legal hold or before its retention date is refused
-        (RetentionError). Erasing a subject, or destroying its primary or
-        last enabled version, needs ``confirm=True``. With ``after`` (a
-        version, not the primary), the version stops opening now (state
-        ``pending-destroy``) and :meth:`erase_due` destroys it once ``after``
-        has passed; :meth:`enable` cancels until then. A subject's erasure
-        waits through :meth:`retain` instead.
-        """
-        subject = self.key(subject).subject
-        when = utcnow() if now is None else check_when(now, "now")
-        stamp = iso(when)
-        if after is not None:
-            self._schedule(subject, version, after, when)
-            return
-        with self._db.transaction(f"destroy subject {subject!r}") as cur:
-            primary, erased, hold, until = self._locked(cur, subject)
-            self._check_erasable(subject, hold, until, when)
-            if version is None:
-                if not confirm:
-                    raise KeyStoreError(
-                        f"erasing subject {subject!r} makes every document under it "
-                        "unreadable: pass confirm=True"
-                    )
-                if erased:
-                    raise KeyStoreError(f"subject {subject!r} was already erased at {erased}")
-                cur.run(_SHRED, (DESTROYED, stamp, subject, DESTROYED))
-                cur.run(
-                    "UPDATE sealdoc_keystore_subjects SET primary_version = NULL, erased = ?"
-                    " WHERE subject = ?",
-                    (stamp, subject),
-                )
-            else:
-                _check_version(version)
-                if self._state(cur, subject, version) == DESTROYED:
-                    raise KeyStoreError(
-                        f"subject {subject!r} version {version} was already destroyed"
-                    )
-                enabled = cur.all(
-                    "SELECT version FROM sealdoc_keystore_versions"
-                    " WHERE subject = ? AND state = ? AND version <> ?",
-                    (subject, ENABLED, version),
-                )
-                if (version == primary or not enabled) and not confirm:
-                    raise KeyStoreError(
-                        f"version {version} is the primary or the last enabled version of "
-                        f"subject {subject!r}; documents under it will be lost: pass confirm=True"
-                    )
-                cur.run(_SHRED_ONE, (DESTROYED, stamp, subject, DESTROYED, version))
-                if version == primary:
-                    cur.run(
-                        "UPDATE sealdoc_keystore_subjects SET primary_version = NULL"
-                        " WHERE subject = ?",
-                        (subject,),
-                    )
-        self._cache.drop(subject)
-        record(
-            "keystore.destroy",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
-            version=version,
-            detail="every version" if version is None else "",
-        )
-
-    def _schedule(
-        self, subject: str, version: int | None, after: timedelta, when: datetime
-    ) -> None:
-        if version is None:
-            raise KeyStoreError(
-                "a subject's erasure is scheduled with retain(subject, until) and erase_due()"
-            )
-        _check_version(version)
-        if not isinstance(after, timedelta) or after <= timedelta(0):
-            raise KeyStoreError("after is a positive datetime.timedelta")
-        due = iso(when + after)
-        with self._db.transaction(f"schedule a destroy of subject {subject!r}") as cur:
-            primary, _, hold, until = self._locked(cur, subject)
-            self._check_erasable(subject, hold, until, when + after)
-            if version == primary:
-                raise KeyStoreError(
-                    f"version {version} is the primary of subject {subject!r}: rotate first"
-                )
-            state = self._state(cur, subject, version)
-            if state in (DESTROYED, PENDING_DESTROY):
-                raise KeyStoreError(f"subject {subject!r} version {version} is already {state}")
-            cur.run(
-                "UPDATE sealdoc_keystore_versions SET state = ?, changed = ?, destroy_at = ?"
-                " WHERE subject = ? AND version = ?",
-                (PENDING_DESTROY, iso(when), due, subject, version),
-            )
-        self._cache.drop(subject)
-        record(
-            "keystore.destroy.schedule",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
-            version=version,
-            detail=f"due {due}",
-        )
-
-    def _purge_versions(self, when: datetime) -> tuple[list[tuple[str, int]], list[str]]:
-        """Destroy the scheduled versions now due; a held subject's wait (returned apart)."""
-        with self._db.read("find versions due") as cur:
-            due = cur.all(
-                "SELECT subject, version FROM sealdoc_keystore_versions"
-                " WHERE state = ? AND destroy_at <= ? ORDER BY subject, version",
-                (PENDING_DESTROY, iso(when)),
-            )
-        done: list[tuple[str, int]] = []
-        held: list[str] = []
-        for subject, version in due:
-            with self._db.transaction(f"destroy subject {subject!r}") as cur:
-                _, _, hold, until = self._locked(cur, subject)
-                if hold or (until and datetime.fromisoformat(until) > when):
-                    held.append(subject)
-                    continue
-                if cur.run(_SHRED_ONE, (DESTROYED, iso(when), subject, DESTROYED, version)):
-                    done.append((subject, int(version)))
-            self._cache.drop(subject)
-            record(
-                "keystore.purge",
-                "ok",
-                kind=KIND,
-                key_id=label(subject, self.store_id),
-                version=version,
-            )
-        return done, held
-
-    def destroy_many(
-        self, subjects: Iterable[str], *, confirm: bool = False, now: datetime | None = None
-    ) -> int:
-        """Erase many subjects, one transaction a batch; return how many were erased.
-
-        Needs ``confirm=True``. Every subject is checked before anything is
-        written: one under hold or retention, or unknown, refuses the call.
-        Subjects already erased are skipped.
-        """
-        if not confirm:
-            raise KeyStoreError(
-                "erasing subjects makes their documents unreadable: pass confirm=True"
-            )
-        names = [self.key(s).subject for s in subjects]
-        when = utcnow() if now is None else check_when(now, "now")
-        with self._db.read("check subjects") as cur:
-            for subject in names:
-                row = cur.one(
-                    "SELECT hold_reason, retain_until FROM sealdoc_keystore_subjects"
-                    " WHERE subject = ?",
-                    (subject,),
-                )
-                if row is None:
-                    raise KeyStoreError(f"this key store has no subject {subject!r}")
-                self._check_erasable(subject, row[0], row[1], when)
-        erased = 0
-        for batch in _batches(names, self._batch):
-            erased += len(self._erase_batch(batch, when))
-        return erased
-
-    def _erase_batch(
-        self, batch: Sequence[str], when: datetime, *, skip_held: bool = False
-    ) -> list[str]:
-        stamp = iso(when)
-        done: list[str] = []
-        with self._db.transaction("erase subjects") as cur:
-            for subject in batch:
-                _, erased, hold, until = self._locked(cur, subject)
-                if erased:
-                    continue
-                if skip_held and hold:
-                    continue
-                # re-checked under the lock: a hold placed since the check above wins
-                self._check_erasable(subject, hold, until, when)
-                cur.run(_SHRED, (DESTROYED, stamp, subject, DESTROYED))
-                cur.run(
-                    "UPDATE sealdoc_keystore_subjects SET primary_version = NULL, erased = ?"
-                    " WHERE subject = ?",
-                    (stamp, subject),
-                )
-                done.append(subject)
-        for subject in done:
-            self._cache.drop(subject)
-            record(
-                "keystore.destroy",
-                "ok",
-                kind=KIND,
-                key_id=label(subject, self.store_id),
-                detail="every version",
-            )
-        return done
-
-    # -- retention and legal hold -------------------------------------------------
-
-    def _set_subject(self, subject: str, column_sql: str, value: str | None, what: str) -> None:
-        with self._db.transaction(f"{what} subject {subject!r}") as cur:
-            self._locked(cur, subject)
-            cur.run(column_sql, (value, subject))
-
-    def hold(self, subject: str, reason: str) -> None:
-        """Put a legal hold on ``subject``: no destroy of any of its versions until released."""
-        subject = self.key(subject).subject
-        if not isinstance(reason, str) or not reason.strip():
-            raise KeyStoreError("a legal hold needs a reason (a case or ticket reference)")
-        if len(reason) > 1000:
-            raise KeyStoreError("a hold reason is at most 1000 characters")
-        self._set_subject(
-            subject,
-            "UPDATE sealdoc_keystore_subjects SET hold_reason = ? WHERE subject = ?",
-            reason,
-            "hold",
-        )
-        record(
-            "keystore.hold", "ok", kind=KIND, key_id=label(subject, self.store_id), detail=reason
-        )
-
-    def release(self, subject: str) -> None:
-        """Lift the legal hold on ``subject``."""
-        subject = self.key(subject).subject
-        self._set_subject(
-            subject,
-            "UPDATE sealdoc_keystore_subjects SET hold_reason = ? WHERE subject = ?",
-            None,
-            "release",
-        )
-        record("keystore.release", "ok", kind=KIND, key_id=label(subject, self.store_id))
-
-    def retain(self, subject: str, until: datetime | None) -> None:
-        """Keep ``subject``'s key until ``until`` (aware datetime); then erase_due erases it.
-
-        ``until=None`` removes the date (the subject is then never erased by erase_due).
-        """
-        subject = self.key(subject).subject
-        stamp = None if until is None else iso(check_when(until, "until"))
-        self._set_subject(
-            subject,
-            "UPDATE sealdoc_keystore_subjects SET retain_until = ? WHERE subject = ?",
-            stamp,
-            "retain",
-        )
-        record(
-            "keystore.retain",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
-            detail=stamp or "none",
-        )
-
-    def erase_due(self, *, now: datetime | None = None) -> EraseReport:
-        """Erase every subject whose retention date passed and that no legal hold keeps.
-
-        Also destroys the versions whose scheduled destroy (``after``) is due.
-        """
-        when = utcnow() if now is None else check_when(now, "now")
-        erased: list[str] = []
-        held: list[tuple[str, str]] = []
-        after = ""
-        while True:
-            with self._db.read("find subjects due") as cur:
-                rows = cur.all(
-                    "SELECT subject, hold_reason FROM sealdoc_keystore_subjects"
-                    " WHERE retain_until <= ? AND erased IS NULL AND subject > ?"
-                    " ORDER BY subject LIMIT ?",
-                    (iso(when), after, self._batch),
-                )
-            if not rows:
-                break
-            after = rows[-1][0]
-            held.extend((s, h) for s, h in rows if h)
-            erased.extend(self._erase_batch([s for s, h in rows if not h], when, skip_held=True))
-        versions, waiting = self._purge_versions(when)
-        held.extend((s, "a hold or retention date") for s in waiting if s not in dict(held))
-        report = EraseReport(
-            erased=tuple(erased), held=tuple(held), at=iso(when), versions=tuple(versions)
-        )
-        record(
-            "keystore.erase-due", "ok", kind=KIND, detail=f"{len(erased)} erased, {len(held)} held"
-        )
-        return report
-
     # -- introspection -------------------------------------------------------------
 
     def info(self, subject: str) -> SubjectInfo:
@@ -774,7 +424,7 @@ class KeyStore:
             if row is None:
                 raise KeyStoreError(f"this key store has no subject {subject!r}")
             versions = tuple(
-                VersionInfo(int(v), s, c, ch) for v, s, c, ch in cur.all(_VERSIONS, (subject,))
+                VersionInfo(int(v), s, c, ch) for v, s, c, ch in cur.all(VERSIONS, (subject,))
             )
         primary, created, erased, hold, until = row
         return SubjectInfo(
