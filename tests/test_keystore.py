@@ -521,6 +521,31 @@ def test_hold_and_retention_gate_erasure(store: sealdoc.KeyStore) -> None:
     assert all(store.info(s).shredded for s in "ABCD")
 
 
+def test_a_restored_backup_is_refused_by_a_process_that_saw_newer(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/keys.db"
+    store = sealdoc.KeyStore(url, master=master(), cache_ttl=0)
+    sealed = sealdoc.seal(b"x", keys=store.key("C-1"))
+    sealdoc.seal(b"y", keys=store.key("C-2"))
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(backup) as dst:
+        src = sqlite3.connect(f"{tmp_path}/keys.db")
+        src.backup(dst)
+        src.close()
+    store.destroy("C-1", confirm=True)
+    # The operator restores the backup under the live database's name.
+    with sqlite3.connect(f"{tmp_path}/keys.db") as dst:
+        src = sqlite3.connect(backup)
+        src.backup(dst)
+        src.close()
+    with pytest.raises(KeyProviderError) as caught:
+        sealdoc.open(sealed, keys=store)
+    assert "went back" in caught.value.details()
+    with pytest.raises(KeyProviderError, match="went back"):
+        sealdoc.seal(b"z", keys=store.key("C-2"))
+    # A process that never saw the newer database cannot tell (docs/customer-keys.md).
+    assert sealdoc.open(sealed, keys=sealdoc.KeyStore(url, master=master())) == b"x"
+
+
 # -- master rotation and the backup mitigation --------------------------------------------
 
 

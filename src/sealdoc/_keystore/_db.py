@@ -54,6 +54,12 @@ SCHEMA = (
     " wrapped BYTEA,"
     " PRIMARY KEY (subject, version))",
     "CREATE INDEX IF NOT EXISTS sealdoc_keystore_due ON sealdoc_keystore_versions (destroy_at)",
+    # One row, counting destroys: a database that goes back (a restored
+    # backup) shows a lower count than a process already saw.
+    "CREATE TABLE IF NOT EXISTS sealdoc_keystore_generation ("
+    " id INTEGER PRIMARY KEY, generation BIGINT NOT NULL)",
+    "INSERT INTO sealdoc_keystore_generation (id, generation) VALUES (1, 0)"
+    " ON CONFLICT (id) DO NOTHING",
 )
 
 

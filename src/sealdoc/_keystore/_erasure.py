@@ -16,7 +16,7 @@ from ..providers._keyring_model import DESTROYED, ENABLED, PENDING_DESTROY
 from ._cache import SubjectCache
 from ._db import Database
 from ._model import KIND, EraseReport, check_when, iso, label, utcnow
-from ._sql import SHRED, SHRED_ONE, batches, check_version, locked, state_of
+from ._sql import SHRED, SHRED_ONE, batches, bump, check_version, locked, state_of
 
 if TYPE_CHECKING:
     from ._subject import SubjectKey
@@ -32,6 +32,8 @@ class Erasure:
         store_id: str
 
         def key(self, subject: str) -> SubjectKey: ...
+
+        def _seen(self, generation: int) -> None: ...
 
     def _check_erasable(
         self, subject: str, hold: str | None, until: str | None, now: datetime
@@ -87,6 +89,7 @@ class Erasure:
                     " WHERE subject = ?",
                     (stamp, subject),
                 )
+                self._seen(bump(cur))
             else:
                 check_version(version)
                 if state_of(cur, subject, version) == DESTROYED:
@@ -104,6 +107,7 @@ class Erasure:
                         f"subject {subject!r}; documents under it will be lost: pass confirm=True"
                     )
                 cur.run(SHRED_ONE, (DESTROYED, stamp, subject, DESTROYED, version))
+                self._seen(bump(cur))
                 if version == primary:
                     cur.run(
                         "UPDATE sealdoc_keystore_subjects SET primary_version = NULL"
@@ -174,6 +178,7 @@ class Erasure:
                     continue
                 if cur.run(SHRED_ONE, (DESTROYED, iso(when), subject, DESTROYED, version)):
                     done.append((subject, int(version)))
+                    self._seen(bump(cur))
             self._cache.drop(subject)
             record(
                 "keystore.purge",
@@ -235,6 +240,8 @@ class Erasure:
                     (stamp, subject),
                 )
                 done.append(subject)
+            if done:
+                self._seen(bump(cur))
         for subject in done:
             self._cache.drop(subject)
             record(

@@ -15,9 +15,12 @@ from ..exceptions import KeyStoreError
 READ_SUBJECT = (
     "SELECT s.primary_version, s.erased, v.version, v.state, v.master_kind,"
     " v.master_key_id, v.master_version, v.wrapped"
+    " , (SELECT generation FROM sealdoc_keystore_generation WHERE id = 1)"
     " FROM sealdoc_keystore_subjects s LEFT JOIN sealdoc_keystore_versions v"
     " ON v.subject = s.subject WHERE s.subject = ?"
 )
+GENERATION = "SELECT generation FROM sealdoc_keystore_generation WHERE id = 1"
+_BUMP = "UPDATE sealdoc_keystore_generation SET generation = generation + 1 WHERE id = 1"
 LOCK_SUBJECT = (
     "SELECT primary_version, erased, hold_reason, retain_until"
     " FROM sealdoc_keystore_subjects WHERE subject = ? FOR UPDATE"
@@ -41,6 +44,13 @@ SHRED = (
     " WHERE subject = ? AND state <> ?"
 )
 SHRED_ONE = SHRED + " AND version = ?"
+
+
+def bump(cur: Any) -> int:
+    """Count a destroy (inside its transaction); return the new generation."""
+    cur.run(_BUMP)
+    row = cur.one(GENERATION)
+    return int(row[0])
 
 
 def locked(cur: Any, subject: str) -> tuple[Any, ...]:

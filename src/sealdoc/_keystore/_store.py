@@ -108,7 +108,8 @@ class KeyStore(Erasure):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError("batch_size is an int >= 1")
         self._batch = batch_size
-        self._unwrap_lock = threading.Lock()
+        self._generation_lock = threading.Lock()
+        self._generation = 0
         self.store_id = self._open_schema()
 
     def __repr__(self) -> str:
@@ -214,7 +215,7 @@ class KeyStore(Erasure):
         if not rows:
             return None
         versions: dict[int, VersionRow] = {}
-        for _, _, version, state, m_kind, m_key, m_version, wrapped in rows:
+        for _, _, version, state, m_kind, m_key, m_version, wrapped, _ in rows:
             if version is None:
                 continue
             material = None
@@ -223,12 +224,28 @@ class KeyStore(Erasure):
                     kind=m_kind, key_id=m_key, version=int(m_version), payload=bytes(wrapped)
                 )
             versions[int(version)] = VersionRow(state=state, wrapped=material)
+        self._seen(int(rows[0][8]))
         primary = rows[0][0]
         return Entry(
             primary=None if primary is None or rows[0][1] else int(primary),
             versions=versions,
             read_at=read_at,
         )
+
+    def _seen(self, generation: int) -> None:
+        """Refuse a database older than one this object has seen (a restored backup).
+
+        Every destroy adds one to the database's generation; a read that
+        shows less than this object saw means destroyed keys may be back.
+        """
+        with self._generation_lock:
+            if generation < self._generation:
+                raise KeyProviderError(
+                    f"the key store database went back (destroy count {generation}, this "
+                    f"process saw {self._generation}): restored from a backup? Destroyed "
+                    "keys may be back; see docs/customer-keys.md, Backups"
+                )
+            self._generation = generation
 
     def _cipher(self, subject: str, entry: Entry, version: int) -> AESGCM:
         aead = entry.ciphers.get(version)
