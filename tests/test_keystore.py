@@ -670,3 +670,15 @@ def test_customers_move_from_keyring_keys(tmp_path: Path) -> None:
     with pytest.raises(sealdoc.DecryptionError):
         opener.get("C-2/01")
     assert opener.get("bank/policy") == b"policy"
+
+
+def test_sealdoc_fs_writes_under_a_subject(store: sealdoc.KeyStore, tmp_path: Path) -> None:
+    import fsspec
+
+    options = {"sealdoc": {"keys": store, "key": "C-1007"}}
+    with fsspec.open(f"sealdoc::file://{tmp_path}/report.csv", "wb", **options) as f:
+        f.write(b"a,b\n1,2\n")
+    header = sealdoc.inspect((tmp_path / "report.csv").read_bytes())
+    assert header.wrapped_keys[0].key_id == f"C-1007@{store.store_id}"
+    with fsspec.open(f"sealdoc::file://{tmp_path}/report.csv", "rb", sealdoc={"keys": store}) as f:
+        assert f.read() == b"a,b\n1,2\n"

@@ -27,7 +27,7 @@ imports every provider, one of which calls the envelope back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol, cast, runtime_checkable
 
 import attrs
@@ -235,7 +235,7 @@ def powers(provider: object) -> Powers:
     )
 
 
-def with_key(providers: list[object], key_id: str) -> list[object]:
+def with_key(providers: Sequence[KeyProvider], key_id: str) -> list[KeyProvider]:
     """The providers a seal under ``key_id`` uses: the first one's ``key_id``, the rest as given.
 
     The first provider is the vault's own (a keyring, a KeyStore); the others
