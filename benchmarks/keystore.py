@@ -149,6 +149,30 @@ def race(tmp: Path, subjects: int) -> dict[str, Any]:
     }
 
 
+def postgres(subjects: int) -> dict[str, Any]:
+    """add_many and destroy_many on a throwaway PostgreSQL cluster (tests/pg.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.pg import cluster, new_database
+
+    with cluster() as server:
+        store = sealdoc.KeyStore(new_database(server), master=_master(), batch_size=5000)
+        names = [f"P-{i:09}" for i in range(subjects)]
+        start = time.perf_counter()
+        store.add_many(names)
+        add_s = time.perf_counter() - start
+        single = _single_ops(store, "pg", 50)
+        start = time.perf_counter()
+        store.destroy_many(names, confirm=True)
+        destroy_s = time.perf_counter() - start
+        store.close()
+    return {
+        "subjects": subjects,
+        "add_many_keys_per_s": subjects / add_s,
+        "destroy_many_seconds": destroy_s,
+        "one_op": single,
+    }
+
+
 def keyring_add_key(tmp: Path, keys: int) -> dict[str, Any]:
     ring = sealdoc.LocalKeyring.create(
         tmp / "big-ring.json", passphrase="x" * 20, opslimit=1, memlimit=8 << 20
@@ -166,6 +190,7 @@ def run(tmp: Path, quick: bool) -> dict[str, Any]:
         "warm_100k": warm(tmp),
         "race_2x8": race(tmp, 1000 if quick else 10_000),
         "keyring_add_key": keyring_add_key(tmp, 200 if quick else 2000),
+        "postgresql": postgres(5000 if quick else 100_000),
     }
 
 

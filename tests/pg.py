@@ -8,6 +8,7 @@ and is stopped when the session ends. Each test gets a database of its own.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -40,9 +41,9 @@ def _as_owner(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.getuid() == 0 else argv
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """The URL of a fresh cluster's ``postgres`` database (user postgres, trust on 127.0.0.1)."""
+@contextlib.contextmanager
+def cluster() -> Iterator[str]:
+    """A fresh cluster on 127.0.0.1 (user postgres, trust); its URL, without a database."""
     root = tempfile.mkdtemp(prefix="sealdoc-pg-")
     data = os.path.join(root, "data")
     if os.getuid() == 0:
@@ -70,10 +71,22 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def new_database(server: str) -> str:
+    """A new, empty database in the cluster at ``server``; its URL."""
+    name = f"keystore_{os.getpid()}_{next(_next)}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    return f"{server}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of the session's cluster (tests add a database each: ``postgres_url``)."""
+    with cluster() as url:
+        yield url
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> str:
     """A new, empty database in the session's cluster."""
-    name = f"keystore_{os.getpid()}_{next(_next)}"
-    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
-        conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
-    return f"{postgres_server}/{name}"
+    return new_database(postgres_server)

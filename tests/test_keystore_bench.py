@@ -16,3 +16,4 @@ def test_the_keystore_benchmark_runs(tmp_path: Path) -> None:
     assert scale["bytes_per_subject"] > 0
     assert bench.race(tmp_path, 30)["one_key_per_subject"]
     assert bench.keyring_add_key(tmp_path, 3)["keys"] == 3
+    assert bench.postgres(200)["destroy_many_seconds"] > 0
