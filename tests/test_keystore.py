@@ -118,10 +118,14 @@ def test_audit_names_every_change_and_no_secret(store: sealdoc.KeyStore) -> None
 def test_sqlite_file_is_0600(tmp_path: Path) -> None:
     old = os.umask(0)
     try:
-        sealdoc.KeyStore(f"sqlite:///{tmp_path}/k.db", master=master()).add("C-1")
+        store = sealdoc.KeyStore(f"sqlite:///{tmp_path}/k.db", master=master())
+        store.add("C-1")
+        files = sorted(tmp_path.glob("k.db*"))  # with the WAL and its index, while open
+        assert [f.name for f in files] == ["k.db", "k.db-shm", "k.db-wal"]
+        for f in files:
+            assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f.name
     finally:
         os.umask(old)
-    assert stat.S_IMODE(os.stat(tmp_path / "k.db").st_mode) == 0o600
 
 
 def test_row_copied_to_another_subject_does_not_open(url: str) -> None:
