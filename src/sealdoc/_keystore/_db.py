@@ -11,6 +11,7 @@ Another DB-API driver (oracledb, pyodbc for SQL Server) is another
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import threading
@@ -24,6 +25,10 @@ from ..exceptions import KeyProviderError
 
 # Seconds a writer waits for another writer's lock before the call fails clearly.
 BUSY_TIMEOUT_S = 10.0
+
+# "subject IN a batch", one parameter (dialect.array) for the whole batch: a
+# JSON array on SQLite, a PostgreSQL array (the dialect rewrites the text).
+IN_BATCH = "IN (SELECT value FROM json_each(?))"
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS sealdoc_keystore_meta ("
@@ -77,6 +82,8 @@ class Dialect(Protocol):
 
     def begin(self, conn: Any) -> None: ...
 
+    def array(self, values: Sequence[str]) -> Any: ...
+
     def describe(self, exc: BaseException) -> str: ...
 
     def errors(self) -> tuple[type[BaseException], ...]: ...
@@ -114,6 +121,10 @@ class SqliteDialect:
     def sql(self, text: str) -> str:
         # SQLite locks the whole database in BEGIN IMMEDIATE: no row locks to ask for.
         return text.replace("BYTEA", "BLOB").replace(" FOR UPDATE", "")
+
+    def array(self, values: Sequence[str]) -> Any:
+        # one parameter for a whole batch, read back by json_each (IN_BATCH)
+        return json.dumps(list(values))
 
     def begin(self, conn: Any) -> None:
         # IMMEDIATE: take the write lock now, so a read-then-write never
@@ -159,7 +170,10 @@ class PostgresDialect:
         return self._psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
 
     def sql(self, text: str) -> str:
-        return text.replace("?", "%s")
+        return text.replace(IN_BATCH, "= ANY(?)").replace("?", "%s")
+
+    def array(self, values: Sequence[str]) -> Any:
+        return list(values)  # a text[] parameter
 
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN")

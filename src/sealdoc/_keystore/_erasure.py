@@ -16,7 +16,19 @@ from ..providers._keyring_model import DESTROYED, ENABLED, PENDING_DESTROY
 from ._cache import SubjectCache
 from ._db import Database
 from ._model import KIND, EraseReport, check_when, iso, label, utcnow
-from ._sql import SHRED, SHRED_ONE, batches, bump, check_version, locked, state_of
+from ._sql import (
+    CHECK_BATCH,
+    ERASE_BATCH,
+    LOCK_BATCH,
+    SHRED,
+    SHRED_BATCH,
+    SHRED_ONE,
+    batches,
+    bump,
+    check_version,
+    locked,
+    state_of,
+)
 
 if TYPE_CHECKING:
     from ._subject import SubjectKey
@@ -204,43 +216,51 @@ class Erasure:
             )
         names = [self.key(s).subject for s in subjects]
         when = utcnow() if now is None else check_when(now, "now")
-        with self._db.read("check subjects") as cur:
-            for subject in names:
-                row = cur.one(
-                    "SELECT hold_reason, retain_until FROM sealdoc_keystore_subjects"
-                    " WHERE subject = ?",
-                    (subject,),
-                )
-                if row is None:
-                    raise KeyStoreError(f"this key store has no subject {subject!r}")
-                self._check_erasable(subject, row[0], row[1], when)
+        for batch in batches(names, self._batch):  # every subject, before anything is written
+            with self._db.read("check subjects") as cur:
+                rows = cur.all(CHECK_BATCH, (self._db.dialect.array(batch),))
+            self._erasable_batch(batch, rows, when, skip_held=False)
         erased = 0
         for batch in batches(names, self._batch):
             erased += len(self._erase_batch(batch, when))
         return erased
 
+    def _erasable_batch(
+        self,
+        batch: Sequence[str],
+        rows: list[tuple[object, ...]],
+        when: datetime,
+        *,
+        skip_held: bool,
+    ) -> list[str]:
+        """The subjects of ``batch`` to erase now; refuses (RetentionError) one that is kept."""
+        found = {str(row[0]): row for row in rows}
+        todo: list[str] = []
+        seen: set[str] = set()
+        for subject in batch:
+            row = found.get(subject)
+            if row is None:
+                raise KeyStoreError(f"this key store has no subject {subject!r}")
+            _, erased, hold, until = row
+            if erased or (skip_held and hold) or subject in seen:
+                continue
+            self._check_erasable(subject, hold, until, when)  # type: ignore[arg-type]
+            todo.append(subject)
+            seen.add(subject)
+        return todo
+
     def _erase_batch(
         self, batch: Sequence[str], when: datetime, *, skip_held: bool = False
     ) -> list[str]:
         stamp = iso(when)
-        done: list[str] = []
         with self._db.transaction("erase subjects") as cur:
-            for subject in batch:
-                _, erased, hold, until = locked(cur, subject)
-                if erased:
-                    continue
-                if skip_held and hold:
-                    continue
-                # re-checked under the lock: a hold placed since the check above wins
-                self._check_erasable(subject, hold, until, when)
-                cur.run(SHRED, (DESTROYED, stamp, subject, DESTROYED))
-                cur.run(
-                    "UPDATE sealdoc_keystore_subjects SET primary_version = NULL, erased = ?"
-                    " WHERE subject = ?",
-                    (stamp, subject),
-                )
-                done.append(subject)
+            # re-checked under the row locks: a hold placed since the check above wins
+            rows = cur.all(LOCK_BATCH, (self._db.dialect.array(batch),))
+            done = self._erasable_batch(batch, rows, when, skip_held=skip_held)
             if done:
+                todo = self._db.dialect.array(done)
+                cur.run(SHRED_BATCH, (DESTROYED, stamp, todo, DESTROYED))
+                cur.run(ERASE_BATCH, (stamp, todo))
                 self._seen(bump(cur))
         for subject in done:
             self._cache.drop(subject)

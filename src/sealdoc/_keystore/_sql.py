@@ -44,6 +44,26 @@ SHRED = (
     " WHERE subject = ? AND state <> ?"
 )
 SHRED_ONE = SHRED + " AND version = ?"
+# A batch is one parameter: "IN (SELECT value FROM json_each(?))" is _db.IN_BATCH,
+# which the PostgreSQL dialect rewrites to "= ANY(?)" (an array parameter).
+SHRED_BATCH = (
+    "UPDATE sealdoc_keystore_versions SET state = ?, changed = ?, destroy_at = NULL,"
+    " master_kind = NULL, master_key_id = NULL, master_version = NULL, wrapped = NULL"
+    " WHERE subject IN (SELECT value FROM json_each(?)) AND state <> ?"
+)
+ERASE_BATCH = (
+    "UPDATE sealdoc_keystore_subjects SET primary_version = NULL, erased = ?"
+    " WHERE subject IN (SELECT value FROM json_each(?))"
+)
+# Locked in subject order, so that two batches never wait on each other in a cycle.
+LOCK_BATCH = (
+    "SELECT subject, erased, hold_reason, retain_until FROM sealdoc_keystore_subjects"
+    " WHERE subject IN (SELECT value FROM json_each(?)) ORDER BY subject FOR UPDATE"
+)
+CHECK_BATCH = (
+    "SELECT subject, erased, hold_reason, retain_until FROM sealdoc_keystore_subjects"
+    " WHERE subject IN (SELECT value FROM json_each(?))"
+)
 
 
 def bump(cur: Any) -> int:
