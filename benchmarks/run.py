@@ -569,6 +569,18 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
     return results
 
 
+def keystore(tmp: Path, quick: bool) -> dict[str, Any]:
+    """Customer keys at scale (benchmarks/keystore.py); prints its own PASS/MISS lines."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import keystore as keystore_bench  # benchmarks/keystore.py
+
+    work = tmp / "keystore"
+    work.mkdir()
+    figures: dict[str, Any] = keystore_bench.run(work, quick)
+    keystore_bench.report(figures)
+    return figures
+
+
 def _bulk_dask(tmp: Path, quick: bool) -> dict[str, Any]:
     """The same job on a two-process Dask cluster, against the local engine."""
     from distributed import Client, LocalCluster
@@ -841,7 +853,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer runs")
     parser.add_argument(
         "--only",
-        choices=["delivery", "bulk", "serve", "age", "fixed"],
+        choices=["delivery", "bulk", "serve", "age", "fixed", "keystore"],
         help="run one section and print its figures only",
     )
     args = parser.parse_args()
@@ -885,6 +897,8 @@ def main() -> int:
         fixed_dir = tmp / "fixed"
         fixed_dir.mkdir()
         results["fixed"] = fixed(fixed_dir, args.quick)
+        print("customer key store ...", flush=True)
+        results["keystore"] = keystore(tmp, args.quick)
         shutil.rmtree(tmp, ignore_errors=True)
     _report(results)
     OUT.mkdir(exist_ok=True)

@@ -6,6 +6,7 @@
 #   age           the reference age tool, for age-file interop (tests/test_age_interop.py)
 #   nodejs, npm   run the TypeScript age (npm age-encryption) in the same tests, and
 #                 Azurite, the Azure Blob emulator (tests/azurite.py installs it with npm)
+#   postgresql    a real PostgreSQL server for the KeyStore tests (tests/pg.py)
 # Says clearly what to run when this user cannot install them.
 set -euo pipefail
 missing=()
@@ -16,6 +17,7 @@ command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
 command -v age >/dev/null 2>&1 || missing+=(age)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi

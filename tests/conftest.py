@@ -8,7 +8,14 @@ from hypothesis import HealthCheck, settings
 import sealdoc
 
 # the store fixtures (a local folder, memory, S3 on moto's server)
-pytest_plugins = ["tests.stores", "tests.hsm", "tests.browser", "tests.serving", "tests.azurite"]
+pytest_plugins = [
+    "tests.stores",
+    "tests.hsm",
+    "tests.browser",
+    "tests.serving",
+    "tests.azurite",
+    "tests.pg",
+]
 
 # Known keyring ids for the ring fixtures, so that tests can spell their
 # key references ("memory:default@kr-00000000000a#1").

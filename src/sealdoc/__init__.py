@@ -12,6 +12,7 @@ from ._deliver import deliver
 from ._envelope import inspect, open, open_stream, seal, seal_stream
 from ._format import Header, KeyRef, Suite, WrappedKey
 from ._html import export_html, sealed_from_html
+from ._keystore import KeyStore
 from ._passwords import check_password, generate_password, password_problems
 from ._pdf import export_pdf
 from ._reader import SealedReader
@@ -31,7 +32,9 @@ from .exceptions import (
     KeyringError,
     KeyringExistsError,
     KeyringRollbackError,
+    KeyStoreError,
     KeyUriError,
+    RetentionError,
     SealdocError,
     StoreError,
     UnsafeStoreError,
@@ -61,12 +64,15 @@ __all__ = [
     "KeyProvider",
     "KeyProviderError",
     "KeyRef",
+    "KeyStore",
+    "KeyStoreError",
     "KeyUriError",
     "KeyringError",
     "KeyringExistsError",
     "KeyringRollbackError",
     "LocalKeyring",
     "MemoryKeyring",
+    "RetentionError",
     "SealdocError",
     "SealedReader",
     "StoreError",

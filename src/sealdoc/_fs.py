@@ -17,6 +17,7 @@ from fsspec.implementations.chained import ChainedFileSystem
 from . import _format as fmt
 from ._envelope import new_sealer, open_stream, providers_of
 from ._format import Suite
+from ._provider_api import with_key
 from ._reader import SealedReader
 from ._storage import pending_write
 from ._uri import KeysOrUris, resolve_keys
@@ -28,7 +29,9 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
 
     Options (under the ``sealdoc`` key of ``storage_options`` when chained):
     ``keys`` (a provider, a key URI, or a sequence of them), ``context`` (written when sealing,
-    checked when opening), ``binding``, ``suite`` and ``segment_size``.
+    checked when opening), ``binding``, ``suite``, ``segment_size``, and
+    ``key``: writes seal under that key of the first provider (a KeyStore
+    subject, a keyring key), as ``Vault.put(..., key=)`` does.
     Reads are seekable and fetch only the segments they need; a file opened
     for writing is committed only by a clean ``close()``.
     """
@@ -50,10 +53,13 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
         binding: Mapping[str, str] | None = None,
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
+        key: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.keys = providers_of(resolve_keys(keys))
+        # writes seal under one named key of the first provider (a customer's subject)
+        self.write_keys = with_key(list(self.keys), key) if key is not None else self.keys
         self.fs = (
             fs
             if fs is not None
@@ -88,7 +94,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
             if mode == "xb" and self.fs.exists(path):
                 raise FileExistsError(path)
             sealer = new_sealer(
-                self.keys,
+                self.write_keys,
                 context=self.context,
                 binding=self.binding,
                 suite=self.suite,

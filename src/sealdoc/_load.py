@@ -64,6 +64,7 @@ def put_many(
     items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
     *,
     context: Mapping[str, str] | None,
+    key: str | None = None,
     workers: int,
     replace: bool,
     progress: Progress | None,
@@ -81,7 +82,7 @@ def put_many(
 
     def one(doc_id: str, source: PutSource) -> None:
         try:
-            outcome = _put_one(vault, doc_id, source, wanted, replace=replace)
+            outcome = _put_one(vault, doc_id, source, wanted, key=key, replace=replace)
         except (SealdocError, OSError, ValueError, TypeError) as exc:
             # no secret in any of these: sealdoc's errors keep keys and
             # plaintext out, and a file's error names only its path
@@ -112,7 +113,13 @@ def put_many(
 
 
 def _put_one(
-    vault: Vault, doc_id: str, source: PutSource, context: dict[str, str], *, replace: bool
+    vault: Vault,
+    doc_id: str,
+    source: PutSource,
+    context: dict[str, str],
+    *,
+    key: str | None,
+    replace: bool,
 ) -> str:
     """``"rewritten"`` (stored) or ``"skipped"`` (already stored unchanged)."""
     check_doc_id(doc_id)
@@ -123,7 +130,7 @@ def _put_one(
             return "skipped"
         if state == "different" and not replace:
             raise FileExistsError(_OTHER_CONTENT)
-        vault.put(doc_id, data, context=context)
+        vault.put(doc_id, data, context=context, key=key)
         return "rewritten"
     path = os.fspath(source)
     with open(path, "rb") as fh:
@@ -134,7 +141,7 @@ def _put_one(
         if state == "different" and not replace:
             raise FileExistsError(_OTHER_CONTENT)
         fh.seek(0)
-        vault.put(doc_id, fh, context=context)
+        vault.put(doc_id, fh, context=context, key=key)
     return "rewritten"
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "HasKind",
     "KeyFamily",
     "KeyProvider",
+    "KeySelector",
     "Powers",
     "UnwrapBudget",
     "VersionedKey",
@@ -51,6 +52,7 @@ __all__ = [
     "kind_of",
     "powers",
     "unwrap_budget",
+    "with_key",
 ]
 
 
@@ -126,6 +128,20 @@ class KeyFamily(Protocol):
 
     def provider_for(self, wrapped: WrappedKey) -> KeyProvider | None:
         """A provider bound to ``wrapped``'s key id, or None if it is not one of ours."""
+        ...
+
+
+@runtime_checkable
+class KeySelector(Protocol):
+    """A provider that can give a provider for another of its keys, by name.
+
+    A keyring (``ring.key("C-1007")``) and a KeyStore (``store.key(subject)``)
+    do: ``Vault.put(..., key="C-1007")`` seals under that key of the vault's
+    first provider.
+    """
+
+    def key(self, key_id: str) -> KeyProvider:
+        """A provider bound to key ``key_id`` (a name, or a full key id)."""
         ...
 
 
@@ -290,3 +306,20 @@ def powers(provider: object) -> Powers:
         family=cast(KeyFamily, provider) if found[0] else None,
         versioned=cast(VersionedKey, provider) if found[1] else None,
     )
+
+
+def with_key(providers: Sequence[KeyProvider], key_id: str) -> list[KeyProvider]:
+    """The providers a seal under ``key_id`` uses: the first one's ``key_id``, the rest as given.
+
+    The first provider is the vault's own (a keyring, a KeyStore); the others
+    are escrow or recipients that wrap every document as configured.
+    """
+    if not isinstance(key_id, str):
+        raise TypeError(f"key must be a str (a key id or subject), not {type(key_id).__name__}")
+    if not providers or not isinstance(providers[0], KeySelector):
+        first = type(providers[0]).__name__ if providers else "none"
+        raise TypeError(
+            f"key= names a key of the vault's first provider, which must hold named keys "
+            f"(a keyring or a KeyStore), not {first}"
+        )
+    return [providers[0].key(key_id), *providers[1:]]

@@ -51,6 +51,7 @@ from ._names import (
 
 if TYPE_CHECKING:
     from ._provider_api import KeyProvider
+from ._provider_api import with_key
 from ._reader import SealedReader, read_header
 from ._storage import protocols
 from ._store.base import VaultStore
@@ -100,7 +101,9 @@ class Vault:
     ids: a listing of the store says nothing about whose documents they are.
     On a local disk each write is fsynced before it is renamed into place;
     ``durable=False`` skips that (as plain fsspec writes do), for bulk loads
-    that can be redone after a crash.
+    that can be redone after a crash. ``key_for(doc_id, context)`` picks the
+    key each put seals under (a customer's KeyStore subject) when the put
+    names none.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class Vault:
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
         durable: bool = True,
+        key_for: Callable[[str, Mapping[str, str]], str | None] | None = None,
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be a str, not {type(url).__name__}")
@@ -134,6 +138,9 @@ class Vault:
         # its import scans every installed package's entry points (half of --help's cost)
         import fsspec.core  # noqa: PLC0415
 
+        if key_for is not None and not callable(key_for):
+            raise TypeError("key_for is a callable (doc_id, context) -> key id")
+        self._key_for = key_for
         with _store(f"open {url}"):
             self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
         self._root = root.rstrip("/")
@@ -248,8 +255,14 @@ class Vault:
         data: bytes | bytearray | memoryview | ReadableStream,
         *,
         context: Mapping[str, str] | None = None,
+        key: str | None = None,
     ) -> None:
         """Seal ``data`` and store it under ``doc_id``, replacing any previous version.
+
+        ``key`` names the key of the vault's first provider to seal under (a
+        KeyStore subject such as ``"C-1007"``, or a keyring key); without it,
+        the vault's ``key_for(doc_id, context)`` decides, if it was given.
+        Other providers (escrow) wrap as configured.
 
         Atomic: a reader sees the old document or the new one, never a mix;
         if anything fails (a provider, the store, a full disk), the previous
@@ -258,7 +271,7 @@ class Vault:
         """
         check_doc_id(doc_id)  # first of all; its (opaque) name is derived once, by _write
         if isinstance(data, bytes | bytearray | memoryview):
-            sealed = self._sealed(doc_id, data, context)
+            sealed = self._sealed(doc_id, data, context, key)
             self._write(doc_id, lambda f: f.write(sealed))
             return
         if not callable(getattr(data, "read", None)):
@@ -266,28 +279,42 @@ class Vault:
                 f"data must be bytes or a readable binary file, not {type(data).__name__}"
             )
         # Wrapped (and the arguments checked) before anything is written.
-        sealer = self._sealer(doc_id, context)
+        sealer = self._sealer(doc_id, context, key)
         self._write(doc_id, lambda f: write_sealed(sealer, data, f))
 
     # -- the rules both faces share (sealdoc.aio moves the bytes its own way) ------
 
+    def _sealing_keys(self, doc_id: str, context: Mapping[str, str] | None, key: str | None) -> Any:
+        """The providers a put seals with: the vault's, its first one bound to ``key``
+        (or to what ``key_for`` says for this document) when there is one."""
+        providers = self._keys("put documents")
+        if key is None and self._key_for is not None:
+            key = self._key_for(doc_id, dict(context or {}))
+        return providers if key is None else with_key(providers, key)
+
     def _sealed(
-        self, doc_id: str, data: bytes | bytearray | memoryview, context: Mapping[str, str] | None
+        self,
+        doc_id: str,
+        data: bytes | bytearray | memoryview,
+        context: Mapping[str, str] | None,
+        key: str | None = None,
     ) -> bytes:
         """The whole sealed document ``put`` stores for ``doc_id`` (no I/O)."""
         return seal_document(
             data,
-            keys=self._keys("put documents"),
+            keys=self._sealing_keys(doc_id, context, key),
             context=context,
             binding=self._binding(doc_id),
             suite=self._suite,
             segment_size=self._segment_size,
         )
 
-    def _sealer(self, doc_id: str, context: Mapping[str, str] | None) -> Sealer:
+    def _sealer(
+        self, doc_id: str, context: Mapping[str, str] | None, key: str | None = None
+    ) -> Sealer:
         """A new document for ``doc_id``: its key wrapped, its header made (no store I/O)."""
         return new_sealer(
-            self._keys("put documents"),
+            self._sealing_keys(doc_id, context, key),
             context=context,
             binding=self._binding(doc_id),
             suite=self._suite,
@@ -317,6 +344,7 @@ class Vault:
         items: Mapping[str, PutSource] | Iterable[tuple[str, PutSource]],
         *,
         context: Mapping[str, str] | None = None,
+        key: str | None = None,
         workers: int = 8,
         replace: bool = False,
         progress: Progress | None = None,
@@ -325,7 +353,7 @@ class Vault:
         """Store many documents concurrently: ``{doc_id: bytes or a local file's path}``.
 
         Each is put as :meth:`put` does (sealed, bound to its doc id, atomic),
-        with the same ``context``, on ``workers`` threads. A doc id already
+        with the same ``context`` and ``key``, on ``workers`` threads. A doc id already
         stored with the same content and context is skipped, so a rerun after
         an interruption resumes: "the same" is checked by opening the stored
         document with this vault's keys (no digest is stored in the clear).
@@ -340,6 +368,7 @@ class Vault:
             self,
             items,
             context=context,
+            key=key,
             workers=workers,
             replace=replace,
             progress=progress,
@@ -352,6 +381,7 @@ class Vault:
         *,
         prefix: str = "",
         context: Mapping[str, str] | None = None,
+        key: str | None = None,
         workers: int = 8,
         replace: bool = False,
         progress: Progress | None = None,
@@ -368,6 +398,7 @@ class Vault:
         return self.put_many(
             files,
             context=context,
+            key=key,
             workers=workers,
             replace=replace,
             progress=progress,

@@ -33,6 +33,12 @@ exception it resembles, so callers can catch either::
     │       key; sealdoc catches it and tries the next provider.
     ├── DocumentNotFoundError(SealdocError, FileNotFoundError)
     │       a vault has no document with that id
+    ├── KeyStoreError(SealdocError, ValueError)
+    │   │   a KeyStore request its rules refuse (an unknown or erased
+    │   │   subject, a subject that exists, a destroy without confirm=True)
+    │   └── RetentionError
+    │           a destroy refused because a legal hold or a retention date
+    │           keeps the subject's key; the message names the hold or date
     ├── KeyUriError(SealdocError, ValueError)
     │       a key URI that names no installed provider, or is malformed; the
     │       message says which extra or package to install
@@ -87,9 +93,11 @@ __all__ = [
     "InvalidDocumentIdError",
     "KdfBudgetError",
     "KeyProviderError",
+    "KeyStoreError",
     "KeyUriError",
     "KeyringError",
     "NotMineError",
+    "RetentionError",
     "SealdocError",
     "StoreError",
     "UnsafeStoreError",
@@ -246,6 +254,14 @@ class EmptyStoreError(SealdocError, LookupError):
 
 class UnsafeStoreError(SealdocError, ValueError):
     """The store cannot replace a document only if unchanged (no compare-and-swap)."""
+
+
+class KeyStoreError(SealdocError, ValueError):
+    """A KeyStore request its rules refuse; nothing was written."""
+
+
+class RetentionError(KeyStoreError):
+    """A destroy refused: a legal hold, or a retention date not yet reached, keeps the key."""
 
 
 class KeyUriError(SealdocError, ValueError):

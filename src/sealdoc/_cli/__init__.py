@@ -2,7 +2,8 @@
 
 ``app`` (the root group and its global options), ``keys``, ``files`` (seal,
 open, inspect), ``store`` (rewrap, rotate, inventory), ``vault``,
-``deliver``, ``identity``, ``serve``; beside them ``config`` (the TOML file),
+``deliver``, ``identity``, ``serve``, ``customers`` (a KeyStore); beside them
+``config`` (the TOML file),
 ``credentials`` (secrets from files, variables, prompts), ``streams``
 (inputs and all-or-nothing outputs), ``errors`` and ``exit_codes`` (one
 table, in docs/cli.md), ``progress`` and ``text`` (escaping what documents
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from .app import cli
 from .config import add_config_everywhere
+from .customers import customers
 from .deliver import deliver_cmd
 from .files import inspect_cmd, open_cmd, seal_cmd
 from .identity import identity
@@ -34,6 +36,7 @@ for _command in (
     deliver_cmd,
     identity,
     serve_cmd,
+    customers,
 ):
     cli.add_command(_command)
 add_config_everywhere(cli)

@@ -70,6 +70,13 @@ def vault() -> None:
     help="With --from: documents stored at once.",
 )
 @json_option
+@click.option(
+    "--key-id",
+    metavar="KEY",
+    default=None,
+    help="Seal under this key of the first --key (a KeyStore subject such as C-1007, "
+    "or a keyring key).",
+)
 @store_options
 @force_option
 @pass_state
@@ -85,6 +92,7 @@ def vault_put(
     folder: str | None,
     workers: int,
     as_json: bool,
+    key_id: str | None,
     force: bool,
 ) -> None:
     """Seal IN (a file, a URL, or '-' for stdin: the default) into the vault as DOC_ID.
@@ -109,7 +117,15 @@ def vault_put(
         if doc_id is not None:
             raise click.UsageError("--from DIR takes no DOC_ID or IN: the paths are the doc ids")
         _put_folder(
-            state, store, folder, key_uris, context, workers=workers, replace=force, json=as_json
+            state,
+            store,
+            folder,
+            key_uris,
+            context,
+            key_id=key_id,
+            workers=workers,
+            replace=force,
+            json=as_json,
         )
         return
     if doc_id is None:
@@ -122,7 +138,7 @@ def vault_put(
             raise RefusedError(f"{doc_id} exists in the vault: give --force to replace it")
         options = parse_storage_options(store.storage_options)
         with streams.open_input(source, options) as src:
-            opened.put(doc_id, src, context=context)
+            opened.put(doc_id, src, context=context, key=key_id)
     click.echo(f"stored {shown(doc_id)}", err=True)
 
 
@@ -133,6 +149,7 @@ def _put_folder(
     key_uris: tuple[str, ...],
     context: dict[str, str],
     *,
+    key_id: str | None,
     workers: int,
     replace: bool,
     json: bool,
@@ -144,6 +161,7 @@ def _put_folder(
             report = opened.put_folder(
                 folder,
                 context=context,
+                key=key_id,
                 workers=workers,
                 replace=replace,
                 progress=on_progress,

@@ -1,0 +1,112 @@
+"""What a KeyStore says about its subjects: value objects and the pure rules on them."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+from datetime import datetime, timezone
+
+import attrs
+
+from .._format import MAX_KEY_ID_LEN
+from .._provider_api import AssociatedData
+from .._wrap_ad import check_key_id
+
+KIND = "keystore"
+# A store id: "ks-" and 12 lowercase hex digits; wraps carry "<subject>@<store id>".
+STORE_ID = re.compile(r"ks-[0-9a-f]{12}\Z")
+_SUFFIX_LEN = len("@ks-") + 12
+_MASTER_LABEL = b"sealdoc-keystore-v1"
+
+
+def check_subject(subject: object) -> str:
+    """A subject id: a key id (format.md 3.6) that leaves room for the store id."""
+    check_key_id(subject)
+    assert isinstance(subject, str)
+    if len(subject.encode("utf-8")) > MAX_KEY_ID_LEN - _SUFFIX_LEN:
+        raise ValueError(f"a subject id is at most {MAX_KEY_ID_LEN - _SUFFIX_LEN} UTF-8 bytes")
+    return subject
+
+
+def label(subject: str, store_id: str) -> str:
+    """The key id a subject's wraps carry."""
+    return f"{subject}@{store_id}"
+
+
+def subject_of(key_id: str, store_id: str) -> str | None:
+    """The subject a wrap's key id names in this store, or None."""
+    suffix = "@" + store_id
+    if key_id.endswith(suffix) and len(key_id) > len(suffix):
+        return key_id[: -len(suffix)]
+    return None
+
+
+def master_ad(store_id: str, subject: str, version: int) -> AssociatedData:
+    """What the master binds a subject key's wrap to: this store, this subject, this version.
+
+    A row copied to another subject, version or store asks the master to
+    open it under other associated data, and the master refuses.
+    """
+    parts = [p.encode("utf-8") for p in (store_id, subject)]
+    body = b"".join(struct.pack(">H", len(p)) + p for p in parts)
+    digest = hashlib.sha256(_MASTER_LABEL + body + struct.pack(">Q", version)).digest()
+    return AssociatedData(digest=digest)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def check_when(when: object, name: str) -> datetime:
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise TypeError(f"{name} is a timezone-aware datetime")
+    return when
+
+
+@attrs.frozen
+class VersionInfo:
+    """One version of a subject's key: its state and times; never material."""
+
+    version: int
+    state: str
+    created: str
+    changed: str
+
+
+@attrs.frozen
+class SubjectInfo:
+    """What the store holds about a subject (for ``customers show`` and inventory)."""
+
+    subject: str
+    key_id: str
+    primary: int | None
+    created: str
+    erased: str | None
+    hold: str | None
+    retain_until: str | None
+    versions: tuple[VersionInfo, ...]
+
+    @property
+    def shredded(self) -> bool:
+        """Every version destroyed: the subject's documents open nowhere."""
+        return bool(self.versions) and all(v.state == "destroyed" for v in self.versions)
+
+
+@attrs.frozen
+class EraseReport:
+    """What :meth:`KeyStore.erase_due` did.
+
+    ``erased``: subjects whose retention ended, now destroyed. ``held``:
+    subjects whose retention ended but a legal hold keeps (subject, reason).
+    ``versions``: (subject, version) whose scheduled destroy was due, now destroyed.
+    """
+
+    erased: tuple[str, ...]
+    held: tuple[tuple[str, str], ...]
+    at: str
+    versions: tuple[tuple[str, int], ...] = ()
