@@ -7,7 +7,8 @@ deliveries and a bulk job stopped part way (its ``stop`` event) and resumed from
 checkpoint. A plain model says what every document's wraps must be. After
 every step each document holds exactly the wraps the model says, opens with
 exactly the providers the model says, and ``inventory`` counts what the
-model counts. Every refusal is predicted, and leaves the disk byte for byte
+model counts, shredded documents (every wrap's version destroyed) apart from
+failures. Every refusal is predicted, and leaves the disk byte for byte
 as it was.
 
 Key references come from the providers (``current_key()``), never from
@@ -393,6 +394,7 @@ class KeyLifecycle(RuleBasedStateMachine):
         outcomes = self._expect(sorted(self.docs), keys, operation)
         assert {f.doc_id for f in report.failed} == {d for d, o in outcomes.items() if o == "fail"}
         assert report.scanned == len(outcomes)
+        assert report.shredded == sum(o == "shred" for o in outcomes.values())
         for doc_id, outcome in outcomes.items():
             if outcome != "done":  # skipped, or refused: left byte for byte as it was
                 assert self.path(doc_id).read_bytes() == before[doc_id]
@@ -437,7 +439,13 @@ class KeyLifecycle(RuleBasedStateMachine):
         assert report.resumed == len(done)  # finished documents are not read again
         self._expect(ids[survive:], keys, operation)
 
+    def shredded(self, wraps: list[Wrap]) -> bool:
+        """Every wrap under a keyring version destroyed on purpose: no job can move it."""
+        return all(w[0] == "key" and self.versions[w[1]][w[2]] == "destroyed" for w in wraps)
+
     def _outcome(self, wraps: list[Wrap], keys: list[Name], operation: str) -> tuple[str, Any]:
+        if self.shredded(wraps):  # counted apart, never a failure (issue 19, item 14)
+            return "shred", wraps
         if operation == "rewrap":
             if self.is_current(wraps, keys):
                 return "skip", wraps
@@ -502,7 +510,9 @@ class KeyLifecycle(RuleBasedStateMachine):
                 else:  # a destroyed or disabled version, a dropped recipient: nothing
                     with pytest.raises(DecryptionError):
                         sealdoc.open(sealed, keys=provider, binding=binding)
-        assert _counts(self.vault(["ring"]).inventory(allow_empty=True)) == dict(counts)
+        found = self.vault(["ring"]).inventory(allow_empty=True)
+        assert _counts(found) == dict(counts)
+        assert found.shredded == sum(self.shredded(wraps) for wraps in self.docs.values())
 
 
 KeyLifecycle.TestCase.settings = settings(

@@ -14,9 +14,9 @@ globally. Like age's Recipient and Identity, the surface is small:
   worth trying.
 
 Optional powers are declared as small protocols of their own, below:
-:class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget` and
-:class:`HasKind`. sealdoc looks for them only through the check functions at
-the end of this file, never by probing attributes elsewhere.
+:class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget`,
+:class:`HasKind` and :class:`KnowsDestroyed`. sealdoc looks for them only
+through the check functions at the end of this file, never by probing attributes elsewhere.
 
 The module sits below the envelope and beside the format: it imports only
 ``_format``, so that the envelope, the key-URI resolver and the bulk jobs
@@ -39,9 +39,11 @@ __all__ = [
     "HasKind",
     "KeyFamily",
     "KeyProvider",
+    "KnowsDestroyed",
     "Powers",
     "UnwrapBudget",
     "VersionedKey",
+    "destroyed_here",
     "is_provider",
     "kind_of",
     "powers",
@@ -153,6 +155,21 @@ class HasKind(Protocol):
     kind: str
 
 
+@runtime_checkable
+class KnowsDestroyed(Protocol):
+    """A provider that keeps a tombstone of each key version it destroyed.
+
+    Optional. A document whose every wrap is under a destroyed version was
+    shredded on purpose: bulk jobs and ``inventory`` count it as
+    ``shredded``, not as a failure, and name the key versions. Without it a
+    provider's wraps are never taken as shredded.
+    """
+
+    def destroyed(self, wrapped: WrappedKey) -> bool:
+        """True only if ``wrapped``'s key version was destroyed here (not merely disabled)."""
+        ...
+
+
 # -- the one place the powers are checked ------------------------------------------------
 #
 # Each check is cached per type where it can be: a runtime_checkable
@@ -217,3 +234,15 @@ def powers(provider: object) -> Powers:
         family=cast(KeyFamily, provider) if found[0] else None,
         versioned=cast(VersionedKey, provider) if found[1] else None,
     )
+
+
+_TOMBSTONES: dict[type, bool] = {}
+
+
+def destroyed_here(provider: object, wrapped: WrappedKey) -> bool:
+    """Whether ``provider`` (a :class:`KnowsDestroyed`) says ``wrapped``'s version was destroyed."""
+    kind = type(provider)
+    knows = _TOMBSTONES.get(kind)
+    if knows is None:
+        knows = _TOMBSTONES[kind] = isinstance(provider, KnowsDestroyed)
+    return knows and cast(KnowsDestroyed, provider).destroyed(wrapped)

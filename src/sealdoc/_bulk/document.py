@@ -19,7 +19,7 @@ from .. import _format as fmt
 from .._buffers import write_all
 from .._envelope import unlock
 from .._format import Header, ParsedHeader
-from .._provider_api import KeyProvider
+from .._provider_api import KeyProvider, destroyed_here
 from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_for
 from .._store.base import DocumentStore, Head
 from .._stream import SegmentCipher, plaintext_length
@@ -48,7 +48,7 @@ class Plan:
 
 @attrs.frozen
 class Done:
-    """How one document ended: ``outcome`` is rewritten, would_rewrite or skipped."""
+    """How one document ended: ``outcome`` is rewritten, would_rewrite, skipped or shredded."""
 
     outcome: str
     before: tuple[str, ...]
@@ -82,6 +82,8 @@ def process(
     labels = tuple(w.label for w in parsed.wrapped_keys)
     if plan.select is not None and not plan.select(header):
         return Done("skipped", labels, labels)
+    if is_shredded(plan.keys, parsed.wrapped_keys):  # no job can move it, ever: not a failure
+        return Done("shredded", labels, labels)
     if plan.operation == "rewrap" and _already_current(plan, header):
         return Done("skipped", labels, labels)
     if plan.dry_run:  # from the header alone: no key is used, nothing is audited
@@ -90,6 +92,16 @@ def process(
     if plan.operation == "rewrap":
         return _rewrap(plan, doc)
     return _rotate(plan, doc, length=header.plaintext_length or 0)
+
+
+def is_shredded(keys: Sequence[KeyProvider], wrapped: Sequence[fmt.WrappedKey]) -> bool:
+    """Whether every wrap is under a key version that one of ``keys`` destroyed on purpose.
+
+    From the header and the keys' tombstones alone (:class:`KnowsDestroyed`):
+    no unwrap is tried. A wrap no key knows as destroyed (a password, a
+    device, a disabled version, another keyring) leaves the document alive.
+    """
+    return bool(wrapped) and all(any(destroyed_here(p, w) for p in keys) for w in wrapped)
 
 
 @attrs.frozen

@@ -5,7 +5,15 @@ Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 
 from .._format import KeyRef, WrappedKey
 from ._aws_kms import AwsKms, DekCache
-from ._base import AssociatedData, HasKind, KeyFamily, KeyProvider, UnwrapBudget, VersionedKey
+from ._base import (
+    AssociatedData,
+    HasKind,
+    KeyFamily,
+    KeyProvider,
+    KnowsDestroyed,
+    UnwrapBudget,
+    VersionedKey,
+)
 from ._local import LocalKeyring
 from ._memory import MemoryKeyring
 from ._password import KdfLimits, Password
@@ -21,6 +29,7 @@ __all__ = [
     "KeyFamily",
     "KeyProvider",
     "KeyRef",
+    "KnowsDestroyed",
     "LocalKeyring",
     "MemoryKeyring",
     "Password",

@@ -18,6 +18,7 @@ from .._provider_api import (
     HasKind,
     KeyFamily,
     KeyProvider,
+    KnowsDestroyed,
     UnwrapBudget,
     VersionedKey,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "HasKind",
     "KeyFamily",
     "KeyProvider",
+    "KnowsDestroyed",
     "UnwrapBudget",
     "VersionedKey",
     "instance_token",
