@@ -34,6 +34,7 @@ from .exceptions import (
     UnsafeStoreError,
     WeakPasswordError,
     WrapLossError,
+    WrongRootError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
@@ -71,6 +72,7 @@ __all__ = [
     "WeakPasswordError",
     "WrapLossError",
     "WrappedKey",
+    "WrongRootError",
     "add_audit_hook",
     "check_password",
     "deliver",

@@ -49,6 +49,9 @@ exception it resembles, so callers can catch either::
     │       rewrap, rotate or a bulk job would leave a document without a
     │       wrapped key it had, without being told to (``to=``/``drop=``);
     │       nothing was written
+    ├── WrongRootError(SealdocError, ValueError)
+    │       a bulk job's URL is not the vault's root: its documents are
+    │       bound to doc ids under another one (named); nothing was done
     └── StoreError(SealdocError, OSError)
         │   the store failed or cannot be reached (the fsspec/botocore/OS
         │   error is kept as ``__cause__``); the previous version of a
@@ -87,6 +90,7 @@ __all__ = [
     "UnsafeStoreError",
     "WeakPasswordError",
     "WrapLossError",
+    "WrongRootError",
 ]
 
 
@@ -254,3 +258,11 @@ class WrapLossError(SealdocError, ValueError):
     def __init__(self, message: str, label: str = "") -> None:
         self.label = label
         super().__init__(message)
+
+
+class WrongRootError(SealdocError, ValueError):
+    """A bulk job was given a URL above or below the vault's root; nothing was done.
+
+    Documents are bound to their doc ids, which are paths under the root the
+    vault was written at; the message names that root.
+    """

@@ -41,6 +41,7 @@ from .document import Done, Plan, process
 from .options import BulkOptions
 from .pool import run_pool
 from .report import BulkReport, Failure, Tally
+from .root import check_root
 from .source import Source
 
 
@@ -156,6 +157,7 @@ def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str | None]]:
 
 
 def preflight(source: Source, options: BulkOptions, started: float) -> None:
+    check_root(source, listing(source, options.prefix))  # a dry run too: it would mislead
     if options.dry_run:
         return
     if not source.store.conditional and not options.allow_unconditional:

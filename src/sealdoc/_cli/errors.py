@@ -15,7 +15,13 @@ from typing import IO, Any
 
 import click
 
-from ..exceptions import CheckpointError, EmptyStoreError, SealdocError, UnsafeStoreError
+from ..exceptions import (
+    CheckpointError,
+    EmptyStoreError,
+    SealdocError,
+    UnsafeStoreError,
+    WrongRootError,
+)
 from . import exit_codes
 from .text import shown
 
@@ -109,7 +115,7 @@ def translate(message: str) -> str:
 
 
 # What sealdoc refuses on purpose (exit 3): a human decides what to do next.
-_REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError)
+_REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError, WrongRootError)
 
 
 @contextmanager
