@@ -8,6 +8,7 @@ opens and ``"wb"`` seals; pandas, pyarrow and dask reach it through
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,9 +19,40 @@ from . import _format as fmt
 from ._envelope import new_sealer, open_stream, providers_of
 from ._format import Suite
 from ._reader import SealedReader
-from ._storage import pending_write
+from ._storage import PendingWrite, pending_write
+from ._store.common import copy_stream
+from ._store.factory import store_for
 from ._uri import KeysOrUris, resolve_keys
 from ._writer import SealedWriter
+
+# Sealed bytes (never plaintext) wait here for an exclusive create: memory up
+# to this size, then a temporary file.
+SPOOL = 8 << 20
+
+
+def _exclusive_write(fs: Any, path: str) -> PendingWrite:
+    """A write published only if ``path`` does not exist then: the store seam's ``create``.
+
+    The check at open is a courtesy; the one that counts is the backend's
+    create-only publish (a hard link locally, ``If-None-Match: *`` on S3),
+    so of two ``xb`` writers exactly one wins. A backend that cannot do
+    that refuses at open (UnsafeStoreError), before anything is sealed.
+    The seam takes a writer callback, so the sealed stream is spooled first.
+    """
+    parent, _, name = path.rpartition("/")
+    store = store_for(fs, parent)
+    if not store.conditional:
+        store.create(name, lambda out: None)  # refuses: nothing is written
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - closed below
+
+    def commit() -> None:
+        try:
+            spool.seek(0)
+            store.create(name, lambda out: copy_stream(spool, out))  # type: ignore[arg-type]
+        finally:
+            spool.close()
+
+    return PendingWrite(spool, commit, spool.close)
 
 
 class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
@@ -85,7 +117,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
             reader.close_source_on_close()
             return reader
         if mode in ("wb", "xb"):
-            if mode == "xb" and self.fs.exists(path):
+            if mode == "xb" and self.fs.exists(path):  # early, cheap; the create decides
                 raise FileExistsError(path)
             sealer = new_sealer(
                 self.keys,
@@ -94,7 +126,8 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
                 suite=self.suite,
                 segment_size=self.segment_size,
             )
-            pending = pending_write(self.fs, path)
+            exclusive = mode == "xb"
+            pending = _exclusive_write(self.fs, path) if exclusive else pending_write(self.fs, path)
             return SealedWriter(
                 pending.file,
                 sealer.header,

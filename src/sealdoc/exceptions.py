@@ -56,9 +56,12 @@ exception it resembles, so callers can catch either::
         │   the store failed or cannot be reached (the fsspec/botocore/OS
         │   error is kept as ``__cause__``); the previous version of a
         │   document stays readable
-        └── DocumentChangedError
-                a conditional replace found the document changed since it
-                was read; nothing was written
+        ├── DocumentChangedError
+        │       a conditional replace found the document changed since it
+        │       was read; nothing was written
+        └── DocumentExistsError(StoreError, FileExistsError)
+                an exclusive create (``sealdoc::`` mode ``xb``) found the
+                object already there when it published; nothing was written
 
 No message, attribute or repr of these errors holds key bytes, passphrases or
 plaintext.
@@ -77,6 +80,7 @@ __all__ = [
     "CheckpointError",
     "DecryptionError",
     "DocumentChangedError",
+    "DocumentExistsError",
     "DocumentNotFoundError",
     "EmptyStoreError",
     "FormatError",
@@ -217,6 +221,14 @@ class DocumentChangedError(StoreError):
     """A conditional replace found the object changed (or gone) since it was read.
 
     Nothing was written: the newer version stays as it is.
+    """
+
+
+class DocumentExistsError(StoreError, FileExistsError):
+    """An exclusive create found the object already there; nothing was written.
+
+    Checked when the object is published (a create-only link locally,
+    ``If-None-Match: *`` on S3), not only when the file was opened.
     """
 
 

@@ -138,6 +138,16 @@ class VaultStore(DocumentStore, Protocol):
         """
         ...
 
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        """Make ``path`` hold what ``write`` writes only if there is no ``path``; the version.
+
+        Exclusive at publish time, not only when asked: of two creators, one
+        wins and the other gets DocumentExistsError, and nothing it wrote is
+        visible. UnsafeStoreError on a backend that cannot refuse an existing
+        object atomically (the ``sealdoc::`` protocol's ``xb`` mode then refuses).
+        """
+        ...
+
     def delete(self, path: str) -> None:
         """Remove ``path``; DocumentNotFoundError if there is none."""
         ...
