@@ -73,7 +73,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        keys: KeysOrUris,
+        keys: KeysOrUris | None = None,
         target_protocol: str | None = None,
         target_options: Mapping[str, Any] | None = None,
         fo: str | None = None,
@@ -85,6 +85,13 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if keys is None:  # fsspec would say only "missing 'keys'"; say where they go
+            raise ValueError(
+                "the sealdoc:: protocol needs keys: give them under the 'sealdoc' key of the "
+                "storage options, e.g. pandas.read_csv(url, storage_options={'sealdoc': "
+                "{'keys': ring}}) or fsspec.open(url, sealdoc={'keys': ring}); a key URI "
+                "such as 'local:///etc/sealdoc/keyring.json' works there too"
+            )
         self.keys = providers_of(resolve_keys(keys))
         self.fs = (
             fs
