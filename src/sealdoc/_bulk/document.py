@@ -44,6 +44,8 @@ class Plan:
     select: Select | None
     dry_run: bool
     verify: bool
+    versioned: bool = False  # the store keeps the versions it replaces
+    remove_replaced: bool = False
 
 
 @attrs.frozen
@@ -53,6 +55,7 @@ class Done:
     outcome: str
     before: tuple[str, ...]
     after: tuple[str, ...]
+    replaced: str | None = None  # the version a rewrite replaced (kept by a versioned bucket)
 
 
 def read_parsed(
@@ -132,7 +135,7 @@ def _rewrap(plan: Plan, doc: _Read) -> Done:
         doc.store.replace(doc.path, head.version, lambda out: write_all(out, new_header + body))
     else:
         doc.store.replace_header(doc.path, head.version, new_header, len(parsed.raw))
-    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys))
+    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys), head.version)
 
 
 def _authenticate(cipher: SegmentCipher, body: memoryview, size: int) -> None:
@@ -156,7 +159,8 @@ def _rotate(plan: Plan, doc: _Read, *, length: int) -> Done:
         checked.finish()
 
     doc.store.replace(doc.path, doc.head.version, write)
-    return Done("rewritten", tuple(w.label for w in doc.parsed.wrapped_keys), sink[-1].labels)
+    before = tuple(w.label for w in doc.parsed.wrapped_keys)
+    return Done("rewritten", before, sink[-1].labels, doc.head.version)
 
 
 def _drop(plan: Plan) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import attrs
 import tenacity
 
 from .._format import ParsedHeader, WrappedKey
-from .._store.base import Head
+from .._store.base import Head, versioning_of
 from ..exceptions import DocumentNotFoundError, EmptyStoreError, SealdocError, StoreError
 from .document import is_shredded, public_header, read_parsed
 from .options import Progress
@@ -45,7 +45,9 @@ class Inventory(Mapping[str, int]):
     documents whose every wrap is under a key version that the vault's
     keys destroyed on purpose (0 when the vault has no keys, or none that
     keeps tombstones: see ``KnowsDestroyed``); they are counted in
-    ``documents`` and ``counts`` too.
+    ``documents`` and ``counts`` too. ``versioning``: the bucket's versioning
+    status (``Enabled``, ``Suspended``) when it keeps old versions of what
+    is replaced or deleted (their old ciphertext), else None.
 
     It is also a read-only mapping over ``counts``, as the plain dict it
     used to be.
@@ -56,6 +58,7 @@ class Inventory(Mapping[str, int]):
     only_on: dict[str, int]
     unreadable: tuple[tuple[str, str], ...] = ()
     shredded: int = 0
+    versioning: str | None = None
 
     @property
     def by_kind(self) -> dict[str, dict[str, dict[int, int]]]:
@@ -75,6 +78,7 @@ class Inventory(Mapping[str, int]):
                 "documents": self.documents,
                 "only_on": self.only_on,
                 "shredded": self.shredded,
+                "versioning": self.versioning,
                 "unreadable": [{"name": n, "reason": r} for n, r in self.unreadable],
             },
             indent=2,
@@ -110,7 +114,7 @@ class Inventory(Mapping[str, int]):
         return (
             f"Inventory({self.counts!r}, documents={self.documents}, "
             f"only_on={self.only_on!r}, unreadable={len(self.unreadable)}, "
-            f"shredded={self.shredded})"
+            f"shredded={self.shredded}, versioning={self.versioning!r})"
         )
 
 
@@ -183,6 +187,7 @@ def run_inventory(
             seen[3] += shredded
             _tell(progress, seen)
 
+    kept = versioning_of(source.store)
     run_pool(names(), one, workers=workers, stop=stop)
     if seen[0] == 0 and not allow_empty:
         where = f"{source.url!r}" + (f" with prefix {prefix!r}" if prefix else "")
@@ -196,6 +201,7 @@ def run_inventory(
         only_on=dict(sorted(only_on.items())),
         unreadable=tuple(sorted(unreadable)),
         shredded=seen[3],
+        versioning=None if kept is None else kept.status,
     )
 
 

@@ -34,7 +34,12 @@ class BulkReport:
     (deleted during the job) were left as they were. ``shredded`` counts
     documents whose every wrap is under a key version destroyed on purpose
     (crypto-shredding): no job can move them, so they are not failures;
-    ``shredded_on`` counts them per destroyed ``kind:key_id#version``. ``abandoned`` were in
+    ``shredded_on`` counts them per destroyed ``kind:key_id#version``.
+    ``versioning`` is the bucket's versioning status (``Enabled``,
+    ``Suspended``) when it keeps the versions a job replaces, else None:
+    then ``replaced_versions_kept`` old versions (the old ciphertext) are
+    still in the bucket, and ``replaced_versions_removed`` were removed
+    (``remove_replaced_versions``). ``abandoned`` were in
     flight when ``stop`` was set; ``interrupted`` says the job stopped
     before it had looked at every document. The counts add up to
     ``scanned``.
@@ -57,6 +62,9 @@ class BulkReport:
     interrupted: bool = False
     shredded: int = 0
     shredded_on: dict[str, int] = attrs.field(factory=dict, hash=False)
+    versioning: str | None = None
+    replaced_versions_kept: int = 0
+    replaced_versions_removed: int = 0
 
     @property
     def docs_per_second(self) -> float:
@@ -77,6 +85,7 @@ class Tally:
         self.before: Counter[str] = Counter()
         self.after: Counter[str] = Counter()
         self.shredded_on: Counter[str] = Counter()
+        self.versioning: str | None = None  # as a batch run elsewhere found it
         self.problems: dict[str, list[Failure]] = {"failed": [], "changed": [], "missing": []}
 
     def add(self, outcome: str, before: Iterable[str] = (), after: Iterable[str] = ()) -> None:
@@ -86,6 +95,11 @@ class Tally:
             self.after.update(after)
             if outcome == "shredded":
                 self.shredded_on.update(before)
+
+    def bump(self, name: str, n: int = 1) -> None:
+        """A count that is not a document outcome (old versions kept or removed)."""
+        with self.lock:
+            self.counts[name] += n
 
     def problem(self, kind: str, failure: Failure) -> None:
         with self.lock:
@@ -100,7 +114,10 @@ class Tally:
             self.counts["resumed"] += other.resumed
             self.counts["abandoned"] += other.abandoned
             self.counts["shredded"] += other.shredded
+            self.counts["replaced_versions_kept"] += other.replaced_versions_kept
+            self.counts["replaced_versions_removed"] += other.replaced_versions_removed
             self.shredded_on.update(other.shredded_on)
+            self.versioning = other.versioning or self.versioning
             self.before.update(other.before)
             self.after.update(other.after)
             for kind in self.problems:
@@ -112,6 +129,7 @@ class Tally:
         def ordered(kind: str) -> tuple[Failure, ...]:
             return tuple(sorted(self.problems[kind], key=lambda f: (f.path, f.doc_id or "")))
 
+        extra.setdefault("versioning", self.versioning)
         c = self.counts
         failed, changed, missing = ordered("failed"), ordered("changed"), ordered("missing")
         scanned = (
@@ -134,6 +152,8 @@ class Tally:
             missing=missing,
             abandoned=c["abandoned"],
             shredded=c["shredded"],
+            replaced_versions_kept=c["replaced_versions_kept"],
+            replaced_versions_removed=c["replaced_versions_removed"],
             shredded_on=dict(sorted(self.shredded_on.items())),
             before=dict(sorted(self.before.items())),
             after=dict(sorted(self.after.items())),

@@ -109,6 +109,12 @@ _SAFETY_OPTIONS: list[Callable[[Any], Any]] = [
         help="Run on a store that cannot replace a document only if unchanged (no "
         "compare-and-swap); stop every other writer first.",
     ),
+    click.option(
+        "--remove-replaced-versions",
+        is_flag=True,
+        help="On a versioned S3 bucket, remove the old version of each document the job "
+        "replaced (it holds the old ciphertext); audited; refused under Object Lock.",
+    ),
 ]
 
 
@@ -137,6 +143,7 @@ def _file_mode(state: State, operation: str, target: str, output: str, job: dict
             ("--resume", job["checkpoint"]),
             ("--dask", job["dask_address"]),
             ("--name-key-file", job["name_key_file"]),
+            ("--remove-replaced-versions", job["remove_replaced_versions"]),
         )
         if given
     ]
@@ -199,6 +206,7 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: S
                 progress=on_progress,
                 allow_empty=job["allow_empty"],
                 allow_unconditional=job["allow_unconditional"],
+                remove_replaced_versions=job["remove_replaced_versions"],
                 stop=stop.event,
                 drop=list(job["drops"]) or None,
                 **cluster,
@@ -220,6 +228,8 @@ def _summarise(operation: str, job: dict[str, Any], report: Any, stop: Stop) -> 
         click.echo(dumps(data))
     else:
         click.echo(_summary_line(operation, data))
+    if data.get("versioning"):
+        click.echo(_versions_line(data), err=True)
     for label, count in data.get("shredded_on", {}).items():
         click.echo(
             f"shredded: {count} documents only under {shown(label)}, destroyed on purpose "
@@ -246,6 +256,15 @@ def _summarise(operation: str, job: dict[str, Any], report: Any, stop: Stop) -> 
             f"rerun with {resume} for the transient ones",
             exit_codes.FAILED,
         )
+
+
+def _versions_line(data: dict[str, Any]) -> str:
+    kept, removed = data["replaced_versions_kept"], data["replaced_versions_removed"]
+    return (
+        f"versioned bucket ({data['versioning']}): {removed} replaced versions removed, "
+        f"{kept} kept; a kept version still holds the old ciphertext"
+        + (" (--remove-replaced-versions removes them)" if kept else "")
+    )
 
 
 def _summary_line(operation: str, data: dict[str, Any]) -> str:
@@ -367,6 +386,11 @@ def print_inventory(found: Any) -> None:
     click.echo(f"documents: {found.documents}")
     if found.shredded:
         click.echo(f"shredded: {found.shredded} (every wrap under a destroyed version)")
+    if found.versioning:
+        click.echo(
+            f"versioning: {found.versioning}: the bucket keeps old versions of replaced and "
+            "deleted documents (their old ciphertext); see docs/storage.md"
+        )
     if found.unreadable:
         click.echo(f"unreadable ({len(found.unreadable)}): not sealed documents, or not readable")
         for name, reason in found.unreadable:

@@ -49,6 +49,7 @@ from ..exceptions import (
 )
 from ._s3_client import SharedClient, shared_client
 from .base import Entry, Head
+from .versions import Versioning, remove_all, remove_replaced, versioning
 
 PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
 COPY_PART = 1 << 30  # server-side copy per UploadPartCopy (S3 allows up to 5 GiB)
@@ -303,6 +304,20 @@ class S3Store:
                 self._call("abort_multipart_upload", Key=key, UploadId=upload)
             raise
         return str(done["ETag"])
+
+    # -- versioned buckets (VersionedStore) ----------------------------------------
+
+    def versioning(self) -> Versioning:
+        with s3_errors("read the versioning of", self.bucket):
+            return versioning(self._call, lambda exc: _error_code(exc)[0])
+
+    def remove_replaced(self, path: str, version: str) -> int:
+        with s3_errors("remove old versions of", path):
+            return remove_replaced(self._call, self._key(path), version)
+
+    def remove_versions(self, path: str) -> int:
+        with s3_errors("remove the versions of", path):
+            return remove_all(self._call, self._key(path))
 
     def delete(self, path: str) -> None:
         with s3_errors("delete", path):
