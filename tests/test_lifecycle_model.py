@@ -380,6 +380,30 @@ class KeyLifecycle(RuleBasedStateMachine):
         if state == "destroyed" and self.primary[name] == version:
             self.primary[name] = None
 
+    @precondition(
+        lambda self: len(self.docs) < MAX_DOCS and any(self.alive(c) for c in self.customers)
+    )
+    @rule(data=st.data(), plain=st.binary(max_size=50))
+    def put_for_customer(self, data: st.DataObject, plain: bytes) -> None:
+        """A document under a customer's key alone: what a shred makes unreadable."""
+        name = data.draw(st.sampled_from([c for c in self.customers if self.alive(c)]))
+        doc_id = f"doc-{self.serial}"
+        self.serial += 1
+        Vault(self.url, keys=self.ring.key(name)).put(doc_id, plain)
+        self.docs[doc_id] = [("key", name, self.primary[name])]
+        self.plain[doc_id] = plain
+
+    @precondition(lambda self: any(self.alive(c) for c in self.customers))
+    @rule(data=st.data())
+    def shred_customer(self, data: st.DataObject) -> None:
+        """A customer asked to be forgotten: every version of their key destroyed."""
+        name = data.draw(st.sampled_from([c for c in self.customers if self.alive(c)]))
+        for version, state in sorted(self.versions[name].items()):
+            if state != "destroyed":
+                self.ring.destroy(version, name, confirm=True)
+                self.versions[name][version] = "destroyed"
+        self.primary[name] = None
+
     # -- rules: bulk jobs ----------------------------------------------------------------------
 
     @rule(data=st.data(), operation=st.sampled_from(["rewrap", "rotate"]))
