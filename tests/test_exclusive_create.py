@@ -10,6 +10,7 @@ the document is the winner's.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import threading
 from pathlib import Path
@@ -26,7 +27,9 @@ from .stores import Store
 WRITERS = 4
 
 
-def _write(url: str, options: dict[str, Any], payload: bytes, barrier: Any) -> str:
+def _write(
+    url: str, options: dict[str, Any], payload: bytes, barrier: Any, gate: Any = None
+) -> str:
     """Open ``xb``, write, wait until every writer has, then publish; how it ended."""
     try:
         f = fsspec.open(url, "xb", **options).open()
@@ -36,7 +39,8 @@ def _write(url: str, options: dict[str, Any], payload: bytes, barrier: Any) -> s
     f.write(payload)
     barrier.wait()  # every writer got past the early check: only the publish decides
     try:
-        f.close()
+        with gate or contextlib.nullcontext():
+            f.close()
     except DocumentExistsError:
         return "exists"
     return "won"
@@ -56,10 +60,15 @@ def test_threads_one_exclusive_multipart_upload_wins(moto_endpoint: str) -> None
     from .stores import new_bucket, s3_options
 
     store = Store("s3", f"s3://{new_bucket(moto_endpoint)}/vault", s3_options(moto_endpoint))
-    _race(store, 6 << 20)  # over S3's part size: CompleteMultipartUpload decides
+    # Over S3's part size: CompleteMultipartUpload decides. moto checks its
+    # If-None-Match before it assembles the parts, not atomically as S3 does, so
+    # the completions go one at a time here (every writer is past the check at
+    # open by then): the test shows the header is sent and honoured, not S3's
+    # atomicity, which is S3's own (docs/storage.md).
+    _race(store, 6 << 20, gate=threading.Lock())
 
 
-def _race(store: Store, size: int) -> None:
+def _race(store: Store, size: int, gate: Any = None) -> None:
     ring = MemoryKeyring()
     url = store.chained("report.csv")
     options = store.chained_options(keys=ring)
@@ -68,7 +77,7 @@ def _race(store: Store, size: int) -> None:
     results: list[str] = [""] * WRITERS
 
     def run(i: int) -> None:
-        results[i] = _write(url, options, payloads[i], barrier)
+        results[i] = _write(url, options, payloads[i], barrier, gate)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(WRITERS)]
     for t in threads:

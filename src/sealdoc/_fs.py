@@ -24,6 +24,7 @@ from ._store.common import copy_stream
 from ._store.factory import store_for
 from ._uri import KeysOrUris, resolve_keys
 from ._writer import SealedWriter
+from .exceptions import DocumentExistsError
 
 # Sealed bytes (never plaintext) wait here for an exclusive create: memory up
 # to this size, then a temporary file.
@@ -125,7 +126,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
             return reader
         if mode in ("wb", "xb"):
             if mode == "xb" and self.fs.exists(path):  # early, cheap; the create decides
-                raise FileExistsError(path)
+                raise DocumentExistsError(f"{path!r} already exists; nothing was written")
             sealer = new_sealer(
                 self.keys,
                 context=self.context,
