@@ -80,3 +80,12 @@ def test_the_html_copy_keeps_the_documents_context(tmp_path: Path) -> None:
     context = sealdoc.inspect(sealdoc.sealed_from_html((tmp_path / "s.html").read_bytes())).context
     assert context["tenant"] == "acme"
     assert context["sealdoc:filename"] == "2026-11"
+
+
+def test_the_storage_docs_name_the_reports_real_attributes() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "storage.md").read_text(encoding="utf-8")
+    start = text.index("- **Report.** `BulkReport`:")
+    paragraph = text[start : text.index("\n- **", start + 1)]
+    names = re.findall(r"`([a-z_]+)`", paragraph)
+    assert "duration_s" in names
+    assert [n for n in names if not hasattr(sealdoc.BulkReport, n)] == []
