@@ -24,6 +24,9 @@ extensions = [
 ]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
+# docutils' smart quotes turn "--option" into an en dash, and a command pasted
+# from the CLI reference then fails (scripts/check_site.py checks the build)
+smartquotes = False
 exclude_patterns = ["_build"]
 
 myst_enable_extensions = ["colon_fence", "deflist"]

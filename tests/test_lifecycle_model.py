@@ -7,7 +7,8 @@ deliveries and a bulk job stopped part way (its ``stop`` event) and resumed from
 checkpoint. A plain model says what every document's wraps must be. After
 every step each document holds exactly the wraps the model says, opens with
 exactly the providers the model says, and ``inventory`` counts what the
-model counts. Every refusal is predicted, and leaves the disk byte for byte
+model counts, shredded documents (every wrap's version destroyed) apart from
+failures. Every refusal is predicted, and leaves the disk byte for byte
 as it was.
 
 Key references come from the providers (``current_key()``), never from
@@ -379,6 +380,30 @@ class KeyLifecycle(RuleBasedStateMachine):
         if state == "destroyed" and self.primary[name] == version:
             self.primary[name] = None
 
+    @precondition(
+        lambda self: len(self.docs) < MAX_DOCS and any(self.alive(c) for c in self.customers)
+    )
+    @rule(data=st.data(), plain=st.binary(max_size=50))
+    def put_for_customer(self, data: st.DataObject, plain: bytes) -> None:
+        """A document under a customer's key alone: what a shred makes unreadable."""
+        name = data.draw(st.sampled_from([c for c in self.customers if self.alive(c)]))
+        doc_id = f"doc-{self.serial}"
+        self.serial += 1
+        Vault(self.url, keys=self.ring.key(name)).put(doc_id, plain)
+        self.docs[doc_id] = [("key", name, self.primary[name])]
+        self.plain[doc_id] = plain
+
+    @precondition(lambda self: any(self.alive(c) for c in self.customers))
+    @rule(data=st.data())
+    def shred_customer(self, data: st.DataObject) -> None:
+        """A customer asked to be forgotten: every version of their key destroyed."""
+        name = data.draw(st.sampled_from([c for c in self.customers if self.alive(c)]))
+        for version, state in sorted(self.versions[name].items()):
+            if state != "destroyed":
+                self.ring.destroy(version, name, confirm=True)
+                self.versions[name][version] = "destroyed"
+        self.primary[name] = None
+
     # -- rules: bulk jobs ----------------------------------------------------------------------
 
     @rule(data=st.data(), operation=st.sampled_from(["rewrap", "rotate"]))
@@ -393,6 +418,7 @@ class KeyLifecycle(RuleBasedStateMachine):
         outcomes = self._expect(sorted(self.docs), keys, operation)
         assert {f.doc_id for f in report.failed} == {d for d, o in outcomes.items() if o == "fail"}
         assert report.scanned == len(outcomes)
+        assert report.shredded == sum(o == "shred" for o in outcomes.values())
         for doc_id, outcome in outcomes.items():
             if outcome != "done":  # skipped, or refused: left byte for byte as it was
                 assert self.path(doc_id).read_bytes() == before[doc_id]
@@ -437,7 +463,13 @@ class KeyLifecycle(RuleBasedStateMachine):
         assert report.resumed == len(done)  # finished documents are not read again
         self._expect(ids[survive:], keys, operation)
 
+    def shredded(self, wraps: list[Wrap]) -> bool:
+        """Every wrap under a keyring version destroyed on purpose: no job can move it."""
+        return all(w[0] == "key" and self.versions[w[1]][w[2]] == "destroyed" for w in wraps)
+
     def _outcome(self, wraps: list[Wrap], keys: list[Name], operation: str) -> tuple[str, Any]:
+        if self.shredded(wraps):  # counted apart, never a failure (issue 19, item 14)
+            return "shred", wraps
         if operation == "rewrap":
             if self.is_current(wraps, keys):
                 return "skip", wraps
@@ -502,7 +534,9 @@ class KeyLifecycle(RuleBasedStateMachine):
                 else:  # a destroyed or disabled version, a dropped recipient: nothing
                     with pytest.raises(DecryptionError):
                         sealdoc.open(sealed, keys=provider, binding=binding)
-        assert _counts(self.vault(["ring"]).inventory(allow_empty=True)) == dict(counts)
+        found = self.vault(["ring"]).inventory(allow_empty=True)
+        assert _counts(found) == dict(counts)
+        assert found.shredded == sum(self.shredded(wraps) for wraps in self.docs.values())
 
 
 KeyLifecycle.TestCase.settings = settings(

@@ -23,6 +23,7 @@ from .exceptions import (
     CheckpointError,
     DecryptionError,
     DocumentChangedError,
+    DocumentExistsError,
     DocumentNotFoundError,
     EmptyStoreError,
     FormatError,
@@ -40,6 +41,7 @@ from .exceptions import (
     UnsafeStoreError,
     WeakPasswordError,
     WrapLossError,
+    WrongRootError,
 )
 from .providers import KeyProvider, LocalKeyring, MemoryKeyring
 
@@ -54,6 +56,7 @@ __all__ = [
     "CheckpointError",
     "DecryptionError",
     "DocumentChangedError",
+    "DocumentExistsError",
     "DocumentNotFoundError",
     "EmptyStoreError",
     "FormatError",
@@ -82,6 +85,7 @@ __all__ = [
     "WeakPasswordError",
     "WrapLossError",
     "WrappedKey",
+    "WrongRootError",
     "add_audit_hook",
     "check_password",
     "deliver",

@@ -8,6 +8,7 @@ opens and ``"wb"`` seals; pandas, pyarrow and dask reach it through
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +20,41 @@ from ._envelope import new_sealer, open_stream, providers_of
 from ._format import Suite
 from ._provider_api import with_key
 from ._reader import SealedReader
-from ._storage import pending_write
+from ._storage import PendingWrite, pending_write
+from ._store.common import copy_stream
+from ._store.factory import store_for
 from ._uri import KeysOrUris, resolve_keys
 from ._writer import SealedWriter
+from .exceptions import DocumentExistsError
+
+# Sealed bytes (never plaintext) wait here for an exclusive create: memory up
+# to this size, then a temporary file.
+SPOOL = 8 << 20
+
+
+def _exclusive_write(fs: Any, path: str) -> PendingWrite:
+    """A write published only if ``path`` does not exist then: the store seam's ``create``.
+
+    The check at open is a courtesy; the one that counts is the backend's
+    create-only publish (a hard link locally, ``If-None-Match: *`` on S3),
+    so of two ``xb`` writers exactly one wins. A backend that cannot do
+    that refuses at open (UnsafeStoreError), before anything is sealed.
+    The seam takes a writer callback, so the sealed stream is spooled first.
+    """
+    parent, _, name = path.rpartition("/")
+    store = store_for(fs, parent)
+    if not store.conditional:
+        store.create(name, lambda out: None)  # refuses: nothing is written
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)  # noqa: SIM115 - closed below
+
+    def commit() -> None:
+        try:
+            spool.seek(0)
+            store.create(name, lambda out: copy_stream(spool, out))  # type: ignore[arg-type]
+        finally:
+            spool.close()
+
+    return PendingWrite(spool, commit, spool.close)
 
 
 class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
@@ -44,7 +77,7 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
     def __init__(
         self,
         *,
-        keys: KeysOrUris,
+        keys: KeysOrUris | None = None,
         target_protocol: str | None = None,
         target_options: Mapping[str, Any] | None = None,
         fo: str | None = None,
@@ -57,6 +90,13 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if keys is None:  # fsspec would say only "missing 'keys'"; say where they go
+            raise ValueError(
+                "the sealdoc:: protocol needs keys: give them under the 'sealdoc' key of the "
+                "storage options, e.g. pandas.read_csv(url, storage_options={'sealdoc': "
+                "{'keys': ring}}) or fsspec.open(url, sealdoc={'keys': ring}); a key URI "
+                "such as 'local:///etc/sealdoc/keyring.json' works there too"
+            )
         self.keys = providers_of(resolve_keys(keys))
         # writes seal under one named key of the first provider (a customer's subject)
         self.write_keys = with_key(list(self.keys), key) if key is not None else self.keys
@@ -91,8 +131,8 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
             reader.close_source_on_close()
             return reader
         if mode in ("wb", "xb"):
-            if mode == "xb" and self.fs.exists(path):
-                raise FileExistsError(path)
+            if mode == "xb" and self.fs.exists(path):  # early, cheap; the create decides
+                raise DocumentExistsError(f"{path!r} already exists; nothing was written")
             sealer = new_sealer(
                 self.write_keys,
                 context=self.context,
@@ -100,7 +140,8 @@ class SealdocFileSystem(ChainedFileSystem):  # type: ignore[misc]
                 suite=self.suite,
                 segment_size=self.segment_size,
             )
-            pending = pending_write(self.fs, path)
+            exclusive = mode == "xb"
+            pending = _exclusive_write(self.fs, path) if exclusive else pending_write(self.fs, path)
             return SealedWriter(
                 pending.file,
                 sealer.header,

@@ -15,9 +15,9 @@ globally. Like age's Recipient and Identity, the surface is small:
 
 Optional powers are declared as small protocols of their own, below:
 :class:`VersionedKey`, :class:`KeyFamily`, :class:`UnwrapBudget`,
-:class:`BudgetKey`, :class:`CostlyUnwrap` and :class:`HasKind`. sealdoc
-looks for them only through the check functions at the end of this file,
-never by probing attributes elsewhere.
+:class:`BudgetKey`, :class:`CostlyUnwrap`, :class:`HasKind` and
+:class:`KnowsDestroyed`. sealdoc looks for them only through the check
+functions at the end of this file, never by probing attributes elsewhere.
 
 The module sits below the envelope and beside the format: it imports only
 ``_format``, so that the envelope, the key-URI resolver and the bulk jobs
@@ -43,11 +43,13 @@ __all__ = [
     "KeyFamily",
     "KeyProvider",
     "KeySelector",
+    "KnowsDestroyed",
     "Powers",
     "UnwrapBudget",
     "VersionedKey",
     "budget_key",
     "check_costs",
+    "destroyed_here",
     "is_provider",
     "kind_of",
     "powers",
@@ -210,6 +212,21 @@ class HasKind(Protocol):
     kind: str
 
 
+@runtime_checkable
+class KnowsDestroyed(Protocol):
+    """A provider that keeps a tombstone of each key version it destroyed.
+
+    Optional. A document whose every wrap is under a destroyed version was
+    shredded on purpose: bulk jobs and ``inventory`` count it as
+    ``shredded``, not as a failure, and name the key versions. Without it a
+    provider's wraps are never taken as shredded.
+    """
+
+    def destroyed(self, wrapped: WrappedKey) -> bool:
+        """True only if ``wrapped``'s key version was destroyed here (not merely disabled)."""
+        ...
+
+
 # -- the one place the powers are checked ------------------------------------------------
 #
 # Each check is cached per type where it can be: a runtime_checkable
@@ -323,3 +340,15 @@ def with_key(providers: Sequence[KeyProvider], key_id: str) -> list[KeyProvider]
             f"(a keyring or a KeyStore), not {first}"
         )
     return [providers[0].key(key_id), *providers[1:]]
+
+
+_TOMBSTONES: dict[type, bool] = {}
+
+
+def destroyed_here(provider: object, wrapped: WrappedKey) -> bool:
+    """Whether ``provider`` (a :class:`KnowsDestroyed`) says ``wrapped``'s version was destroyed."""
+    kind = type(provider)
+    knows = _TOMBSTONES.get(kind)
+    if knows is None:
+        knows = _TOMBSTONES[kind] = isinstance(provider, KnowsDestroyed)
+    return knows and cast(KnowsDestroyed, provider).destroyed(wrapped)

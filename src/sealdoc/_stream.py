@@ -57,6 +57,22 @@ def plaintext_length(body_len: int, segment_size: int) -> int:
     return body_len - n * TAG_LEN
 
 
+def _failed(index: int, last: bool) -> DecryptionError:
+    """The opaque segment failure, and what the body's length alone says about it.
+
+    A document cut short fails at the segment that is now its last (every
+    earlier one is whole), so only there is truncation a possible cause.
+    That follows from the lengths, not from the AEAD, and tells an attacker
+    nothing about which check failed.
+    """
+    if last:
+        return DecryptionError(
+            f"segment {index} failed authentication (the last one: the document may have "
+            "been cut short, e.g. an incomplete download or copy, or altered)"
+        )
+    return DecryptionError(f"segment {index} failed authentication")
+
+
 class SegmentCipher:
     """Seals and opens the segments of one document.
 
@@ -138,7 +154,7 @@ class SegmentCipher:
             try:
                 decrypt_into(bytes(nonce), segment, aad, out[pos : pos + n])
             except InvalidTag:
-                raise DecryptionError(f"segment {first + j} failed authentication") from None
+                raise _failed(first + j, final and j == count - 1) from None
             pos += n
         return pos
 
@@ -146,13 +162,13 @@ class SegmentCipher:
         try:
             return self._aead.decrypt_into(self._nonce_for(index, last), segment, self._aad, out)
         except InvalidTag:
-            raise DecryptionError(f"segment {index} failed authentication") from None
+            raise _failed(index, last) from None
 
     def open(self, index: int, last: bool, segment: bytes | memoryview) -> bytes:
         try:
             return self._aead.decrypt(self._nonce_for(index, last), segment, self._aad)
         except InvalidTag:
-            raise DecryptionError(f"segment {index} failed authentication") from None
+            raise _failed(index, last) from None
 
 
 def check_final_segment(segment_len: int, index: int) -> None:

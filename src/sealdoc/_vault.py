@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 from ._provider_api import with_key
 from ._reader import SealedReader, read_header
 from ._storage import protocols
-from ._store.base import VaultStore
+from ._store.base import VaultStore, versioning_of
 from ._store.factory import store_for
+from ._store.versions import delete_with_versions
 from ._stream import SegmentCipher
 from ._types import ReadableStream
 from ._uri import KeysOrUris, resolve_keys
@@ -487,10 +488,23 @@ class Vault:
             remote = Remote(self.spec(), self.key_uris, _source_from_spec)
         return run_bulk(self._bulk_source(), operation, options, remote=remote)
 
-    def delete(self, doc_id: str) -> None:
-        """Remove a document. DocumentNotFoundError if there is none."""
+    def delete(self, doc_id: str, *, remove_versions: bool = False) -> None:
+        """Remove a document. DocumentNotFoundError if there is none.
+
+        On a versioned S3 bucket the old versions stay, with their ciphertext
+        (``inventory().versioning`` says so); ``remove_versions=True`` removes
+        them too (audited; refused under Object Lock, before anything is deleted).
+        """
         store = self._backend
         root = len(self._root) + 1 if self._root else 0
+        if remove_versions:
+            kept = versioning_of(store)
+            self._reading(
+                doc_id,
+                "delete",
+                lambda full: delete_with_versions(store, full[root:], self.url, kept),
+            )
+            return
         self._reading(doc_id, "delete", lambda full: store.delete(full[root:]))
 
     # -- reading -----------------------------------------------------------------------

@@ -62,13 +62,19 @@ exception it resembles, so callers can catch either::
     │       rewrap, rotate or a bulk job would leave a document without a
     │       wrapped key it had, without being told to (``to=``/``drop=``);
     │       nothing was written
+    ├── WrongRootError(SealdocError, ValueError)
+    │       a bulk job's URL is not the vault's root: its documents are
+    │       bound to doc ids under another one (named); nothing was done
     └── StoreError(SealdocError, OSError)
         │   the store failed or cannot be reached (the fsspec/botocore/OS
         │   error is kept as ``__cause__``); the previous version of a
         │   document stays readable
-        └── DocumentChangedError
-                a conditional replace found the document changed since it
-                was read; nothing was written
+        ├── DocumentChangedError
+        │       a conditional replace found the document changed since it
+        │       was read; nothing was written
+        └── DocumentExistsError(StoreError, FileExistsError)
+                an exclusive create (``sealdoc::`` mode ``xb``) found the
+                object already there when it published; nothing was written
 
 No message, attribute or repr of these errors holds key bytes, passphrases or
 plaintext.
@@ -87,6 +93,7 @@ __all__ = [
     "CheckpointError",
     "DecryptionError",
     "DocumentChangedError",
+    "DocumentExistsError",
     "DocumentNotFoundError",
     "EmptyStoreError",
     "FormatError",
@@ -103,6 +110,7 @@ __all__ = [
     "UnsafeStoreError",
     "WeakPasswordError",
     "WrapLossError",
+    "WrongRootError",
 ]
 
 
@@ -244,6 +252,14 @@ class DocumentChangedError(StoreError):
     """
 
 
+class DocumentExistsError(StoreError, FileExistsError):
+    """An exclusive create found the object already there; nothing was written.
+
+    Checked when the object is published (a create-only link locally,
+    ``If-None-Match: *`` on S3), not only when the file was opened.
+    """
+
+
 class CheckpointError(SealdocError, ValueError):
     """A checkpoint file that this job must not resume from; nothing was done."""
 
@@ -290,3 +306,11 @@ class WrapLossError(SealdocError, ValueError):
     def __init__(self, message: str, label: str = "") -> None:
         self.label = label
         super().__init__(message)
+
+
+class WrongRootError(SealdocError, ValueError):
+    """A bulk job was given a URL above or below the vault's root; nothing was done.
+
+    Documents are bound to their doc ids, which are paths under the root the
+    vault was written at; the message names that root.
+    """

@@ -98,6 +98,7 @@ def run_on_dask(remote: Remote, source: Source, operation: str, options: BulkOpt
             "backoff": options.backoff,
             "verify": options.verify,
             "allow_unconditional": True,  # checked once, here
+            "remove_replaced_versions": options.remove_replaced_versions,
         },
     }
     tally = Tally()

@@ -19,7 +19,7 @@ from .. import _format as fmt
 from .._buffers import write_all
 from .._envelope import unlock
 from .._format import Header, ParsedHeader
-from .._provider_api import KeyProvider
+from .._provider_api import KeyProvider, destroyed_here
 from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_for
 from .._store.base import DocumentStore, Head
 from .._stream import SegmentCipher, plaintext_length
@@ -45,15 +45,18 @@ class Plan:
     select: Select | None
     dry_run: bool
     verify: bool
+    versioned: bool = False  # the store keeps the versions it replaces
+    remove_replaced: bool = False
 
 
 @attrs.frozen
 class Done:
-    """How one document ended: ``outcome`` is rewritten, would_rewrite or skipped."""
+    """How one document ended: ``outcome`` is rewritten, would_rewrite, skipped or shredded."""
 
     outcome: str
     before: tuple[str, ...]
     after: tuple[str, ...]
+    replaced: str | None = None  # the version a rewrite replaced (kept by a versioned bucket)
 
 
 def read_parsed(
@@ -83,6 +86,8 @@ def process(
     labels = tuple(w.label for w in parsed.wrapped_keys)
     if plan.select is not None and not plan.select(header):
         return Done("skipped", labels, labels)
+    if is_shredded(plan.keys, parsed.wrapped_keys):  # no job can move it, ever: not a failure
+        return Done("shredded", labels, labels)
     if plan.operation == "rewrap" and _already_current(plan, header):
         return Done("skipped", labels, labels)
     if plan.dry_run:  # from the header alone: no key is used, nothing is audited
@@ -91,6 +96,16 @@ def process(
     if plan.operation == "rewrap":
         return _rewrap(plan, doc)
     return _rotate(plan, doc, length=header.plaintext_length or 0)
+
+
+def is_shredded(keys: Sequence[KeyProvider], wrapped: Sequence[fmt.WrappedKey]) -> bool:
+    """Whether every wrap is under a key version that one of ``keys`` destroyed on purpose.
+
+    From the header and the keys' tombstones alone (:class:`KnowsDestroyed`):
+    no unwrap is tried. A wrap no key knows as destroyed (a password, a
+    device, a disabled version, another keyring) leaves the document alive.
+    """
+    return bool(wrapped) and all(any(destroyed_here(p, w) for p in keys) for w in wrapped)
 
 
 @attrs.frozen
@@ -121,7 +136,7 @@ def _rewrap(plan: Plan, doc: _Read) -> Done:
         doc.store.replace(doc.path, head.version, lambda out: write_all(out, new_header + body))
     else:
         doc.store.replace_header(doc.path, head.version, new_header, len(parsed.raw))
-    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys))
+    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys), head.version)
 
 
 def _authenticate(cipher: SegmentCipher, body: memoryview, size: int) -> None:
@@ -145,7 +160,8 @@ def _rotate(plan: Plan, doc: _Read, *, length: int) -> Done:
         checked.finish()
 
     doc.store.replace(doc.path, doc.head.version, write)
-    return Done("rewritten", tuple(w.label for w in doc.parsed.wrapped_keys), sink[-1].labels)
+    before = tuple(w.label for w in doc.parsed.wrapped_keys)
+    return Done("rewritten", before, sink[-1].labels, doc.head.version)
 
 
 def _drop(plan: Plan) -> dict[str, Any]:

@@ -20,9 +20,10 @@ from typing import Any
 import attrs
 
 from .._args import as_list
+from .._audit import record
 from .._envelope import providers_of
 from .._provider_api import KeyProvider
-from .._store.base import Entry
+from .._store.base import Entry, VersionedStore, versioning_of
 from .._uri import resolve_keys
 from ..exceptions import (
     DecryptionError,
@@ -40,6 +41,7 @@ from .document import Done, Plan, process
 from .options import BulkOptions
 from .pool import run_pool
 from .report import BulkReport, Failure, Tally
+from .root import check_root
 from .source import Source
 
 
@@ -155,6 +157,7 @@ def listing(source: Source, prefix: str) -> Iterator[tuple[Entry, str | None]]:
 
 
 def preflight(source: Source, options: BulkOptions, started: float) -> None:
+    check_root(source, listing(source, options.prefix))  # a dry run too: it would mislead
     if options.dry_run:
         return
     if not source.store.conditional and not options.allow_unconditional:
@@ -178,6 +181,12 @@ def run_here(
         raise ValueError("operation is 'rewrap' or 'rotate'")
     started_wall, started = time.time(), time.monotonic()
     options, plan = _plan(source, operation, options)
+    versioning = _versioning(source, options)
+    plan = attrs.evolve(
+        plan,
+        versioned=versioning is not None,
+        remove_replaced=options.remove_replaced_versions,
+    )
     if items is None:
         preflight(source, options, started_wall)
     marks = Checkpoint(
@@ -200,8 +209,21 @@ def run_here(
         dry_run=options.dry_run,
         duration_s=time.monotonic() - started,
         interrupted=interrupted,
+        versioning=None if versioning is None else versioning.status,
     )
     return report, job.finished
+
+
+def _versioning(source: Source, options: BulkOptions) -> Any:
+    """The bucket's versioning, if it keeps replaced versions; refuse a removal it forbids."""
+    versioning = versioning_of(source.store)
+    if versioning is not None and versioning.object_lock and options.remove_replaced_versions:
+        raise UnsafeStoreError(
+            f"{source.url}: the bucket has S3 Object Lock, so the versions a job replaces "
+            "cannot be removed before their retention ends; run without "
+            "remove_replaced_versions (they stay until the bucket's retention removes them)"
+        )
+    return versioning
 
 
 def _plan(source: Source, operation: str, options: BulkOptions) -> tuple[BulkOptions, Plan]:
@@ -331,7 +353,25 @@ def _one(  # noqa: PLR0911 - one return per outcome the report counts
         tally.problem("failed", Failure(doc_id, _why(exc), path))
         return False
     tally.add(done.outcome, done.before, done.after)
+    if plan.versioned and done.replaced is not None:
+        _replaced_version(source, plan, path, done.replaced, tally)
     return True
+
+
+def _replaced_version(source: Source, plan: Plan, path: str, version: str, tally: Tally) -> None:
+    """A versioned bucket kept the old ciphertext: count it, or remove it when asked."""
+    store = source.store
+    if not plan.remove_replaced or not isinstance(store, VersionedStore):
+        tally.bump("replaced_versions_kept")
+        return
+    try:
+        removed = store.remove_replaced(path, version)
+    except SealdocError as exc:  # the document is done; its old version is only left behind
+        record("store.remove_version", "failed", detail=f"{source.url} {path}: {exc}")
+        tally.bump("replaced_versions_kept")
+        return
+    record("store.remove_version", "ok", detail=f"{source.url} {path} {version} x{removed}")
+    tally.bump("replaced_versions_removed", removed)
 
 
 def _why(exc: BaseException) -> str:

@@ -18,9 +18,9 @@ from collections.abc import Collection, Iterator, Mapping
 import attrs
 
 from .._format import ParsedHeader, WrappedKey
-from .._store.base import Head
+from .._store.base import Head, versioning_of
 from ..exceptions import DocumentNotFoundError, EmptyStoreError, SealdocError, StoreError
-from .document import public_header, read_parsed
+from .document import is_shredded, public_header, read_parsed
 from .options import Progress
 from .pool import run_pool
 from .source import Source
@@ -40,7 +40,13 @@ class Inventory(Mapping[str, int]):
     removed, they have no wrap left of a custodial kind (any kind but
     ``password`` and ``x25519``, which only a customer or a device opens),
     so destroying it loses them. ``unreadable``: ``(name, reason)`` of every
-    object that is not a sealed document or cannot be read.
+    object that is not a sealed document or cannot be read. ``shredded``:
+    documents whose every wrap is under a key version that the vault's
+    keys destroyed on purpose (0 when the vault has no keys, or none that
+    keeps tombstones: see ``KnowsDestroyed``); they are counted in
+    ``documents`` and ``counts`` too. ``versioning``: the bucket's versioning
+    status (``Enabled``, ``Suspended``) when it keeps old versions of what
+    is replaced or deleted (their old ciphertext), else None.
 
     It is also a read-only mapping over ``counts``, as the plain dict it
     used to be.
@@ -50,6 +56,8 @@ class Inventory(Mapping[str, int]):
     documents: int
     only_on: dict[str, int]
     unreadable: tuple[tuple[str, str], ...] = ()
+    shredded: int = 0
+    versioning: str | None = None
 
     @property
     def by_kind(self) -> dict[str, dict[str, dict[int, int]]]:
@@ -68,6 +76,8 @@ class Inventory(Mapping[str, int]):
                 "by_kind": self.by_kind,
                 "documents": self.documents,
                 "only_on": self.only_on,
+                "shredded": self.shredded,
+                "versioning": self.versioning,
                 "unreadable": [{"name": n, "reason": r} for n, r in self.unreadable],
             },
             indent=2,
@@ -85,11 +95,13 @@ class Inventory(Mapping[str, int]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Inventory):
-            return (self.counts, self.documents, self.only_on, self.unreadable) == (
+            mine = (self.counts, self.documents, self.only_on, self.unreadable, self.shredded)
+            return mine == (
                 other.counts,
                 other.documents,
                 other.only_on,
                 other.unreadable,
+                other.shredded,
             )
         if isinstance(other, Mapping):
             return self.counts == dict(other)
@@ -100,7 +112,8 @@ class Inventory(Mapping[str, int]):
     def __repr__(self) -> str:
         return (
             f"Inventory({self.counts!r}, documents={self.documents}, "
-            f"only_on={self.only_on!r}, unreadable={len(self.unreadable)})"
+            f"only_on={self.only_on!r}, unreadable={len(self.unreadable)}, "
+            f"shredded={self.shredded}, versioning={self.versioning!r})"
         )
 
 
@@ -140,7 +153,8 @@ def run_inventory(
     counts: Counter[str] = Counter()
     only_on: Counter[str] = Counter()
     unreadable: list[tuple[str, str]] = []
-    seen = [0, 0, 0]  # listed, done, documents
+    seen = [0, 0, 0, 0]  # listed, done, documents, shredded
+    keys = source.keys or ()
 
     def names() -> Iterator[str]:
         for entry in source.store.list(source.list_prefix(prefix)):
@@ -163,13 +177,16 @@ def run_inventory(
             return
         labels = {w.label for w in parsed.wrapped_keys}
         only = depends_only_on(parsed.wrapped_keys, gone)
+        shredded = is_shredded(keys, parsed.wrapped_keys)
         with lock:
             counts.update(labels)
             only_on.update(only)
             seen[1] += 1
             seen[2] += 1
+            seen[3] += shredded
             _tell(progress, seen)
 
+    kept = versioning_of(source.store)
     run_pool(names(), one, workers=workers, stop=stop)
     if seen[0] == 0 and not allow_empty:
         where = f"{source.url!r}" + (f" with prefix {prefix!r}" if prefix else "")
@@ -182,6 +199,8 @@ def run_inventory(
         documents=seen[2],
         only_on=dict(sorted(only_on.items())),
         unreadable=tuple(sorted(unreadable)),
+        shredded=seen[3],
+        versioning=None if kept is None else kept.status,
     )
 
 

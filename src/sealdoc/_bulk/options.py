@@ -38,6 +38,9 @@ class BulkOptions:
     ``interrupted=True``. ``allow_unconditional`` lets a job run on a store
     that cannot refuse to overwrite a document changed under it;
     ``allow_empty`` lets it run on a URL that holds nothing.
+    ``remove_replaced_versions``: on a versioned bucket, remove the old
+    version of each document the job replaced (it holds the old
+    ciphertext); refused under S3 Object Lock. Each removal is audited.
     """
 
     prefix: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
@@ -56,6 +59,7 @@ class BulkOptions:
     allow_unconditional: bool = False
     allow_empty: bool = False
     stop: threading.Event | None = None
+    remove_replaced_versions: bool = False
 
     @classmethod
     def build(cls, options: BulkOptions | None, kwargs: dict[str, Any]) -> BulkOptions:

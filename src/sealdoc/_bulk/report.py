@@ -31,7 +31,15 @@ class BulkReport:
     ``rewritten`` counts documents whose new version was written and
     verified; a dry run counts them in ``would_rewrite`` instead.
     ``failed``, ``changed`` (changed under the job, twice) and ``missing``
-    (deleted during the job) were left as they were. ``abandoned`` were in
+    (deleted during the job) were left as they were. ``shredded`` counts
+    documents whose every wrap is under a key version destroyed on purpose
+    (crypto-shredding): no job can move them, so they are not failures;
+    ``shredded_on`` counts them per destroyed ``kind:key_id#version``.
+    ``versioning`` is the bucket's versioning status (``Enabled``,
+    ``Suspended``) when it keeps the versions a job replaces, else None:
+    then ``replaced_versions_kept`` old versions (the old ciphertext) are
+    still in the bucket, and ``replaced_versions_removed`` were removed
+    (``remove_replaced_versions``). ``abandoned`` were in
     flight when ``stop`` was set; ``interrupted`` says the job stopped
     before it had looked at every document. The counts add up to
     ``scanned``.
@@ -52,6 +60,11 @@ class BulkReport:
     missing: tuple[Failure, ...] = ()
     abandoned: int = 0
     interrupted: bool = False
+    shredded: int = 0
+    shredded_on: dict[str, int] = attrs.field(factory=dict, hash=False)
+    versioning: str | None = None
+    replaced_versions_kept: int = 0
+    replaced_versions_removed: int = 0
 
     @property
     def docs_per_second(self) -> float:
@@ -71,6 +84,8 @@ class Tally:
         self.counts: Counter[str] = Counter()
         self.before: Counter[str] = Counter()
         self.after: Counter[str] = Counter()
+        self.shredded_on: Counter[str] = Counter()
+        self.versioning: str | None = None  # as a batch run elsewhere found it
         self.problems: dict[str, list[Failure]] = {"failed": [], "changed": [], "missing": []}
 
     def add(self, outcome: str, before: Iterable[str] = (), after: Iterable[str] = ()) -> None:
@@ -78,6 +93,13 @@ class Tally:
             self.counts[outcome] += 1
             self.before.update(before)
             self.after.update(after)
+            if outcome == "shredded":
+                self.shredded_on.update(before)
+
+    def bump(self, name: str, n: int = 1) -> None:
+        """A count that is not a document outcome (old versions kept or removed)."""
+        with self.lock:
+            self.counts[name] += n
 
     def problem(self, kind: str, failure: Failure) -> None:
         with self.lock:
@@ -91,6 +113,11 @@ class Tally:
             self.counts["skipped"] += other.skipped
             self.counts["resumed"] += other.resumed
             self.counts["abandoned"] += other.abandoned
+            self.counts["shredded"] += other.shredded
+            self.counts["replaced_versions_kept"] += other.replaced_versions_kept
+            self.counts["replaced_versions_removed"] += other.replaced_versions_removed
+            self.shredded_on.update(other.shredded_on)
+            self.versioning = other.versioning or self.versioning
             self.before.update(other.before)
             self.after.update(other.after)
             for kind in self.problems:
@@ -102,10 +129,12 @@ class Tally:
         def ordered(kind: str) -> tuple[Failure, ...]:
             return tuple(sorted(self.problems[kind], key=lambda f: (f.path, f.doc_id or "")))
 
+        extra.setdefault("versioning", self.versioning)
         c = self.counts
         failed, changed, missing = ordered("failed"), ordered("changed"), ordered("missing")
         scanned = (
             (c["rewritten"] + c["would_rewrite"] + c["skipped"] + c["resumed"] + c["abandoned"])
+            + c["shredded"]
             + len(failed)
             + len(changed)
             + len(missing)
@@ -122,6 +151,10 @@ class Tally:
             changed=changed,
             missing=missing,
             abandoned=c["abandoned"],
+            shredded=c["shredded"],
+            replaced_versions_kept=c["replaced_versions_kept"],
+            replaced_versions_removed=c["replaced_versions_removed"],
+            shredded_on=dict(sorted(self.shredded_on.items())),
             before=dict(sorted(self.before.items())),
             after=dict(sorted(self.after.items())),
             duration_s=duration_s,

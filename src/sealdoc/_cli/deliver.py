@@ -136,7 +136,13 @@ def deliver_cmd(
         else:
             assert secret is not None  # _check_usage: pdf and html need a password
             name = filename or doc_id.rsplit("/", 1)[-1]
-            data = _exported(vault.get(doc_id), out_format, password=secret, filename=name)
+            # the copy keeps the document's context (docs/delivery.md); sealdoc's own
+            # pairs (a filename, a media type) are the copy's to set afresh
+            stored = vault.inspect(doc_id).context
+            context = {k: v for k, v in stored.items() if not k.startswith("sealdoc:")}
+            data = _exported(
+                vault.get(doc_id), out_format, password=secret, filename=name, context=context
+            )
         if data is not None:
             with streams.open_output(target) as dst:
                 dst.write(data)
@@ -164,11 +170,13 @@ def _check_usage(
         raise click.UsageError(f"--format {out_format} needs --password-env or --password-file")
 
 
-def _exported(data: bytes, out_format: str, *, password: str, filename: str) -> bytes:
+def _exported(
+    data: bytes, out_format: str, *, password: str, filename: str, context: dict[str, str]
+) -> bytes:
     """A password copy for a customer without sealdoc: a PDF, or a self-decrypting page."""
     if out_format == "pdf":
-        return export_pdf(data, password=password)
-    return export_html(data, password=password, filename=filename)
+        return export_pdf(data, password=password)  # a PDF has no place for a context
+    return export_html(data, password=password, filename=filename, context=context)
 
 
 __all__ = ["deliver_cmd"]

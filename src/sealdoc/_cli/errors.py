@@ -21,6 +21,7 @@ from ..exceptions import (
     SealdocError,
     StoreError,
     UnsafeStoreError,
+    WrongRootError,
 )
 from . import exit_codes
 from .text import shown
@@ -115,7 +116,7 @@ def translate(message: str) -> str:
 
 
 # What sealdoc refuses on purpose (exit 3): a human decides what to do next.
-_REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError)
+_REFUSALS = (CheckpointError, EmptyStoreError, UnsafeStoreError, WrongRootError)
 
 
 @contextmanager

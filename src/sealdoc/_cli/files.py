@@ -313,9 +313,13 @@ def inspect_cmd(source: str, as_json: bool, storage_options: tuple[str, ...]) ->
                 agefiles.print_age_info(age)
             return
         header = inspect(src)
+        # a seekable source whose body length fits no document: inspect() gives None
+        sized = bool(getattr(src, "seekable", lambda: False)())
     info = header_info(header)
     if html:
         info["html_page"] = True
+    if sized and header.plaintext_length is None:
+        info["body_incomplete"] = True
     if as_json:
         click.echo(dumps(info))
         return
@@ -343,6 +347,12 @@ def header_info(header: Header) -> dict[str, Any]:
 def print_header(info: Mapping[str, Any]) -> None:
     """The header for a person, every value from the document escaped."""
     for key in ("format_version", "suite", "segment_size", "plaintext_length", "has_binding"):
+        if key == "plaintext_length" and info.get("body_incomplete"):
+            click.echo(
+                "plaintext_length: unknown: the body is incomplete (its length fits no whole "
+                "document: cut short or extended); it will not open"
+            )
+            continue
         click.echo(f"{key}: {info[key]}")
     if info.get("html_page"):
         click.echo("html_page: True (a self-decrypting copy; open it with its password)")

@@ -114,11 +114,17 @@ class StoreCheck:
     storage_options: tuple[str, ...]
     name_key_file: str | None
 
-    def run(self, ring: LocalKeyring, *, key_id: str, version: int) -> None:
+    def run(
+        self, ring: LocalKeyring, *, key_id: str, version: int, confirm: bool | None = None
+    ) -> None:
         """Refuse while a store has documents that nothing but this version opens.
 
-        A store that cannot be listed, is empty, or holds objects that cannot
-        be read proves nothing, so it is refused too: a typo in a URL must
+        Unless this is a deliberate shred: the key's last enabled version,
+        destroyed with ``confirm`` (--yes-destroy-last; None: not a destroy).
+        A rewrap cannot move a document off its own key, so advising one would
+        be wrong: the documents are counted as shredded instead. A store that
+        cannot be listed, is empty, or holds objects that cannot be read
+        proves nothing, so it is refused too: a typo in a URL must
         never pass as "no document depends on it".
         """
         if not self.urls:
@@ -127,6 +133,10 @@ class StoreCheck:
         options = parse_storage_options(self.storage_options)
         names = name_key(self.name_key_file)
         gone = _unusable_labels(ring)
+        last = confirm is not None and not any(
+            state == "enabled" and number != version
+            for number, state in ring.versions(key_id).items()
+        )
         for url in self.urls:
             vault = open_vault(url, storage_options=options, name_key=names)
             found = vault.inventory(gone=gone)
@@ -136,16 +146,30 @@ class StoreCheck:
                 wrapped_id, _, wrapped_version = rest.rpartition("#")
                 if kind == ring.kind and wrapped_id in ids and wrapped_version == str(version):
                     lost += count
-            if lost:
+            if lost and not last:
                 raise RefusedError(
                     f"{lost} documents in {url} depend only on key {key_id!r} version {version}: "
                     "rewrap that store first (sealdoc rewrap URL), then check again"
+                )
+            if lost and not confirm:
+                raise RefusedError(
+                    f"{lost} documents in {url} depend only on key {key_id!r} version {version}, "
+                    "its last enabled version: destroying it shreds them for good (a rewrap "
+                    "keeps each document on its own key); pass --yes-destroy-last if that is "
+                    "the intent"
                 )
             if found.unreadable:
                 raise RefusedError(
                     f"{len(found.unreadable)} objects in {url} could not be read as sealed "
                     f"documents (see: sealdoc inventory {url}); the check cannot vouch for them"
                 )
+            if lost:
+                click.echo(
+                    f"checked {url}: {found.documents} documents, {lost} only on key "
+                    f"{key_id!r} version {version}: they will be shredded, as asked",
+                    err=True,
+                )
+                continue
             click.echo(f"checked {url}: {found.documents} documents, none only on it", err=True)
 
 
@@ -302,7 +326,7 @@ def keys_destroy(
     )
     with errors():
         ring = state.load()
-        check.run(ring, key_id=key_id, version=version)
+        check.run(ring, key_id=key_id, version=version, confirm=confirm)
         ring.destroy(version, key_id, after=delay, confirm=confirm, new_passphrase=new_passphrase)
     if delay is None:
         click.echo(f"key {key_id!r} version {version} destroyed")

@@ -123,6 +123,12 @@ _SAFETY_OPTIONS: list[Callable[[Any], Any]] = [
         help="Run on a store that cannot replace a document only if unchanged (no "
         "compare-and-swap); stop every other writer first.",
     ),
+    click.option(
+        "--remove-replaced-versions",
+        is_flag=True,
+        help="On a versioned S3 bucket, remove the old version of each document the job "
+        "replaced (it holds the old ciphertext); audited; refused under Object Lock.",
+    ),
 ]
 
 
@@ -151,6 +157,7 @@ def _file_mode(state: State, operation: str, target: str, output: str, job: dict
             ("--resume", job["checkpoint"]),
             ("--dask", job["dask_address"]),
             ("--name-key-file", job["name_key_file"]),
+            ("--remove-replaced-versions", job["remove_replaced_versions"]),
         )
         if given
     ]
@@ -220,6 +227,7 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: S
                 progress=on_progress,
                 allow_empty=job["allow_empty"],
                 allow_unconditional=job["allow_unconditional"],
+                remove_replaced_versions=job["remove_replaced_versions"],
                 stop=stop.event,
                 drop=list(job["drops"]) or None,
                 **cluster,
@@ -241,6 +249,14 @@ def _summarise(operation: str, job: dict[str, Any], report: Any, stop: Stop) -> 
         click.echo(dumps(data))
     else:
         click.echo(_summary_line(operation, data))
+    if data.get("versioning"):
+        click.echo(_versions_line(data), err=True)
+    for label, count in data.get("shredded_on", {}).items():
+        click.echo(
+            f"shredded: {count} documents only under {shown(label)}, destroyed on purpose "
+            "(counted, not failures: no job can move them)",
+            err=True,
+        )
     problems = [("failed", f) for f in data["failed"]]
     problems += [("changed", f) for f in data.get("changed", [])]
     problems += [("missing", f) for f in data.get("missing", [])]
@@ -263,6 +279,15 @@ def _summarise(operation: str, job: dict[str, Any], report: Any, stop: Stop) -> 
         )
 
 
+def _versions_line(data: dict[str, Any]) -> str:
+    kept, removed = data["replaced_versions_kept"], data["replaced_versions_removed"]
+    return (
+        f"versioned bucket ({data['versioning']}): {removed} replaced versions removed, "
+        f"{kept} kept; a kept version still holds the old ciphertext"
+        + (" (--remove-replaced-versions removes them)" if kept else "")
+    )
+
+
 def _summary_line(operation: str, data: dict[str, Any]) -> str:
     done = (
         f"{data.get('would_rewrite', 0)} would rewrite"
@@ -275,6 +300,7 @@ def _summary_line(operation: str, data: dict[str, Any]) -> str:
             ("changed under the job", len(data.get("changed", []))),
             ("missing", len(data.get("missing", []))),
             ("abandoned", data.get("abandoned", 0)),
+            ("shredded", data.get("shredded", 0)),
         )
         if n
     )
@@ -331,10 +357,22 @@ def rotate_cmd(state: State, target: str, output: str | None, **job: Any) -> Non
 @json_option
 @ALLOW_EMPTY_OPTION
 @click.option("--workers", type=click.IntRange(1, 256), default=16, show_default=True)
+@key_option(
+    "Key URI (repeatable) whose destroyed versions count documents as shredded; "
+    "no key is ever used to open anything."
+)
 @store_options
 @store_flags
+@pass_state
 def inventory_cmd(
-    *, store: StoreFlags, prefix: str, as_json: bool, allow_empty: bool, workers: int
+    state: State,
+    *,
+    store: StoreFlags,
+    prefix: str,
+    as_json: bool,
+    allow_empty: bool,
+    workers: int,
+    key_uris: tuple[str, ...],
 ) -> None:
     """Count documents per wrapped key version, from headers alone (no key is used).
 
@@ -342,14 +380,17 @@ def inventory_cmd(
     not sealed documents, or cannot be read, are listed under their own
     heading and never stop the count. "only on" counts the documents that
     would be lost with that version (see 'keys destroy --check-store').
-    An empty or missing store is refused (exit 3) unless --allow-empty.
+    With --key, documents whose every wrap is under a version those keys
+    destroyed are counted as shredded. An empty or missing store is refused
+    (exit 3) unless --allow-empty.
 
     \b
     Example:
       sealdoc inventory s3://bank-docs/statements --json
     """
     with errors(), progress("inventory") as on_progress:
-        found = store.open().inventory(
+        keys = [state.key(u) for u in key_uris] or None
+        found = store.open(keys).inventory(
             prefix, workers=workers, allow_empty=allow_empty, progress=on_progress
         )
     if as_json:
@@ -364,6 +405,13 @@ def print_inventory(found: Any) -> None:
         only = found.only_on.get(label, 0)
         click.echo(f"{shown(label)}\t{count}" + (f"\t(only on it: {only})" if only else ""))
     click.echo(f"documents: {found.documents}")
+    if found.shredded:
+        click.echo(f"shredded: {found.shredded} (every wrap under a destroyed version)")
+    if found.versioning:
+        click.echo(
+            f"versioning: {found.versioning}: the bucket keeps old versions of replaced and "
+            "deleted documents (their old ciphertext); see docs/storage.md"
+        )
     if found.unreadable:
         click.echo(f"unreadable ({len(found.unreadable)}): not sealed documents, or not readable")
         for name, reason in found.unreadable:

@@ -19,6 +19,8 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 import attrs
 
+from .versions import Versioning
+
 
 @attrs.frozen
 class Entry:
@@ -121,6 +123,35 @@ class DocumentStore(Protocol):
 
 
 @runtime_checkable
+class VersionedStore(Protocol):
+    """A backend that may keep old versions of what it replaces (S3 with versioning on).
+
+    Optional. Bulk jobs report it, and on request remove the versions they
+    replaced (``BulkOptions.remove_replaced_versions``).
+    """
+
+    def versioning(self) -> Versioning:
+        """Whether old versions are kept, and whether Object Lock forbids removing them."""
+        ...
+
+    def remove_replaced(self, path: str, version: str) -> int:
+        """Remove the noncurrent versions of ``path`` that are ``version``; how many."""
+        ...
+
+    def remove_versions(self, path: str) -> int:
+        """Remove every version of ``path`` (after a delete); how many."""
+        ...
+
+
+def versioning_of(store: object) -> Versioning | None:
+    """The store's versioning if it has the power and keeps old versions, else None."""
+    if not isinstance(store, VersionedStore):
+        return None
+    found = store.versioning()
+    return found if found.keeps_old_versions else None
+
+
+@runtime_checkable
 class VaultStore(DocumentStore, Protocol):
     """What the Vault needs on top of the engine's seam: plain writes and deletes.
 
@@ -135,6 +166,16 @@ class VaultStore(DocumentStore, Protocol):
 
         Atomic: nothing is visible until ``write`` returns; on any failure the
         previous version stays.
+        """
+        ...
+
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        """Make ``path`` hold what ``write`` writes only if there is no ``path``; the version.
+
+        Exclusive at publish time, not only when asked: of two creators, one
+        wins and the other gets DocumentExistsError, and nothing it wrote is
+        visible. UnsafeStoreError on a backend that cannot refuse an existing
+        object atomically (the ``sealdoc::`` protocol's ``xb`` mode then refuses).
         """
         ...
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from .._storage import pending_write
-from ..exceptions import DocumentChangedError
+from ..exceptions import DocumentChangedError, UnsafeStoreError
 from .base import Entry, Head
 from .common import Rooted, copy_stream, relative, store_errors
 
@@ -74,6 +74,13 @@ class GenericStore(Rooted):
 
     def replace(self, path: str, version: str, write: Callable[[BinaryIO], object]) -> str:
         return self._write(path, version, write)
+
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        raise UnsafeStoreError(
+            f"{self._url}: this store cannot refuse to replace an existing object when it "
+            f"publishes one, so an exclusive create of {path!r} could overwrite another "
+            "writer's; write it with mode 'wb' where that is acceptable"
+        )
 
     def replace_header(self, path: str, version: str, header: bytes, body_offset: int) -> str:
         def write(dst: BinaryIO) -> None:

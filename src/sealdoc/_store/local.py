@@ -36,7 +36,12 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from .._atomic import fsync_folder
-from ..exceptions import DocumentChangedError, DocumentNotFoundError, StoreError
+from ..exceptions import (
+    DocumentChangedError,
+    DocumentExistsError,
+    DocumentNotFoundError,
+    StoreError,
+)
 from .base import Entry, Head
 from .common import CHUNK, Rooted, store_errors
 
@@ -117,8 +122,13 @@ class Partial:
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._durable = durable
 
-    def commit(self, expected: str | None) -> str:
-        """Rename into place (if ``target`` is still ``expected``, when given); the version."""
+    def commit(self, expected: str | None, *, exclusive: bool = False) -> str:
+        """Rename into place (if ``target`` is still ``expected``, when given); the version.
+
+        ``exclusive``: only if there is no ``target``, by a hard link, which
+        the kernel refuses atomically when the name exists (rename would
+        replace it), even against writers that take no folder lock.
+        """
         self.file.flush()
         if self._durable:
             os.fsync(self.file.fileno())
@@ -126,7 +136,11 @@ class Partial:
         with folder_lock(self.folder):
             if expected is not None:
                 _check(_version_at(self.target), expected, self.target)
-            os.rename(self.path, self.target)
+            if exclusive:
+                _link_new(self.path, self.target)
+                os.unlink(self.path)
+            else:
+                os.rename(self.path, self.target)
         self.file.close()
         if self._durable:
             fsync_folder(self.folder)
@@ -137,6 +151,13 @@ class Partial:
             self.file.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
+
+
+def _link_new(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise DocumentExistsError(f"{target!r} already exists; nothing was written") from None
 
 
 def _check(found: str | None, expected: str, path: str) -> None:
@@ -191,17 +212,27 @@ class LocalStore(Rooted):
     def put(self, path: str, write: Callable[[BinaryIO], object]) -> str:
         return self._write(path, None, write)
 
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        return self._write(path, None, write, exclusive=True)
+
     def replace(self, path: str, version: str, write: Callable[[BinaryIO], object]) -> str:
         with store_errors("replace", path):
             _check(_version_at(self._full(path)), version, path)  # fail before writing
         return self._write(path, version, write)
 
-    def _write(self, path: str, expected: str | None, write: Callable[[BinaryIO], object]) -> str:
+    def _write(
+        self,
+        path: str,
+        expected: str | None,
+        write: Callable[[BinaryIO], object],
+        *,
+        exclusive: bool = False,
+    ) -> str:
         with store_errors("write", path):
             partial = Partial(self._full(path), durable=self._durable)
             try:
                 write(partial.file)
-                return partial.commit(expected)
+                return partial.commit(expected, exclusive=exclusive)
             except BaseException:
                 partial.discard()
                 raise

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from ..exceptions import DocumentChangedError
+from ..exceptions import DocumentChangedError, DocumentExistsError
 from .base import Entry, Head
 from .common import Rooted, store_errors
 
@@ -63,18 +63,30 @@ class MemoryStore(Rooted):
     def put(self, path: str, write: Callable[[BinaryIO], object]) -> str:
         return self._store(path, None, write)
 
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        return self._store(path, None, write, exclusive=True)
+
     def replace(self, path: str, version: str, write: Callable[[BinaryIO], object]) -> str:
         with store_errors("replace", path):
             _check(self._current(path), version, path)
         return self._store(path, version, write)
 
-    def _store(self, path: str, expected: str | None, write: Callable[[BinaryIO], object]) -> str:
+    def _store(
+        self,
+        path: str,
+        expected: str | None,
+        write: Callable[[BinaryIO], object],
+        *,
+        exclusive: bool = False,
+    ) -> str:
         buffer = io.BytesIO()
         write(buffer)
         data = buffer.getvalue()
         with store_errors("write", path), LOCK:
             if expected is not None:
                 _check(self._current(path), expected, path)
+            if exclusive and self._fs.exists(self._full(path)):
+                raise DocumentExistsError(f"{path!r} already exists; nothing was written")
             self._fs.pipe_file(self._full(path), data)
         return _version(data)
 

@@ -40,9 +40,16 @@ from typing import Any, BinaryIO, cast
 
 from fsspec.asyn import sync
 
-from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocError, StoreError
+from ..exceptions import (
+    DocumentChangedError,
+    DocumentExistsError,
+    DocumentNotFoundError,
+    SealdocError,
+    StoreError,
+)
 from ._s3_client import SharedClient, shared_client
 from .base import Entry, Head
+from .versions import Versioning, remove_all, remove_replaced, versioning
 
 PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
 COPY_PART = 1 << 30  # server-side copy per UploadPartCopy (S3 allows up to 5 GiB)
@@ -151,12 +158,11 @@ class S3Store:
             )
         return cast("dict[str, Any]", response), cast("bytes", data)
 
-    def _put_object(self, key: str, body: bytes, if_match: str | None) -> str:
-        """One PutObject, conditional on ``if_match`` when given; its ETag."""
-        if self._clients is not None:
-            done = self._clients.put_object(self.bucket, key, body, if_match)
+    def _put_object(self, key: str, body: bytes, cond: dict[str, str]) -> str:
+        """One PutObject, conditional on ``cond`` (If-Match or If-None-Match); its ETag."""
+        if self._clients is not None and "IfNoneMatch" not in cond:  # direct: If-Match only
+            done = self._clients.put_object(self.bucket, key, body, cond.get("IfMatch"))
         else:
-            cond = {"IfMatch": if_match} if if_match is not None else {}
             done = self._call("put_object", Key=key, Body=body, **cond)
         return str(done["ETag"])
 
@@ -225,6 +231,14 @@ class S3Store:
     def replace(self, path: str, version: str, write: Callable[[BinaryIO], object]) -> str:
         return self._upload(path, write, {"IfMatch": version})
 
+    def create(self, path: str, write: Callable[[BinaryIO], object]) -> str:
+        # S3 refuses an existing key atomically when the object is published
+        # (PutObject or CompleteMultipartUpload with If-None-Match: *)
+        try:
+            return self._upload(path, write, {"IfNoneMatch": "*"})
+        except DocumentChangedError as exc:
+            raise DocumentExistsError(f"{path!r} already exists; nothing was written") from exc
+
     def _upload(self, path: str, write: Callable[[BinaryIO], object], cond: dict[str, str]) -> str:
         upload = _Upload(self, self._key(path), cond)
         with s3_errors("write", path):
@@ -251,7 +265,7 @@ class S3Store:
             total = _total_size(response)
             rest = body_offset + len(data)
             if rest >= total:  # small: the whole object in one conditional PutObject
-                etag = self._put_object(key, header + data, version)
+                etag = self._put_object(key, header + data, {"IfMatch": version})
             else:
                 etag = self._copy_rest(key, version, header + data, rest, total)
         self._invalidate(path)
@@ -290,6 +304,20 @@ class S3Store:
                 self._call("abort_multipart_upload", Key=key, UploadId=upload)
             raise
         return str(done["ETag"])
+
+    # -- versioned buckets (VersionedStore) ----------------------------------------
+
+    def versioning(self) -> Versioning:
+        with s3_errors("read the versioning of", self.bucket):
+            return versioning(self._call, lambda exc: _error_code(exc)[0])
+
+    def remove_replaced(self, path: str, version: str) -> int:
+        with s3_errors("remove old versions of", path):
+            return remove_replaced(self._call, self._key(path), version)
+
+    def remove_versions(self, path: str) -> int:
+        with s3_errors("remove the versions of", path):
+            return remove_all(self._call, self._key(path))
 
     def delete(self, path: str) -> None:
         with s3_errors("delete", path):
@@ -408,9 +436,7 @@ class _Upload(io.RawIOBase):
     def finish(self) -> str:
         call = self._store._call
         if self._upload is None:
-            etag = self._store._put_object(
-                self._key, bytes(self._buffer), self._cond.get("IfMatch")
-            )
+            etag = self._store._put_object(self._key, bytes(self._buffer), self._cond)
         else:
             if self._buffer:  # the last part may be short; an empty one is left out
                 self._send(bytes(self._buffer))

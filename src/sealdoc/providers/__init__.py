@@ -11,6 +11,7 @@ from ._base import (
     HasKind,
     KeyFamily,
     KeyProvider,
+    KnowsDestroyed,
     UnwrapBudget,
     VersionedKey,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "KeyFamily",
     "KeyProvider",
     "KeyRef",
+    "KnowsDestroyed",
     "LocalKeyring",
     "MemoryKeyring",
     "Password",

@@ -19,6 +19,7 @@ from .._provider_api import (
     HasKind,
     KeyFamily,
     KeyProvider,
+    KnowsDestroyed,
     UnwrapBudget,
     VersionedKey,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "HasKind",
     "KeyFamily",
     "KeyProvider",
+    "KnowsDestroyed",
     "UnwrapBudget",
     "VersionedKey",
     "instance_token",

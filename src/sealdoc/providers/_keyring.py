@@ -203,6 +203,16 @@ class KeyringBase:
                 "(another keyring, or altered)"
             ) from None
 
+    def destroyed(self, wrapped: WrappedKey) -> bool:
+        """Whether ``wrapped``'s key version was destroyed in this keyring (KnowsDestroyed)."""
+        if wrapped.kind != self.kind:
+            return False
+        with self._lock:
+            name = self._name_for(wrapped.key_id)
+            named = None if name is None else self._keys.get(name)
+            kv = None if named is None else named.versions.get(wrapped.version)
+            return kv is not None and kv.state == DESTROYED
+
     def current_key(self) -> KeyRef:
         """The key version ``wrap`` uses now (for ``is_current`` and rewrap)."""
         with self._lock:
