@@ -25,6 +25,7 @@ from .._format import Header, ParsedHeader
 from .._store.base import Head
 from .._vault import Vault
 from ..aio import AsyncReader, AsyncVault
+from ..aio._reader import CHUNK as ASYNC_PIECE
 from ._pipe import piped
 
 _T = TypeVar("_T")
@@ -70,15 +71,15 @@ class Source(Protocol):
         """The document; DocumentNotFoundError (or InvalidDocumentIdError) if there is none."""
 
 
-def _segments(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+def _segments(start: int, end: int, size: int, piece: int = _PIECE) -> Iterator[tuple[int, int]]:
     """``(offset, length)`` pieces of ``[start, end)`` that end on segment boundaries.
 
-    A piece holds whole segments up to ``_PIECE`` bytes (at least one
+    A piece holds whole segments up to ``piece`` bytes (at least one
     segment): small segments are fetched a few at a time, in one store read
     and one thread hop (the reader reads a run of whole segments at once),
     and a request's memory stays within a piece.
     """
-    per_piece = max(1, _PIECE // size) * size
+    per_piece = max(1, piece // size) * size
     pos = start
     while pos < end:
         n = min(end - pos, per_piece - pos % per_piece if pos % size == 0 else size - pos % size)
@@ -215,7 +216,9 @@ class _AsyncDocument:
 
     async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         reader = self._unlocked()
-        for offset, n in _segments(start, end, self.header.segment_size):
+        # The async reader's own run (1 MiB): on an object store each piece is
+        # a GET, and the GETs, not the memory, are what a request waits on.
+        for offset, n in _segments(start, end, self.header.segment_size, ASYNC_PIECE):
             await reader.seek(offset)
             yield await reader.read(n)
 
