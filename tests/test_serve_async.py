@@ -16,13 +16,14 @@ import pytest
 
 import sealdoc
 from sealdoc.aio import AsyncVault
-from sealdoc.providers import X25519Identity, X25519Recipient
+from sealdoc.providers import Password, X25519Identity, X25519Recipient
 from sealdoc.serve import DocumentApp, Grant
 from tests.serving import serving, tracebacks
 from tests.stores import new_bucket, s3_options
 
 PLAIN = bytes(range(256)) * 64 + b"Zq-s3cr3t"  # 16 full segments of 1 KiB and a short one
 SEGMENT = 1024
+PASSWORD = "correct horse battery staple 93"
 
 
 @pytest.fixture(params=["file", "s3"])
@@ -59,10 +60,13 @@ def test_an_async_vault_serves_like_the_sync_one(
             return None
         if request.headers.get("x-app") == "mobile":
             return Grant(channel="mobile", recipients=X25519Recipient(phone.recipient))
+        if request.headers.get("x-app") == "email":
+            return Grant(channel="email", email_format="html")
         return Grant(subject="C-1")
 
+    app = DocumentApp(async_vault, authorize=authorize, email_password=lambda *_: PASSWORD)
     with (
-        serving(DocumentApp(async_vault, authorize=authorize)) as (url, records),
+        serving(app) as (url, records),
         serving(DocumentApp(vault, authorize=authorize)) as (sync_url, _),
         httpx.Client() as client,
     ):
@@ -84,6 +88,8 @@ def test_an_async_vault_serves_like_the_sync_one(
         assert client.get(f"{url}/C-1/s", headers={"range": "bytes=-10"}).content == PLAIN[-10:]
         copy = client.get(f"{url}/C-1/s", headers={"x-app": "mobile"}).content
         assert sealdoc.open(copy, keys=phone) == PLAIN
+        page = client.get(f"{url}/C-1/s", headers={"x-app": "email"}).content
+        assert sealdoc.open(sealdoc.sealed_from_html(page), keys=Password(PASSWORD)) == PLAIN
     assert not tracebacks(records)
 
 
