@@ -42,8 +42,9 @@ def _serve(folder: Path, docs: int, size: int, s3: str | None = None) -> None:
     """The child: seal the documents, then serve them until killed.
 
     With ``s3`` (``ENDPOINT/BUCKET`` of moto's server) the vault and the
-    plaintexts are objects there, and ``/proxy/{name}`` streams a plaintext
-    object through obstore: the bare proxy DocumentApp is compared with.
+    plaintexts are objects there, ``/proxy/{name}`` streams a plaintext
+    object through obstore (the bare proxy DocumentApp is compared with), and
+    ``/adocs/{i}`` is DocumentApp over an AsyncVault (obstore) on the same vault.
     """
     import uvicorn
     from starlette.applications import Starlette
@@ -62,15 +63,16 @@ def _serve(folder: Path, docs: int, size: int, s3: str | None = None) -> None:
             f"file://{folder}/vault", keys=sealdoc.MemoryKeyring(), segment_size=SEGMENT
         )
     else:
+        from sealdoc.aio import AsyncVault
+
         endpoint, bucket = s3.rsplit("/", 1)
         options = {"key": "testing", "secret": "testing", "endpoint_url": endpoint}
-        vault = sealdoc.Vault(
-            f"s3://{bucket}/vault",
-            keys=sealdoc.MemoryKeyring(),
-            segment_size=SEGMENT,
-            storage_options=options,
-        )
+        keys = sealdoc.MemoryKeyring()
+        url = f"s3://{bucket}/vault"
+        vault = sealdoc.Vault(url, keys=keys, segment_size=SEGMENT, storage_options=options)
+        on_obstore = AsyncVault(url, keys=keys, storage_options=options)
         routes.append(Route("/proxy/{name}", _obstore_proxy(endpoint, bucket, docs, size)))
+        routes.append(Mount("/adocs", app=DocumentApp(on_obstore, authorize=lambda *_: True)))
     for i in range(docs):
         data = plaintext(i, size)
         vault.put(f"doc-{i}", data)
@@ -304,7 +306,8 @@ def moto() -> Iterator[str]:
 
 
 def versus_s3(quick: bool) -> dict[str, Any]:
-    """From S3 (moto): DocumentApp against a bare obstore streaming proxy of the plaintext."""
+    """From S3 (moto): DocumentApp over a Vault (s3fs, threads) and over an AsyncVault
+    (obstore) against a bare obstore streaming proxy of the plaintext, in one run."""
     count = 50 if quick else 500
     results: dict[str, Any] = {}
     with (
@@ -314,11 +317,14 @@ def versus_s3(quick: bool) -> dict[str, Any]:
     ):
         for label, ranged in (("whole", False), ("ranges_64k", True)):
             ours, ours_cpu = asyncio.run(_rate(url, "/docs/doc-0", ranged, count, 8))
+            on_obstore, _ = asyncio.run(_rate(url, "/adocs/doc-0", ranged, count, 8))
             theirs, _ = asyncio.run(_rate(url, "/proxy/doc-0", ranged, count, 8))
             results[label] = {
                 "sealdoc_per_s": ours,
+                "asyncvault_per_s": on_obstore,
                 "obstore_proxy_per_s": theirs,
                 "ratio": ours / theirs,
+                "asyncvault_ratio": on_obstore / theirs,
                 "client_cpu_ms_per_request": 1000 * ours_cpu,
             }
     return results

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from .. import _format as fmt
-from .._format import Header, Suite
+from .._format import Header, ParsedHeader, Suite
 from .._heads import HEAD_READ, header_wanted, public_header
 from .._store.base import Head
 from .._store.objects import is_object_url, open_object_store
@@ -131,18 +131,36 @@ class AsyncVault:
 
     async def open(self, doc_id: str, *, context: Mapping[str, str] | None = None) -> AsyncReader:
         """An async reader over a document: ``seek``, ``read``, ``close``, ``async with``."""
-        rules = self._rules
-        rules._keys("open documents")
+        providers = self._rules._keys("open documents")
+        path, head, parsed = await self._open_header(doc_id)
+        return await self._reader(doc_id, path, head, parsed, providers, context=context)
 
-        async def opening(path: str) -> AsyncReader:
+    async def _open_header(self, doc_id: str) -> tuple[str, Head, ParsedHeader]:
+        """Where the document is, its head and its parsed header (no key needed).
+
+        The first half of :meth:`open`, as ``Vault._open_header``: a server
+        decides whether to go on (authorization) before any key is unwrapped.
+        """
+
+        async def header(path: str) -> tuple[str, Head, ParsedHeader]:
             head = await self._head(path)
-            parsed = fmt.parse_header(head.data)
-            cipher = await offload(self._pool, rules._cipher, doc_id, parsed, context)
-            return AsyncReader(
-                self._store, path, head, parsed=parsed, cipher=cipher, pool=self._pool
-            )
+            return path, head, fmt.parse_header(head.data)
 
-        return await self._first(doc_id, opening)
+        return await self._first(doc_id, header)
+
+    async def _reader(
+        self,
+        doc_id: str,
+        path: str,
+        head: Head,
+        parsed: ParsedHeader,
+        providers: Any,
+        *,
+        context: Mapping[str, str] | None = None,
+    ) -> AsyncReader:
+        """The second half of :meth:`open`: unlock (in the pool), and the reader."""
+        cipher = await offload(self._pool, self._rules._cipher, doc_id, parsed, context, providers)
+        return AsyncReader(self._store, path, head, parsed=parsed, cipher=cipher, pool=self._pool)
 
     async def _head(self, path: str) -> Head:
         head = await self._store.head(path, HEAD_READ)

@@ -57,7 +57,7 @@ class DocumentApp:
     """Serves the documents of ``vault`` at ``GET /{doc_id}``, to whoever ``authorize`` lets.
 
     ``vault`` is a :class:`sealdoc.Vault` (its blocking reads run in at most
-    ``threads`` worker threads) or an async vault (``await vault.open(doc_id)``).
+    ``threads`` worker threads) or a :class:`sealdoc.aio.AsyncVault`.
     ``authorize(request, doc_id, header)`` (sync or async) sees the public
     header (its ``context``: tenant, customer, document type) before any key
     is used, and returns a :class:`Grant` (or ``True``: the portal channel)

@@ -2,18 +2,18 @@
 
 The app asks a source to open a document by id (its header, read without a
 key), and only after ``authorize`` said yes, to unlock it and read byte
-ranges. :class:`VaultSource` puts today's synchronous :class:`~sealdoc.Vault`
+ranges. :class:`VaultSource` puts the synchronous :class:`~sealdoc.Vault`
 behind it, each blocking step in a worker thread from a bounded pool;
-:class:`AsyncReaderSource` takes anything with an async ``open(doc_id)``
-returning a reader with async ``seek``, ``read`` and ``close`` (the shape of
-``sealdoc.aio.AsyncVault``). Neither holds segment crypto: the vault's
-reader fetches and authenticates segments.
+:class:`AsyncVaultSource` puts :class:`sealdoc.aio.AsyncVault` behind it.
+Both use their vault's own split of ``open`` (the header, then the unlock),
+so authorize runs before any key is unwrapped. Neither holds segment crypto:
+the vault's reader fetches and authenticates segments.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -22,13 +22,14 @@ import anyio.to_thread
 
 from .._deliver import deliver_stream
 from .._format import Header, ParsedHeader
+from .._store.base import Head
 from .._vault import Vault
-from ..exceptions import FormatError
+from ..aio import AsyncReader, AsyncVault
+from ..aio._reader import CHUNK as ASYNC_PIECE
 from ._pipe import piped
 
 _T = TypeVar("_T")
 _ETAG_LABEL = b"sealdoc etag v1\x00"
-_CHUNK = 64 * 1024
 _PIECE = 256 * 1024
 
 
@@ -70,20 +71,34 @@ class Source(Protocol):
         """The document; DocumentNotFoundError (or InvalidDocumentIdError) if there is none."""
 
 
-def _segments(start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+def _segments(start: int, end: int, size: int, piece: int = _PIECE) -> Iterator[tuple[int, int]]:
     """``(offset, length)`` pieces of ``[start, end)`` that end on segment boundaries.
 
-    A piece holds whole segments up to ``_PIECE`` bytes (at least one
+    A piece holds whole segments up to ``piece`` bytes (at least one
     segment): small segments are fetched a few at a time, in one store read
     and one thread hop (the reader reads a run of whole segments at once),
     and a request's memory stays within a piece.
     """
-    per_piece = max(1, _PIECE // size) * size
+    per_piece = max(1, piece // size) * size
     pos = start
     while pos < end:
         n = min(end - pos, per_piece - pos % per_piece if pos % size == 0 else size - pos % size)
         yield pos, n
         pos += n
+
+
+async def _sealed_copy(
+    plain: Any, parsed: ParsedHeader, keys: Any, to: Sequence[Any]
+) -> AsyncIterator[bytes]:
+    """``plain`` (a blocking seek/read over the opened document) sealed for ``to``, streamed."""
+
+    def copy(dst: Any) -> None:
+        # The same object the grant was given for, sealed afresh as it is read.
+        plain.seek(0)
+        deliver_stream(plain, parsed, dst, keys=keys, to=list(to))
+
+    async for chunk in piped(copy):
+        yield chunk
 
 
 class _VaultDocument:
@@ -135,15 +150,8 @@ class _VaultDocument:
     async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
         if self._reader is None:
             await self.unlock()
-        reader, parsed = self._reader, self._parsed
         keys = self._source.vault._keys("deliver documents")
-
-        def copy(dst: Any) -> None:
-            # The same object the grant was given for, sealed afresh as it is read.
-            reader.seek(0)
-            deliver_stream(reader, parsed, dst, keys=keys, to=list(to))
-
-        async for chunk in piped(copy):
+        async for chunk in _sealed_copy(self._reader, self._parsed, keys, to):
             yield chunk
 
     async def aclose(self) -> None:
@@ -169,78 +177,93 @@ class VaultSource:
         return _VaultDocument(self, doc_id, f, parsed)
 
 
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+class _Blocking:
+    """An async reader read from a plain thread (the copy's), each call run on its loop."""
+
+    def __init__(self, reader: AsyncReader, loop: asyncio.AbstractEventLoop) -> None:
+        self._reader = reader
+        self._loop = loop
+
+    def seek(self, offset: int) -> int:
+        return asyncio.run_coroutine_threadsafe(self._reader.seek(offset), self._loop).result()
+
+    def read(self, n: int = -1) -> bytes:
+        return asyncio.run_coroutine_threadsafe(self._reader.read(n), self._loop).result()
 
 
 class _AsyncDocument:
-    """A document from an async vault's reader (see AsyncReaderSource for the shape)."""
+    """An AsyncVault document: its place and header, then an AsyncReader."""
 
-    def __init__(self, vault: Any, doc_id: str, reader: Any, parsed: ParsedHeader) -> None:
+    def __init__(
+        self, vault: AsyncVault, doc_id: str, opened: tuple[str, Head, ParsedHeader]
+    ) -> None:
         self._vault = vault
         self._doc_id = doc_id
-        self._reader = reader
-        self.header = parsed.public()
-        self.etag = etag_of(parsed)
+        self._opened = opened
+        self._parsed = opened[2]
+        self._reader: AsyncReader | None = None
+        self.header = self._parsed.public()
+        self.etag = etag_of(self._parsed)
+
+    def __repr__(self) -> str:
+        return f"<sealdoc served document {self._doc_id!r}>"
 
     async def unlock(self) -> int:
-        # The reader is unlocked by open(); its length is authenticated as the sync one's.
-        return int(await _maybe_await(self._reader.length))
+        providers = self._vault._rules._keys("serve documents")
+        self._reader = await self._vault._reader(self._doc_id, *self._opened, providers)
+        # authenticated as the sync reader's length is: by its last segment
+        return await self._reader.verified_size()
 
     async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
-        for offset, n in _segments(start, end, self.header.segment_size):
-            await self._reader.seek(offset)
-            yield bytes(await self._reader.read(n))
+        reader = self._unlocked()
+        # The async reader's own run (1 MiB): on an object store each piece is
+        # a GET, and the GETs, not the memory, are what a request waits on.
+        for offset, n in _segments(start, end, self.header.segment_size, ASYNC_PIECE):
+            await reader.seek(offset)
+            yield await reader.read(n)
 
     async def plaintext(self) -> bytes:
-        await self._reader.seek(0)
-        return bytes(await self._reader.read(-1))
+        reader = self._unlocked()
+        await reader.seek(0)
+        return await reader.read()
 
     async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
-        # Whole, as the async vault's deliver makes it; sent in chunks.
-        copy = memoryview(bytes(await self._vault.deliver(self._doc_id, to=list(to))))
-        for offset in range(0, len(copy), _CHUNK):
-            yield bytes(copy[offset : offset + _CHUNK])
+        if self._reader is None:
+            await self.unlock()
+        plain = _Blocking(self._unlocked(), asyncio.get_running_loop())
+        keys = self._vault._rules._keys("deliver documents")
+        async for chunk in _sealed_copy(plain, self._parsed, keys, to):
+            yield chunk
+
+    def _unlocked(self) -> AsyncReader:
+        assert self._reader is not None, "unlock() comes first"
+        return self._reader
 
     async def aclose(self) -> None:
-        with anyio.CancelScope(shield=True):
-            await self._reader.close()
+        if self._reader is not None:
+            with anyio.CancelScope(shield=True):
+                await self._reader.close()
 
 
-class AsyncReaderSource:
-    """An async vault: ``reader = await vault.open(doc_id)``.
+class AsyncVaultSource:
+    """A :class:`sealdoc.aio.AsyncVault`: the header first, the key only once authorized."""
 
-    The reader has async ``seek(offset)``, ``read(n)`` (``-1``: to the end)
-    and ``close()``, a ``length`` (an int or an awaitable of one: the
-    authenticated plaintext length) and ``parsed_header`` (the
-    ``ParsedHeader`` it read, for the ETag and for authorize). ``vault.deliver(doc_id,
-    to=...)`` is awaited for the mobile channel (the copy is made whole). The key is unwrapped by
-    ``open``, so here authorize runs after the unwrap (the sync Vault's
-    adapter asks before it).
-    """
-
-    def __init__(self, vault: Any) -> None:
+    def __init__(self, vault: AsyncVault) -> None:
         self.vault = vault
 
     async def open(self, doc_id: str) -> Opened:
-        reader = await self.vault.open(doc_id)
-        parsed = getattr(reader, "parsed_header", None)
-        if not isinstance(parsed, ParsedHeader):
-            await reader.close()
-            raise FormatError("the async vault's reader has no parsed_header to serve from")
-        return _AsyncDocument(self.vault, doc_id, reader, parsed)
+        return _AsyncDocument(self.vault, doc_id, await self.vault._open_header(doc_id))
 
 
 def source_for(vault: object, *, threads: int = 16) -> Source:
     """The source over a Vault, an async vault, or a Source as it is."""
     if isinstance(vault, Vault):
         return VaultSource(vault, threads=threads)
-    opener = getattr(vault, "open", None)
-    if opener is not None and inspect.iscoroutinefunction(opener):
-        return AsyncReaderSource(vault)
-    if isinstance(vault, VaultSource | AsyncReaderSource):
+    if isinstance(vault, AsyncVault):
+        return AsyncVaultSource(vault)
+    if isinstance(vault, VaultSource | AsyncVaultSource):
         return vault
     raise TypeError(
-        f"DocumentApp serves a sealdoc.Vault or an async vault (async open(doc_id)), "
+        f"DocumentApp serves a sealdoc.Vault or a sealdoc.aio.AsyncVault, "
         f"not {type(vault).__name__}"
     )
