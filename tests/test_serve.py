@@ -512,3 +512,31 @@ def test_the_log_check_sees_a_traceback(vault: sealdoc.Vault) -> None:
     with serving(DocumentApp(vault, authorize=broken)) as (url, records):
         assert httpx.get(f"{url}/C-1/statement").status_code == 500
     assert tracebacks(records)
+
+
+def test_a_corrupt_document_is_a_404_to_a_caller_nobody_authorized(
+    vault: sealdoc.Vault, tmp_path: Path, events: list[sealdoc.AuditEvent]
+) -> None:
+    """Before authorize has run, a header that does not parse must not answer 500:
+    that would tell any caller that the id exists (review of the serve merge)."""
+    path = tmp_path / "vault" / vault.path_of("C-2/statement")
+    path.write_bytes(b"\0\0\0\0" + path.read_bytes()[4:])
+
+    def deny(request: Request, doc_id: str, header: Any) -> bool:
+        return False
+
+    with serving(DocumentApp(vault, authorize=deny)) as (url, records):
+        corrupt = httpx.get(f"{url}/C-2/statement")
+        missing = httpx.get(f"{url}/C-2/no-such-statement")
+        corrupt_head = httpx.head(f"{url}/C-2/statement")
+        missing_head = httpx.head(f"{url}/C-2/no-such-statement")
+    for a, b in ((corrupt, missing), (corrupt_head, missing_head)):
+        assert (a.status_code, a.content) == (b.status_code, b.content) == (404, a.content)
+        assert dict(a.headers) | {"date": ""} == dict(b.headers) | {"date": ""}
+    assert not tracebacks(records)
+    assert [e.outcome for e in events if e.operation == "serve"] == [
+        "failed",
+        "missing",
+        "failed",
+        "missing",
+    ]

@@ -107,11 +107,8 @@ class DocumentApp:
         try:
             doc_id = self._doc_id(request)
             doc = await self._source.open(doc_id)
-        except (DocumentNotFoundError, InvalidDocumentIdError):
-            audit.emit("missing")
-            return _not_found()
         except SealdocError as exc:
-            return self._failed(audit, exc)
+            return self._unopened(audit, exc)
         try:
             audit.context = doc.header.context
             grant = as_grant(await _call(self._authorize, request, doc_id, doc.header))
@@ -135,6 +132,17 @@ class DocumentApp:
         if any(sep in raw.lower() for sep in _ENCODED_SEPARATORS):
             raise InvalidDocumentIdError("a doc id in a URL has no percent-encoded separators")
         return check_doc_id(request.path_params["doc_id"])
+
+    def _unopened(self, audit: _Audit, exc: SealdocError) -> Response:
+        """A document that did not open, before anyone was authorized to know it exists."""
+        if isinstance(exc, DocumentNotFoundError | InvalidDocumentIdError):
+            audit.emit("missing")
+            return _not_found()
+        failed = self._failed(audit, exc)
+        # A document that is there but does not parse (or, from an async vault,
+        # does not open) answers as a missing one: a 500 would tell any caller
+        # which ids exist. A store that is down is down for every id (503).
+        return _not_found() if isinstance(exc, DecryptionError | FormatError) else failed
 
     def _failed(self, audit: _Audit, exc: SealdocError) -> Response:
         """A document that is there but cannot be served: a store, key or format failure."""
