@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.responses import FileResponse
 from starlette.routing import Mount, Route
 
 import sealdoc
+import sealdoc._text
 from sealdoc import _stream
 from sealdoc.serve import DocumentApp, Grant
 from tests.serving import serving, tracebacks
@@ -540,3 +542,31 @@ def test_a_corrupt_document_is_a_404_to_a_caller_nobody_authorized(
         "failed",
         "missing",
     ]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        'a"; filename=evil.exe; x="',  # ends the quoted string
+        "..\\..\\statement.pdf",  # a Windows path
+        "statement\u3164\u3164\u3164.pdf",  # Hangul fillers: print as nothing
+        "statement\u115f.pdf",
+        "statement\u034f\ufe0f.pdf",  # combining grapheme joiner, a variation selector
+        "statement\U000e0100.pdf",  # an ideographic variation selector
+    ],
+)
+def test_a_hostile_filename_cannot_spoof_the_saved_name(
+    tmp_path: Path, ring: sealdoc.MemoryKeyring, hostile: str
+) -> None:
+    """The filename comes from a header a document's author wrote: what 3.6 allows but
+    shows escaped (invisible fillers, variation selectors) must not reach a save dialog."""
+    v = sealdoc.Vault(f"file://{tmp_path}/v", keys=ring)
+    v.put("C-1/doc", b"%PDF-1.4 statement", context={"filename": hostile})
+    with serving(DocumentApp(v, authorize=allow)) as (url, _):
+        r = httpx.get(f"{url}/C-1/doc")
+    assert r.status_code == 200
+    value = r.headers["content-disposition"]
+    shown = urllib.parse.unquote(value.split("''", 1)[1]) if "''" in value else value
+    assert shown.count('"') <= 2
+    assert "\\" not in shown
+    assert sealdoc._text.safe(shown) == shown, shown  # nothing left that safe() would escape

@@ -85,7 +85,9 @@ def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
 
 
 _FORBIDDEN = re.compile(f"[{_char_class(FORBIDDEN_RANGES)}]")
-_ESCAPE = re.compile(f"[{_char_class(ESCAPED_RANGES)}\\\\]")
+#: A regex character class (no brackets) of ESCAPED_RANGES, for others that strip them.
+ESCAPED_CLASS = _char_class(ESCAPED_RANGES)
+_ESCAPE = re.compile(f"[{ESCAPED_CLASS}\\\\]")
 
 
 def forbidden_char(text: str) -> str | None:

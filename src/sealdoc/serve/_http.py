@@ -17,10 +17,14 @@ from urllib.parse import quote
 import attrs
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
+from .._text import ESCAPED_CLASS
+
 MAX_RANGES = FileResponse.max_ranges
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*/[A-Za-z0-9][A-Za-z0-9.+-]*\Z")
-# Kept out of a filename: what ends a header, a path or a quoted string, and controls.
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\"\u2028\u2029\u200b-\u200f\u202a-\u202e]')
+# Kept out of a filename: what ends a path or a quoted string, and every character
+# format.md 3.6 forbids or shows escaped (controls, bidi, invisible fillers), which
+# would spoof the name a save dialog shows.
+_UNSAFE_NAME = re.compile(f'[/\\\\"{ESCAPED_CLASS}]')
 _MAX_NAME = 128
 
 
