@@ -174,6 +174,24 @@ def _fold(text: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
+# Look-alike swaps a guesser's rules undo ("c0rr3ct h0rs3"): zxcvbn's l33t
+# matching finds single words of its word lists (common passwords included),
+# never the multi-word phrases above. A 1 or ! may stand for i or for l, so
+# both readings are tried.
+_UNLEET = tuple(str.maketrans("0134@$5789!|", "o" + one + "eaasstbg" + one + "l") for one in "il")
+
+
+def _contains_any(folded: str, needles: Sequence[str]) -> bool:
+    """Whether ``folded``, as typed or with look-alike swaps undone, holds one of ``needles``."""
+    if any(needle in folded for needle in needles):
+        return True
+    return any(
+        needle.translate(table) in folded.translate(table)
+        for table in _UNLEET
+        for needle in needles
+    )
+
+
 def _is_date(digits: str) -> bool:
     """Whether a string of digits reads as a calendar date in a common order."""
     return _as_date(digits) is not None
@@ -434,7 +452,7 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
         problems.append("it uses fewer than 5 different characters")
     if any(word in folded for word in _COMMON):
         problems.append("it is built on a common password, the first ones a guesser tries")
-    if any(phrase in folded for phrase in _KNOWN_PHRASES):
+    if _contains_any(folded, _KNOWN_PHRASES):
         problems.append(
             "it is a well-known example passphrase or stock phrase: published phrases are "
             "in every guesser's list, however random their words look"
