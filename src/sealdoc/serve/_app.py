@@ -15,7 +15,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from .. import _audit
-from .._html import export_html
+from .._html import export_html, html_size_problem
 from .._names import check_doc_id
 from .._pdf import export_pdf
 from .._text import safe
@@ -264,7 +264,10 @@ class DocumentApp:
         password = await _call(self._email_password, request, doc_id, grant)
         if not isinstance(password, str) or not password:
             raise FormatError("email_password returned no password")
-        await doc.unlock()
+        size = await doc.unlock()
+        too_large = html_size_problem(size) if grant.email_format == "html" else None
+        if too_large is not None:  # before the whole document is read into memory
+            raise FormatError(too_large)
         plaintext = await doc.plaintext()
         await doc.aclose()
         if grant.email_format == "pdf":
