@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 import sealdoc
 import sealdoc._text
 from sealdoc import _stream
+from sealdoc.providers import Password
 from sealdoc.serve import DocumentApp, Grant
 from tests.serving import serving, tracebacks
 from tests.stores import new_bucket, s3_options
@@ -570,3 +571,18 @@ def test_a_hostile_filename_cannot_spoof_the_saved_name(
     assert shown.count('"') <= 2
     assert "\\" not in shown
     assert sealdoc._text.safe(shown) == shown, shown  # nothing left that safe() would escape
+
+
+def test_a_document_over_the_kdf_budget_is_a_500_not_retry_later(tmp_path: Path) -> None:
+    """A KdfBudgetError will never pass on a retry: 500 as for a document that does not
+    open, not the 503 of a store that is down (review of the serve merge)."""
+    secret = "vq9Lx#mZ2-kTp7!wQe"
+    sealer = sealdoc.Vault(
+        f"file://{tmp_path}/v", keys=Password(secret, memory_kib=32 * 1024, iterations=16)
+    )
+    sealer.put("C-1/doc", b"statement")
+    vault = sealdoc.Vault(f"file://{tmp_path}/v", keys=Password(secret))  # the service budget
+    with serving(DocumentApp(vault, authorize=allow)) as (url, records):
+        r = httpx.get(f"{url}/C-1/doc")
+    assert (r.status_code, r.content) == (500, b"Internal Server Error")
+    assert not tracebacks(records)

@@ -24,6 +24,7 @@ from ..exceptions import (
     DocumentNotFoundError,
     FormatError,
     InvalidDocumentIdError,
+    KdfBudgetError,
     SealdocError,
 )
 from . import _http
@@ -40,6 +41,8 @@ EmailPassword = Callable[[Request, str, Grant], Any]
 
 _CHUNK = 64 * 1024
 _NOT_FOUND = "Not Found"  # Starlette's own 404 body: a refusal and a missing id look alike
+# A document that is there but will never open as it is: not a 503 (retry later).
+_CANNOT_OPEN = (DecryptionError, FormatError, KdfBudgetError)
 # Percent-encoded separators would name another path once decoded: never a doc id.
 _ENCODED_SEPARATORS = (b"%2f", b"%5c")
 
@@ -142,13 +145,13 @@ class DocumentApp:
         # A document that is there but does not parse (or, from an async vault,
         # does not open) answers as a missing one: a 500 would tell any caller
         # which ids exist. A store that is down is down for every id (503).
-        return _not_found() if isinstance(exc, DecryptionError | FormatError) else failed
+        return _not_found() if isinstance(exc, _CANNOT_OPEN) else failed
 
     def _failed(self, audit: _Audit, exc: SealdocError) -> Response:
         """A document that is there but cannot be served: a store, key or format failure."""
         audit.emit("failed", detail=type(exc).__name__)
         logger.warning("cannot serve %s: %s", safe(audit.doc_id), safe(exc))
-        if isinstance(exc, DecryptionError | FormatError):
+        if isinstance(exc, _CANNOT_OPEN):
             return PlainTextResponse("Internal Server Error", status_code=500)
         return PlainTextResponse("Service Unavailable", status_code=503)
 
