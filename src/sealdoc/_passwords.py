@@ -36,6 +36,10 @@ from typing import Any
 from .exceptions import WeakPasswordError
 
 MIN_LENGTH = 12
+#: Longer than anything a person types or a password manager makes; the repeat
+#: check's cost grows with the square of the length (1 MB: minutes of CPU), so
+#: a service checking what a stranger sent refuses more at once.
+MAX_LENGTH = 1024
 #: The floor on zxcvbn's estimate of the guesses needed, as a power of ten.
 #: At PBKDF2's 600,000 iterations (the HTML page, the cheapest KDF a
 #: delivered copy uses) one GPU makes about 15,000 guesses a second: 10^12
@@ -434,6 +438,8 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
         raise TypeError("personal is a list of values, not one str")
     if not password:
         return ["it is empty"]
+    if len(password) > MAX_LENGTH:
+        return [f"it has {len(password):,} characters; at most {MAX_LENGTH:,} are checked"]
     problems = []
     folded = _fold(password)
     known = _personal_forms(personal)
