@@ -586,3 +586,39 @@ def test_a_document_over_the_kdf_budget_is_a_500_not_retry_later(tmp_path: Path)
         r = httpx.get(f"{url}/C-1/doc")
     assert (r.status_code, r.content) == (500, b"Internal Server Error")
     assert not tracebacks(records)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"media_type": "text/html"},
+        {"content_type": "application/xhtml+xml"},
+        {"filename": "statement.svg"},  # image/svg+xml, guessed from the name
+        {"filename": "statement.html"},
+    ],
+)
+def test_a_document_a_browser_would_script_is_never_a_page_of_the_portal(
+    tmp_path: Path, ring: sealdoc.MemoryKeyring, context: dict[str, str]
+) -> None:
+    """The context names the type: shown inline as HTML or SVG, a document's script
+    would run as the portal's origin, with its cookies (review of the serve merge)."""
+    v = sealdoc.Vault(f"file://{tmp_path}/v", keys=ring)
+    v.put(
+        "C-1/doc",
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        context=context,
+    )
+    with serving(DocumentApp(v, authorize=allow)) as (url, _):
+        whole = httpx.get(f"{url}/C-1/doc")
+        part = httpx.get(f"{url}/C-1/doc", headers={"range": "bytes=0-9"})
+    for r in (whole, part):
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["content-security-policy"] == "sandbox; default-src 'none'"
+
+
+def test_a_pdf_is_still_shown_inline_without_a_sandbox(vault: sealdoc.Vault) -> None:
+    vault.put("C-1/pdf", b"%PDF-1.4 statement", context={"filename": "s.pdf"})
+    with serving(DocumentApp(vault, authorize=allow)) as (url, _):
+        r = httpx.get(f"{url}/C-1/pdf")
+    assert r.headers["content-disposition"].startswith("inline;")
+    assert "content-security-policy" not in r.headers

@@ -164,13 +164,17 @@ class DocumentApp:
         context = doc.header.context
         filename = _http.filename_of(context, doc_id)
         media_type = _http.content_type(_http.media_type_of(context, filename))
+        active = _http.is_active(media_type)
+        disposition = "attachment" if active else self._disposition
         headers = {
             "accept-ranges": "bytes",
             "cache-control": "private, no-store",
-            "content-disposition": _http.content_disposition(self._disposition, filename),
+            "content-disposition": _http.content_disposition(disposition, filename),
             "etag": doc.etag,
             "x-content-type-options": "nosniff",
         }
+        if active:  # never shown as a page of the portal's origin, even if opened
+            headers["content-security-policy"] = _http.SANDBOX
         early = self._conditions(request, doc.etag, headers)
         if early is None:
             answer = _http.RangeAnswer()

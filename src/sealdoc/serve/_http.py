@@ -44,6 +44,18 @@ def media_type_of(context: Mapping[str, str], filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
+# Types a browser runs scripts in when it shows them: served as the portal's own
+# origin, a document's author (its context names the type) could script the portal.
+_ACTIVE_TYPE = re.compile(r"html|xml|xsl|javascript|ecmascript", re.IGNORECASE)
+#: What an active type is also sent with: no script, no request, a unique origin.
+SANDBOX = "sandbox; default-src 'none'"
+
+
+def is_active(media_type: str) -> bool:
+    """Whether a browser would run script in ``media_type`` (HTML, SVG, XML...)."""
+    return _ACTIVE_TYPE.search(media_type) is not None
+
+
 def content_type(media_type: str) -> str:
     """As Starlette's Response writes it: text types get a charset."""
     if media_type.startswith("text/") and "charset=" not in media_type:
