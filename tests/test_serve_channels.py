@@ -160,3 +160,17 @@ def test_an_html_email_copy_over_the_page_limit_fails_cleanly_before_reading(
     assert len(warnings) == 1
     assert "over the HTML export's limit" in warnings[0]
     assert [e.outcome for e in events if e.operation == "serve"] == ["failed"]
+
+
+@pytest.mark.parametrize("bad", ["not-a-key-uri", "the vault's own key"])
+def test_a_mobile_grant_with_bad_recipients_is_a_clean_500_not_an_empty_200(
+    vault: sealdoc.Vault, ring: sealdoc.MemoryKeyring, bad: str
+) -> None:
+    """The recipients are checked before the response starts: after it, the client got
+    200 and an empty .sdoc (review of the serve merge)."""
+    recipient = ring if bad == "the vault's own key" else bad
+    app = DocumentApp(vault, authorize=lambda *_: Grant(channel="mobile", recipients=[recipient]))
+    with serving(app) as (url, records):
+        r = httpx.get(f"{url}/C-1/2026-11")
+    assert (r.status_code, r.content) == (500, b"Internal Server Error")
+    assert not tracebacks(records)

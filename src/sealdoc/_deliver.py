@@ -71,6 +71,12 @@ def deliver_stream(
     return written
 
 
+def check_recipients(keys: Keys, to: Keys) -> tuple[KeyProvider, ...]:
+    """The providers in ``to``, refused as ``deliver`` refuses them: for a caller that must
+    know before it starts sending a copy (a bad key URI, a recipient also in ``keys``)."""
+    return _recipients(keys, to)[0]
+
+
 def _recipients(keys: Keys, to: Keys) -> tuple[tuple[KeyProvider, ...], tuple[KeyProvider, ...]]:
     recipients = providers_of(to)
     openers = providers_of(keys)

@@ -262,7 +262,11 @@ class DocumentApp:
         if grant.channel == "mobile":
             # Sealed as it is sent: its length is known at the end only (chunked).
             headers = _copy_headers("application/vnd.sealdoc", name + ".sdoc")
-            copy = None if head else (lambda: doc.copy_for(grant.recipients))
+            try:
+                sealing = doc.copy_for(grant.recipients)
+            except ValueError as exc:  # a bad key URI, or one of the vault's own keys
+                raise FormatError(f"the mobile grant's recipients: {exc}") from None
+            copy = None if head else (lambda: sealing)
             return BodySender(200, _raw(headers), copy, self._closer(doc, audit))
         if self._email_password is None:
             raise FormatError(

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._deliver import deliver_stream
+from .._deliver import check_recipients, deliver_stream
 from .._format import Header, ParsedHeader
 from .._vault import Vault
 from ..exceptions import FormatError
@@ -132,11 +132,16 @@ class _VaultDocument:
 
         return await self._source.run(read_all)
 
-    async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+    def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        # The recipients are checked now, before the response starts: a bad one
+        # after it would be a 200 with an empty body.
+        keys = self._source.vault._keys("deliver documents")
+        return self._copy(keys, check_recipients(keys, list(to)))
+
+    async def _copy(self, keys: Any, to: Sequence[Any]) -> AsyncIterator[bytes]:
         if self._reader is None:
             await self.unlock()
         reader, parsed = self._reader, self._parsed
-        keys = self._source.vault._keys("deliver documents")
 
         def copy(dst: Any) -> None:
             # The same object the grant was given for, sealed afresh as it is read.
