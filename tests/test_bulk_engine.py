@@ -246,7 +246,9 @@ def test_a_checkpoint_of_an_older_target_is_refused_and_skips_nothing(tmp_path: 
     checkpoint = tmp_path / "monthly.checkpoint"
     assert vault.rewrap_all(checkpoint=checkpoint).rewritten == 6
     ring.rotate()  # next month
-    with pytest.raises(CheckpointError, match=r"(?s)memory:default@kr-\w+#2.*memory:default@kr-\w+#3"):
+    with pytest.raises(
+        CheckpointError, match=r"(?s)memory:default@kr-\w+#2.*memory:default@kr-\w+#3"
+    ):
         vault.rewrap_all(checkpoint=checkpoint)
     label = f"memory:{ring.current_key().key_id}"
     assert vault.inventory().counts == {f"{label}#2": 6}  # nothing skipped or done

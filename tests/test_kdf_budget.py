@@ -171,3 +171,26 @@ def test_the_cli_refuses_in_one_line_and_opens_with_the_device_budget(tmp_path: 
     opened = run(tmp_path, *args, "--kdf-budget", "device", passphrase=None, PW=PASSWORD)
     assert opened.returncode == 0, opened.stderr
     assert (tmp_path / "out.txt").read_bytes() == b"statement"
+
+
+def test_a_rewrap_owner_check_runs_no_kdf_over_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rewrap(add=...) asks of each password wrap whether it is the opener's: those
+    probes spend from the open's budget, so wraps past the first four (which the
+    up-front check never saw) cannot make it run a 1 GiB KDF (review of issue 19.5)."""
+    memory: list[int] = []
+
+    def argon2(*args: object, **kwargs: object) -> bytes:
+        memory.append(int(kwargs["memlimit"]) // 1024)  # type: ignore[call-overload]
+        return bytes(32)  # the same key at seal and open: the real wrap opens
+
+    monkeypatch.setattr(argon2id, "kdf", argon2)
+    default = Password(PASSWORD)
+    cheap = [Forged(argon2_wrap(64 * 1024, 3)) for _ in range(3)]  # default cost each
+    costly = [Forged(argon2_wrap(1024 * 1024, 4)) for _ in range(4)]  # 1 GiB x 4: valid
+    sealed = sealdoc.seal(b"statement", keys=[default, *cheap, *costly])
+    memory.clear()
+    opener = Password(PASSWORD)  # the service budget
+    sealdoc.rewrap(sealed, keys=opener, add=opener)
+    assert memory
+    assert max(memory) <= KdfBudget().argon2_max_memory_kib, memory
+    assert len(memory) <= opener.max_unwraps_per_document + 1  # the tries, and the new wrap

@@ -113,3 +113,36 @@ def test_a_strong_part_repeated_is_not_refused_for_the_repeat(
 )
 def test_long_passphrases_of_less_common_words_still_pass(password: str) -> None:
     assert sealdoc.password_problems(password) == []
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "c0rr3ct h0rs3 b4tt3ry st4pl3",
+        "C0rrectH0rseB4tterySt4ple!",
+        "th3 qu1ck br0wn f0x jump5 0v3r th3 l4zy d0g",
+        "m4y th3 f0rc3 b3 w1th y0u",
+        "ALL-Y0UR-B4SE-4RE-BEL0NG-T0-U5",
+    ],
+)
+def test_a_known_passphrase_in_leetspeak_is_refused(password: str) -> None:
+    """A guesser's rules swap look-alikes in every list they hold, phrases included."""
+    with pytest.raises(sealdoc.WeakPasswordError, match="well-known example passphrase"):
+        sealdoc.check_password(password)
+
+
+@pytest.mark.parametrize("password", ["vq9Lx#mZ2-kTp7!wQe", "8rt4-k9dm-3hq7-x5nb-w2jc"])
+def test_undoing_look_alikes_leaves_strong_passwords_with_digits_alone(password: str) -> None:
+    sealdoc.check_password(password)
+
+
+def test_a_stranger_s_megabyte_password_is_refused_at_once() -> None:
+    """The repeat check costs the square of the length (400,000 characters: 4 s, 4 MB:
+    minutes): a service checking what a stranger sent refuses the absurd at once."""
+    huge = "vq9Lx#mZ2-kTp7!wQe" * 6000  # 108,000 characters
+    with pytest.raises(WeakPasswordError, match="at most 1,024 are checked"):
+        sealdoc.check_password(huge[:-1] + "A")
+
+
+def test_a_long_password_within_the_limit_is_still_checked_on_its_merits() -> None:
+    sealdoc.check_password("".join(f"{i:04x}Qz#" for i in range(146))[:1024])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from starlette.responses import FileResponse
 from starlette.routing import Mount, Route
 
 import sealdoc
+import sealdoc._text
 from sealdoc import _stream
+from sealdoc.providers import Password
 from sealdoc.serve import DocumentApp, Grant
 from tests.serving import serving, tracebacks
 from tests.stores import new_bucket, s3_options
@@ -512,3 +515,110 @@ def test_the_log_check_sees_a_traceback(vault: sealdoc.Vault) -> None:
     with serving(DocumentApp(vault, authorize=broken)) as (url, records):
         assert httpx.get(f"{url}/C-1/statement").status_code == 500
     assert tracebacks(records)
+
+
+def test_a_corrupt_document_is_a_404_to_a_caller_nobody_authorized(
+    vault: sealdoc.Vault, tmp_path: Path, events: list[sealdoc.AuditEvent]
+) -> None:
+    """Before authorize has run, a header that does not parse must not answer 500:
+    that would tell any caller that the id exists (review of the serve merge)."""
+    path = tmp_path / "vault" / vault.path_of("C-2/statement")
+    path.write_bytes(b"\0\0\0\0" + path.read_bytes()[4:])
+
+    def deny(request: Request, doc_id: str, header: Any) -> bool:
+        return False
+
+    with serving(DocumentApp(vault, authorize=deny)) as (url, records):
+        corrupt = httpx.get(f"{url}/C-2/statement")
+        missing = httpx.get(f"{url}/C-2/no-such-statement")
+        corrupt_head = httpx.head(f"{url}/C-2/statement")
+        missing_head = httpx.head(f"{url}/C-2/no-such-statement")
+    for a, b in ((corrupt, missing), (corrupt_head, missing_head)):
+        assert (a.status_code, a.content) == (b.status_code, b.content) == (404, a.content)
+        assert dict(a.headers) | {"date": ""} == dict(b.headers) | {"date": ""}
+    assert not tracebacks(records)
+    assert [e.outcome for e in events if e.operation == "serve"] == [
+        "failed",
+        "missing",
+        "failed",
+        "missing",
+    ]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        'a"; filename=evil.exe; x="',  # ends the quoted string
+        "..\\..\\statement.pdf",  # a Windows path
+        "statement\u3164\u3164\u3164.pdf",  # Hangul fillers: print as nothing
+        "statement\u115f.pdf",
+        "statement\u034f\ufe0f.pdf",  # combining grapheme joiner, a variation selector
+        "statement\U000e0100.pdf",  # an ideographic variation selector
+    ],
+)
+def test_a_hostile_filename_cannot_spoof_the_saved_name(
+    tmp_path: Path, ring: sealdoc.MemoryKeyring, hostile: str
+) -> None:
+    """The filename comes from a header a document's author wrote: what 3.6 allows but
+    shows escaped (invisible fillers, variation selectors) must not reach a save dialog."""
+    v = sealdoc.Vault(f"file://{tmp_path}/v", keys=ring)
+    v.put("C-1/doc", b"%PDF-1.4 statement", context={"filename": hostile})
+    with serving(DocumentApp(v, authorize=allow)) as (url, _):
+        r = httpx.get(f"{url}/C-1/doc")
+    assert r.status_code == 200
+    value = r.headers["content-disposition"]
+    shown = urllib.parse.unquote(value.split("''", 1)[1]) if "''" in value else value
+    assert shown.count('"') <= 2
+    assert "\\" not in shown
+    assert sealdoc._text.safe(shown) == shown, shown  # nothing left that safe() would escape
+
+
+def test_a_document_over_the_kdf_budget_is_a_500_not_retry_later(tmp_path: Path) -> None:
+    """A KdfBudgetError will never pass on a retry: 500 as for a document that does not
+    open, not the 503 of a store that is down (review of the serve merge)."""
+    secret = "vq9Lx#mZ2-kTp7!wQe"
+    sealer = sealdoc.Vault(
+        f"file://{tmp_path}/v", keys=Password(secret, memory_kib=32 * 1024, iterations=16)
+    )
+    sealer.put("C-1/doc", b"statement")
+    vault = sealdoc.Vault(f"file://{tmp_path}/v", keys=Password(secret))  # the service budget
+    with serving(DocumentApp(vault, authorize=allow)) as (url, records):
+        r = httpx.get(f"{url}/C-1/doc")
+    assert (r.status_code, r.content) == (500, b"Internal Server Error")
+    assert not tracebacks(records)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"media_type": "text/html"},
+        {"content_type": "application/xhtml+xml"},
+        {"filename": "statement.svg"},  # image/svg+xml, guessed from the name
+        {"filename": "statement.html"},
+    ],
+)
+def test_a_document_a_browser_would_script_is_never_a_page_of_the_portal(
+    tmp_path: Path, ring: sealdoc.MemoryKeyring, context: dict[str, str]
+) -> None:
+    """The context names the type: shown inline as HTML or SVG, a document's script
+    would run as the portal's origin, with its cookies (review of the serve merge)."""
+    v = sealdoc.Vault(f"file://{tmp_path}/v", keys=ring)
+    v.put(
+        "C-1/doc",
+        b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+        context=context,
+    )
+    with serving(DocumentApp(v, authorize=allow)) as (url, _):
+        whole = httpx.get(f"{url}/C-1/doc")
+        part = httpx.get(f"{url}/C-1/doc", headers={"range": "bytes=0-9"})
+    for r in (whole, part):
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["content-security-policy"] == "sandbox; default-src 'none'"
+
+
+def test_a_pdf_is_still_shown_inline_without_a_sandbox(vault: sealdoc.Vault) -> None:
+    vault.put("C-1/pdf", b"%PDF-1.4 statement", context={"filename": "s.pdf"})
+    with serving(DocumentApp(vault, authorize=allow)) as (url, _):
+        r = httpx.get(f"{url}/C-1/pdf")
+    assert r.headers["content-disposition"].startswith("inline;")
+    assert "content-security-policy" not in r.headers

@@ -14,6 +14,7 @@ import pytest
 from starlette.requests import Request
 
 import sealdoc
+import sealdoc._html
 from sealdoc.providers import Password, X25519Identity, X25519Recipient
 from sealdoc.serve import DocumentApp, Grant
 from tests.serving import serving, tracebacks
@@ -133,3 +134,43 @@ def test_a_mobile_copy_is_sealed_as_it_is_sent(tmp_path: Path, ring: sealdoc.Mem
 
 def _copying() -> bool:
     return any(t.name == "sealdoc-serve-copy" for t in threading.enumerate())
+
+
+def test_an_html_email_copy_over_the_page_limit_fails_cleanly_before_reading(
+    tmp_path: Path,
+    ring: sealdoc.MemoryKeyring,
+    events: list[sealdoc.AuditEvent],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The HTML page's size limit applies before the document is read whole, and is a
+    clean 500 with one log line, not a ValueError traceback (review of the serve merge)."""
+    monkeypatch.setattr(sealdoc._html, "MAX_HTML_PLAINTEXT", 1000)  # 64 MiB in the suite is slow
+    v = sealdoc.Vault(f"file://{tmp_path}/v", keys=ring, segment_size=1024)
+    v.put("C-1/big", b"x" * 5000)
+    app = DocumentApp(
+        v,
+        authorize=lambda *_: Grant(channel="email", email_format="html"),
+        email_password=lambda *_: PASSWORD,
+    )
+    with serving(app) as (url, records):
+        r = httpx.get(f"{url}/C-1/big")
+    assert (r.status_code, r.content) == (500, b"Internal Server Error")
+    assert not tracebacks(records)
+    warnings = [x.getMessage() for x in records if x.name == "sealdoc.serve"]
+    assert len(warnings) == 1
+    assert "over the HTML export's limit" in warnings[0]
+    assert [e.outcome for e in events if e.operation == "serve"] == ["failed"]
+
+
+@pytest.mark.parametrize("bad", ["not-a-key-uri", "the vault's own key"])
+def test_a_mobile_grant_with_bad_recipients_is_a_clean_500_not_an_empty_200(
+    vault: sealdoc.Vault, ring: sealdoc.MemoryKeyring, bad: str
+) -> None:
+    """The recipients are checked before the response starts: after it, the client got
+    200 and an empty .sdoc (review of the serve merge)."""
+    recipient = ring if bad == "the vault's own key" else bad
+    app = DocumentApp(vault, authorize=lambda *_: Grant(channel="mobile", recipients=[recipient]))
+    with serving(app) as (url, records):
+        r = httpx.get(f"{url}/C-1/2026-11")
+    assert (r.status_code, r.content) == (500, b"Internal Server Error")
+    assert not tracebacks(records)

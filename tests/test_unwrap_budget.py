@@ -105,3 +105,20 @@ def test_a_device_among_many_still_opens_its_wrap() -> None:
     devices = [X25519Identity.generate() for _ in range(5)]
     sealed = sealdoc.seal(b"x", keys=[d.to_recipient() for d in devices])
     assert sealdoc.open(sealed, keys=devices[-1]) == b"x"
+
+
+@pytest.mark.parametrize("how", ["add", "drop", "up to date"])
+def test_a_rewrap_owner_check_spends_from_the_same_two_tries(how: str) -> None:
+    """A rewrap asks of each wrap whether it is the opener's own (to replace or drop
+    it): those probes count against the open's tries, so 31 wraps naming the opener's
+    key cost two unwraps in all, not one plus four (review of issue 19.4)."""
+    mine = MemoryKeyring(ring_id=None)
+    sealed = sealdoc.seal(b"x", keys=[mine] + [MemoryKeyring(ring_id=None) for _ in range(30)])
+    counting = Counting(mine)
+    if how == "add":
+        sealdoc.rewrap(sealed, keys=counting, add=counting)
+    elif how == "drop":
+        sealdoc.rewrap(sealed, keys=counting, drop=counting)
+    else:
+        sealdoc.rewrap(sealed, keys=counting)
+    assert counting.unwraps <= DEFAULT_UNWRAPS_PER_KEY

@@ -84,6 +84,15 @@ def deliver_stream(
     return written
 
 
+def check_recipients(
+    keys: Keys, to: Keys, *, allow_classical: bool = False
+) -> tuple[KeyProvider, ...]:
+    """The providers in ``to``, refused as ``deliver`` refuses them: for a caller that must
+    know before it starts sending a copy (a bad key URI, a recipient also in ``keys``,
+    a post-quantum copy mixed with X25519)."""
+    return _recipients(keys, to, allow_classical=allow_classical)[0]
+
+
 def _recipients(
     keys: Keys, to: Keys, *, allow_classical: bool
 ) -> tuple[tuple[KeyProvider, ...], tuple[KeyProvider, ...]]:

@@ -132,6 +132,19 @@ def check_filename(filename: str) -> str:
 
 # Public keyword signature: it shares only its shape with rotate_stream's
 # (duplicates pairs them); there is nothing to fold.
+def html_size_problem(size: int) -> str | None:
+    """Why ``size`` bytes of plaintext cannot go into an HTML page; None if they can.
+
+    For callers that know the size before they read the document whole.
+    """
+    if size > MAX_HTML_PLAINTEXT:
+        return (
+            f"{size} bytes is over the HTML export's limit of {MAX_HTML_PLAINTEXT}: "
+            "deliver a sealed file instead"
+        )
+    return None
+
+
 def export_html(
     data: bytes,
     *,
@@ -155,11 +168,9 @@ def export_html(
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
     data = bytes(data)
-    if len(data) > MAX_HTML_PLAINTEXT:
-        raise ValueError(
-            f"{len(data)} bytes is over the HTML export's limit of {MAX_HTML_PLAINTEXT}: "
-            "deliver a sealed file instead"
-        )
+    too_large = html_size_problem(len(data))
+    if too_large is not None:
+        raise ValueError(too_large)
     check_filename(filename)
     kind = _media_type(data, filename, media_type)
     reserved = {FILENAME_KEY: filename, MEDIA_TYPE_KEY: kind}

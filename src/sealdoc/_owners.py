@@ -22,6 +22,7 @@ import attrs
 
 from ._audit import record
 from ._envelope import Unlocked
+from ._envelope.budget import Spent
 from ._format import KeyRef, WrappedKey
 from ._provider_api import AssociatedData, KeyProvider, is_provider, powers
 from ._schedule import same
@@ -162,6 +163,12 @@ class Owners:
             return self._verdicts[key]
         unlocked = self._unlocked
         if unlocked is None or self._probes.get(id(provider), 0) >= MAX_PROBES:
+            return False
+        # The open's own budgets, not fresh ones: a crafted document's extra wraps
+        # of one key must not buy more KMS calls or KDF work here than an open may.
+        spent = unlocked.spent.setdefault(id(provider), Spent(provider))
+        if not spent.take_checked(wrapped):
+            self._verdicts[key] = False
             return False
         self._probes[id(provider)] = self._probes.get(id(provider), 0) + 1
         self._keep_alive.append(provider)

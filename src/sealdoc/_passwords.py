@@ -36,6 +36,10 @@ from typing import Any
 from .exceptions import WeakPasswordError
 
 MIN_LENGTH = 12
+#: Longer than anything a person types or a password manager makes; the repeat
+#: check's cost grows with the square of the length (1 MB: minutes of CPU), so
+#: a service checking what a stranger sent refuses more at once.
+MAX_LENGTH = 1024
 #: The floor on zxcvbn's estimate of the guesses needed, as a power of ten.
 #: At PBKDF2's 600,000 iterations (the HTML page, the cheapest KDF a
 #: delivered copy uses) one GPU makes about 15,000 guesses a second: 10^12
@@ -172,6 +176,24 @@ def generate_password(groups: int = 5) -> str:
 def _fold(text: str) -> str:
     """Case-folded, NFKC, with separators removed: how a guesser would normalise."""
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+# Look-alike swaps a guesser's rules undo ("c0rr3ct h0rs3"): zxcvbn's l33t
+# matching finds single words of its word lists (common passwords included),
+# never the multi-word phrases above. A 1 or ! may stand for i or for l, so
+# both readings are tried.
+_UNLEET = tuple(str.maketrans("0134@$5789!|", "o" + one + "eaasstbg" + one + "l") for one in "il")
+
+
+def _contains_any(folded: str, needles: Sequence[str]) -> bool:
+    """Whether ``folded``, as typed or with look-alike swaps undone, holds one of ``needles``."""
+    if any(needle in folded for needle in needles):
+        return True
+    return any(
+        needle.translate(table) in folded.translate(table)
+        for table in _UNLEET
+        for needle in needles
+    )
 
 
 def _is_date(digits: str) -> bool:
@@ -416,6 +438,8 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
         raise TypeError("personal is a list of values, not one str")
     if not password:
         return ["it is empty"]
+    if len(password) > MAX_LENGTH:
+        return [f"it has {len(password):,} characters; at most {MAX_LENGTH:,} are checked"]
     problems = []
     folded = _fold(password)
     known = _personal_forms(personal)
@@ -434,7 +458,7 @@ def password_problems(password: str, *, personal: Iterable[str] = ()) -> list[st
         problems.append("it uses fewer than 5 different characters")
     if any(word in folded for word in _COMMON):
         problems.append("it is built on a common password, the first ones a guesser tries")
-    if any(phrase in folded for phrase in _KNOWN_PHRASES):
+    if _contains_any(folded, _KNOWN_PHRASES):
         problems.append(
             "it is a well-known example passphrase or stock phrase: published phrases are "
             "in every guesser's list, however random their words look"

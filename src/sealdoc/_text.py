@@ -85,7 +85,9 @@ def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
 
 
 _FORBIDDEN = re.compile(f"[{_char_class(FORBIDDEN_RANGES)}]")
-_ESCAPE = re.compile(f"[{_char_class(ESCAPED_RANGES)}\\\\]")
+#: A regex character class (no brackets) of ESCAPED_RANGES, for others that strip them.
+ESCAPED_CLASS = _char_class(ESCAPED_RANGES)
+_ESCAPE = re.compile(f"[{ESCAPED_CLASS}\\\\]")
 
 # Most header text is ASCII (tenants, document types, key ids). For ASCII,
 # str.isprintable() is one C loop and answers exactly "none of 0x00-0x1F,

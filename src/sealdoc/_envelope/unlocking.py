@@ -18,7 +18,7 @@ from .._schedule import DocumentKeys, derive, header_digest, header_mac, same
 from .._stream import SegmentCipher
 from ..exceptions import DecryptionError, FormatError, NotMineError
 from .attempts import Attempts, logged
-from .budget import OVER_BUDGET, Budget
+from .budget import OVER_BUDGET, Spent
 
 
 class Unlocked:
@@ -33,6 +33,7 @@ class Unlocked:
         binding: Mapping[str, str],
         *,
         opened_with: tuple[KeyProvider, WrappedKey] | None = None,
+        spent: Mapping[int, Spent] | None = None,
     ) -> None:
         self.parsed = parsed
         self.keys = keys
@@ -42,6 +43,8 @@ class Unlocked:
         # which provider opened which wrap: rekey then knows that wrap's owner
         # without unwrapping it again (a second KDF or KMS call)
         self.opened_with = opened_with
+        # each provider's tries so far (by id), for rekey's owner checks to spend from
+        self.spent = dict(spent or {})
 
     def cipher(self) -> SegmentCipher:
         core = self.parsed.core
@@ -62,8 +65,9 @@ def unlock(
     check_costs(providers, parsed.wrapped_keys)  # over budget: refused before any KDF runs
     ad = AssociatedData(digest=digest, context=parsed.core.context, binding=binding)
     tried = Attempts(ad)
+    spent: dict[int, Spent] = {}
     for provider in providers:  # the caller's order, then the header's (format.md 9.1)
-        budget = Budget(provider)
+        budget = spent.setdefault(id(provider), Spent(provider))
         for wrapped in parsed.wrapped_keys:
             if not may_try(provider, wrapped, budget, tried):
                 continue
@@ -74,7 +78,9 @@ def unlock(
             if keys is None:
                 continue
             tried.audit(wrapped, "ok")
-            return Unlocked(parsed, keys, dek, digest, binding, opened_with=(provider, wrapped))
+            return Unlocked(
+                parsed, keys, dek, digest, binding, opened_with=(provider, wrapped), spent=spent
+            )
     raise tried.error(parsed, providers)
 
 
@@ -108,7 +114,7 @@ def binding_block(parsed: ParsedHeader, binding: Mapping[str, str]) -> bytes:
     return fmt.encode_map(binding, what="binding") if binding else b""
 
 
-def may_try(provider: KeyProvider, wrapped: WrappedKey, budget: Budget, tried: Attempts) -> bool:
+def may_try(provider: KeyProvider, wrapped: WrappedKey, budget: Spent, tried: Attempts) -> bool:
     """Whether ``provider`` handles ``wrapped`` and still has a try left for it."""
     try:
         if not provider.handles(wrapped):

@@ -15,7 +15,7 @@ from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from .. import _audit
-from .._html import export_html
+from .._html import export_html, html_size_problem
 from .._names import check_doc_id
 from .._pdf import export_pdf
 from .._text import safe
@@ -24,6 +24,7 @@ from ..exceptions import (
     DocumentNotFoundError,
     FormatError,
     InvalidDocumentIdError,
+    KdfBudgetError,
     SealdocError,
 )
 from . import _http
@@ -40,6 +41,8 @@ EmailPassword = Callable[[Request, str, Grant], Any]
 
 _CHUNK = 64 * 1024
 _NOT_FOUND = "Not Found"  # Starlette's own 404 body: a refusal and a missing id look alike
+# A document that is there but will never open as it is: not a 503 (retry later).
+_CANNOT_OPEN = (DecryptionError, FormatError, KdfBudgetError)
 # Percent-encoded separators would name another path once decoded: never a doc id.
 _ENCODED_SEPARATORS = (b"%2f", b"%5c")
 
@@ -107,11 +110,8 @@ class DocumentApp:
         try:
             doc_id = self._doc_id(request)
             doc = await self._source.open(doc_id)
-        except (DocumentNotFoundError, InvalidDocumentIdError):
-            audit.emit("missing")
-            return _not_found()
         except SealdocError as exc:
-            return self._failed(audit, exc)
+            return self._unopened(audit, exc)
         try:
             audit.context = doc.header.context
             grant = as_grant(await _call(self._authorize, request, doc_id, doc.header))
@@ -136,11 +136,22 @@ class DocumentApp:
             raise InvalidDocumentIdError("a doc id in a URL has no percent-encoded separators")
         return check_doc_id(request.path_params["doc_id"])
 
+    def _unopened(self, audit: _Audit, exc: SealdocError) -> Response:
+        """A document that did not open, before anyone was authorized to know it exists."""
+        if isinstance(exc, DocumentNotFoundError | InvalidDocumentIdError):
+            audit.emit("missing")
+            return _not_found()
+        failed = self._failed(audit, exc)
+        # A document that is there but does not parse (or, from an async vault,
+        # does not open) answers as a missing one: a 500 would tell any caller
+        # which ids exist. A store that is down is down for every id (503).
+        return _not_found() if isinstance(exc, _CANNOT_OPEN) else failed
+
     def _failed(self, audit: _Audit, exc: SealdocError) -> Response:
         """A document that is there but cannot be served: a store, key or format failure."""
         audit.emit("failed", detail=type(exc).__name__)
         logger.warning("cannot serve %s: %s", safe(audit.doc_id), safe(exc))
-        if isinstance(exc, DecryptionError | FormatError):
+        if isinstance(exc, _CANNOT_OPEN):
             return PlainTextResponse("Internal Server Error", status_code=500)
         return PlainTextResponse("Service Unavailable", status_code=503)
 
@@ -153,13 +164,17 @@ class DocumentApp:
         context = doc.header.context
         filename = _http.filename_of(context, doc_id)
         media_type = _http.content_type(_http.media_type_of(context, filename))
+        active = _http.is_active(media_type)
+        disposition = "attachment" if active else self._disposition
         headers = {
             "accept-ranges": "bytes",
             "cache-control": "private, no-store",
-            "content-disposition": _http.content_disposition(self._disposition, filename),
+            "content-disposition": _http.content_disposition(disposition, filename),
             "etag": doc.etag,
             "x-content-type-options": "nosniff",
         }
+        if active:  # never shown as a page of the portal's origin, even if opened
+            headers["content-security-policy"] = _http.SANDBOX
         early = self._conditions(request, doc.etag, headers)
         if early is None:
             answer = _http.RangeAnswer()
@@ -247,7 +262,11 @@ class DocumentApp:
         if grant.channel == "mobile":
             # Sealed as it is sent: its length is known at the end only (chunked).
             headers = _copy_headers("application/vnd.sealdoc", name + ".sdoc")
-            copy = None if head else (lambda: doc.copy_for(grant.recipients))
+            try:
+                sealing = doc.copy_for(grant.recipients)
+            except ValueError as exc:  # a bad key URI, or one of the vault's own keys
+                raise FormatError(f"the mobile grant's recipients: {exc}") from None
+            copy = None if head else (lambda: sealing)
             return BodySender(200, _raw(headers), copy, self._closer(doc, audit))
         if self._email_password is None:
             raise FormatError(
@@ -256,7 +275,10 @@ class DocumentApp:
         password = await _call(self._email_password, request, doc_id, grant)
         if not isinstance(password, str) or not password:
             raise FormatError("email_password returned no password")
-        await doc.unlock()
+        size = await doc.unlock()
+        too_large = html_size_problem(size) if grant.email_format == "html" else None
+        if too_large is not None:  # before the whole document is read into memory
+            raise FormatError(too_large)
         plaintext = await doc.plaintext()
         await doc.aclose()
         if grant.email_format == "pdf":

@@ -17,10 +17,14 @@ from urllib.parse import quote
 import attrs
 from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable
 
+from .._text import ESCAPED_CLASS
+
 MAX_RANGES = FileResponse.max_ranges
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]*/[A-Za-z0-9][A-Za-z0-9.+-]*\Z")
-# Kept out of a filename: what ends a header, a path or a quoted string, and controls.
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f-\x9f/\\"\u2028\u2029\u200b-\u200f\u202a-\u202e]')
+# Kept out of a filename: what ends a path or a quoted string, and every character
+# format.md 3.6 forbids or shows escaped (controls, bidi, invisible fillers), which
+# would spoof the name a save dialog shows.
+_UNSAFE_NAME = re.compile(f'[/\\\\"{ESCAPED_CLASS}]')
 _MAX_NAME = 128
 
 
@@ -38,6 +42,18 @@ def media_type_of(context: Mapping[str, str], filename: str) -> str:
         if _MEDIA_TYPE.match(value):
             return value.lower()
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+# Types a browser runs scripts in when it shows them: served as the portal's own
+# origin, a document's author (its context names the type) could script the portal.
+_ACTIVE_TYPE = re.compile(r"html|xml|xsl|javascript|ecmascript", re.IGNORECASE)
+#: What an active type is also sent with: no script, no request, a unique origin.
+SANDBOX = "sandbox; default-src 'none'"
+
+
+def is_active(media_type: str) -> bool:
+    """Whether a browser would run script in ``media_type`` (HTML, SVG, XML...)."""
+    return _ACTIVE_TYPE.search(media_type) is not None
 
 
 def content_type(media_type: str) -> str:

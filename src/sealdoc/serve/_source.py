@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import anyio.to_thread
 
-from .._deliver import deliver_stream
+from .._deliver import check_recipients, deliver_stream
 from .._format import Header, ParsedHeader
 from .._store.base import Head
 from .._vault import Vault
@@ -147,10 +147,15 @@ class _VaultDocument:
 
         return await self._source.run(read_all)
 
-    async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+    def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        # The recipients are checked now, before the response starts: a bad one
+        # after it would be a 200 with an empty body.
+        keys = self._source.vault._keys("deliver documents")
+        return self._copy(keys, check_recipients(keys, list(to)))
+
+    async def _copy(self, keys: Any, to: Sequence[Any]) -> AsyncIterator[bytes]:
         if self._reader is None:
             await self.unlock()
-        keys = self._source.vault._keys("deliver documents")
         async for chunk in _sealed_copy(self._reader, self._parsed, keys, to):
             yield chunk
 
@@ -227,11 +232,15 @@ class _AsyncDocument:
         await reader.seek(0)
         return await reader.read()
 
-    async def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+    def copy_for(self, to: Sequence[Any]) -> AsyncIterator[bytes]:
+        # checked before the response starts, as for a Vault document
+        keys = self._vault._rules._keys("deliver documents")
+        return self._copy(keys, check_recipients(keys, list(to)))
+
+    async def _copy(self, keys: Any, to: Sequence[Any]) -> AsyncIterator[bytes]:
         if self._reader is None:
             await self.unlock()
         plain = _Blocking(self._unlocked(), asyncio.get_running_loop())
-        keys = self._vault._rules._keys("deliver documents")
         async for chunk in _sealed_copy(plain, self._parsed, keys, to):
             yield chunk
 
