@@ -142,3 +142,33 @@ def test_a_stop_on_a_cluster_lets_batches_in_flight_finish(client: Any, tmp_path
     assert resumed.resumed == report.rewritten
     assert resumed.rewritten == 200 - report.rewritten
     assert vault.inventory().counts == {f"local:default@{ring.ring_id}#2": 200}
+
+
+def test_add_runs_on_a_cluster(client: Any, tmp_path: Path) -> None:
+    """add= travels to the workers as key URIs (recipient strings), with allow_classical."""
+    from sealdoc.providers import HybridIdentity, X25519Identity
+
+    keyring = tmp_path / "ring.json"
+    ring = LocalKeyring.create(keyring, passphrase=PASS, opslimit=1, memlimit=8 << 20)
+    vault = Vault(f"file://{tmp_path}/vault", keys=f"local://{keyring}")
+    for i in range(40):
+        vault.put(f"docs/{i:04}", b"statement %d" % i)
+    classic, pq = X25519Identity.generate(), HybridIdentity.generate()
+    first = vault.rewrap_all(client=client, batch_size=20, add=[classic.recipient])
+    assert (first.rewritten, first.added) == (40, {"x25519:device#1": 40})
+    refused = vault.rewrap_all(client=client, batch_size=20, add=[pq.recipient])
+    assert (refused.rewritten, len(refused.failed)) == (0, 40)
+    window = vault.rewrap_all(
+        client=client, batch_size=20, add=[pq.recipient], allow_classical=True
+    )
+    assert (window.rewritten, window.added) == (40, {"mlkem768x25519:device#1": 40})
+    again = vault.rewrap_all(client=client, batch_size=20, add=[pq.recipient])
+    assert (again.rewritten, again.skipped) == (0, 40)
+    with pytest.raises(ValueError, match="key URIs"):
+        vault.rewrap_all(client=client, add=[pq.to_recipient()])
+    label = f"local:default@{ring.ring_id}#1"
+    assert vault.inventory().counts == {
+        label: 40,
+        "x25519:device#1": 40,
+        "mlkem768x25519:device#1": 40,
+    }

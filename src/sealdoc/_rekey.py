@@ -356,10 +356,28 @@ def wrapped_exactly_for(header: Header, keys: Keys) -> bool:
     """
     wanted = []
     for provider in providers_of(keys):
-        versioned = powers(provider).versioned
-        if versioned is None:
+        ref = _current_ref(provider)
+        if ref is None:
             return False
-        ref = versioned.current_key()
-        wanted.append((ref.kind, ref.key_id, ref.version))
+        wanted.append(ref)
     have = [(w.kind, w.key_id, w.version) for w in header.wrapped_keys]
     return sorted(have) == sorted(wanted)
+
+
+def lacking(wrapped: Sequence[WrappedKey], keys: Sequence[KeyProvider]) -> tuple[KeyProvider, ...]:
+    """The ``keys`` with no wrap at their current version among ``wrapped`` (header only).
+
+    What ``rewrap(add=keys)`` still has to add: a device's wrap is known by
+    its kind and label (``mlkem768x25519:device#1``), all a header says of
+    it. A provider that cannot say its current version is always lacking.
+    """
+    have = {(w.kind, w.key_id, w.version) for w in wrapped}
+    return tuple(p for p in keys if _current_ref(p) not in have)
+
+
+def _current_ref(provider: KeyProvider) -> tuple[str, str, int] | None:
+    versioned = powers(provider).versioned
+    if versioned is None:
+        return None
+    ref = versioned.current_key()
+    return (ref.kind, ref.key_id, ref.version)

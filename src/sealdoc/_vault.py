@@ -464,10 +464,13 @@ class Vault:
 
         ``prefix``, ``to`` (default: each wrap brought to its own key id's
         current version with the vault's keys; per-customer and escrow wraps
-        stay under their keys), ``drop``, ``select`` (a predicate on the Header),
-        ``workers``, ``dry_run``, ``checkpoint`` (a file that makes a rerun
-        resume), ``retries``, ``verify``, ``stop``... Documents already
-        current are skipped from their header alone. Returns a BulkReport.
+        stay under their keys), ``drop``, ``add`` (keys or recipients wrapped
+        for beside the others, e.g. ``["age1pq1..."]``; ``allow_classical``
+        as for :func:`sealdoc.rewrap`), ``select`` (a predicate on the
+        Header), ``workers``, ``dry_run``, ``checkpoint`` (a file that makes
+        a rerun resume), ``retries``, ``verify``, ``stop``... Documents
+        already current, or already holding every ``add`` wrap, are skipped
+        from their header alone. Returns a BulkReport.
         """
         return self._bulk("rewrap", BulkOptions.build(options, kwargs))
 

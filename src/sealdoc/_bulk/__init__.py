@@ -23,6 +23,8 @@ def run_bulk(
     """Run one job; with ``options.client`` on Dask (``remote`` says how workers open the vault)."""
     if operation not in ("rewrap", "rotate"):
         raise ValueError("operation is 'rewrap' or 'rotate'")
+    if options.add is not None and operation != "rewrap":
+        raise ValueError("add= is for rewrap_all: a rotation re-creates the wraps it keeps")
     if options.client is not None:
         if remote is None:
             raise ValueError("a Dask job needs to know how its workers open the vault")

@@ -35,7 +35,7 @@ class Remote:
 
 def _batch(task: dict[str, Any]) -> tuple[BulkReport, list[str]]:
     """One task on a Dask worker: rebuild the vault from its spec, run the batch."""
-    opts = BulkOptions(to=task["to_uris"] or None, **task["options"])
+    opts = BulkOptions(to=task["to_uris"] or None, add=task["add_uris"] or None, **task["options"])
     entries = [(Entry(path), doc_id) for path, doc_id in task["items"]]
     return run_here(task["rebuild"](task["spec"]), task["operation"], opts, items=entries)
 
@@ -77,8 +77,9 @@ def run_on_dask(remote: Remote, source: Source, operation: str, options: BulkOpt
             "(passphrases and PINs from the workers' environment), not provider objects"
         )
     to_uris = as_list(options.to) if options.to is not None else []
-    if any(not isinstance(u, str) for u in to_uris):
-        raise ValueError("with a Dask client, to= takes key URIs")
+    add_uris = as_list(options.add) if options.add is not None else []
+    if any(not isinstance(u, str) for u in [*to_uris, *add_uris]):
+        raise ValueError("with a Dask client, to= and add= take key URIs")
     started = time.monotonic()
     preflight(source, options, time.time())
     marks = Checkpoint(
@@ -89,9 +90,11 @@ def run_on_dask(remote: Remote, source: Source, operation: str, options: BulkOpt
         "spec": remote.spec,
         "operation": operation,
         "to_uris": to_uris,
+        "add_uris": add_uris,
         "options": {
             "select": options.select,
             "drop": options.drop,
+            "allow_classical": options.allow_classical,
             "workers": options.workers,
             "dry_run": options.dry_run,
             "retries": options.retries,

@@ -16,11 +16,13 @@ from typing import Any, BinaryIO
 import attrs
 
 from .. import _format as fmt
+from .._args import as_list
 from .._buffers import write_all
 from .._envelope import unlock
 from .._format import Header, ParsedHeader
+from .._owners import label_matcher
 from .._provider_api import KeyProvider, destroyed_here
-from .._rekey import is_current, rewrap_stream, rotate_stream, wrapped_exactly_for
+from .._rekey import is_current, lacking, rewrap_stream, rotate_stream, wrapped_exactly_for
 from .._store.base import DocumentStore, Head
 from .._stream import SegmentCipher, plaintext_length
 from ..exceptions import DecryptionError, FormatError
@@ -32,6 +34,10 @@ from .options import Select
 # read) and, for documents up to this size, the whole object: then the body is
 # authenticated too and the new version is written in one request.
 HEAD_READ = 128 * 1024
+
+# A recipient holds a public key only: its wrap cannot be opened here, so it
+# is checked only for being there.
+_PUBLIC_ONLY = (X25519Recipient, HybridRecipient)
 
 
 @attrs.frozen
@@ -47,6 +53,8 @@ class Plan:
     verify: bool
     versioned: bool = False  # the store keeps the versions it replaces
     remove_replaced: bool = False
+    add: tuple[KeyProvider, ...] | None = None  # per document: only the ones it lacks
+    allow_classical: bool = False
 
 
 @attrs.frozen
@@ -57,6 +65,7 @@ class Done:
     before: tuple[str, ...]
     after: tuple[str, ...]
     replaced: str | None = None  # the version a rewrite replaced (kept by a versioned bucket)
+    added: tuple[str, ...] = ()  # the labels of the wraps add= wrote
 
 
 def read_parsed(
@@ -88,6 +97,8 @@ def process(
         return Done("skipped", labels, labels)
     if is_shredded(plan.keys, parsed.wrapped_keys):  # no job can move it, ever: not a failure
         return Done("shredded", labels, labels)
+    if plan.add is not None:  # from the header: a rerun adds nothing twice
+        plan = attrs.evolve(plan, add=lacking(parsed.wrapped_keys, plan.add))
     if plan.operation == "rewrap" and _already_current(plan, header):
         return Done("skipped", labels, labels)
     if plan.dry_run:  # from the header alone: no key is used, nothing is audited
@@ -130,13 +141,24 @@ def _rewrap(plan: Plan, doc: _Read) -> Done:
     body = memoryview(head.data)[len(parsed.raw) :]
     if plan.verify:
         cipher = check_opens(new, _verifiers(plan, new), doc.binding, _old(plan, parsed))
+        if plan.add:
+            _check_added(plan.add, new, doc.binding)
         if whole and cipher is not None:  # the same key and body: a truncation shows here
             _authenticate(cipher, body, new.core.segment_size)
     if whole:
         doc.store.replace(doc.path, head.version, lambda out: write_all(out, new_header + body))
     else:
         doc.store.replace_header(doc.path, head.version, new_header, len(parsed.raw))
-    return Done("rewritten", labels, tuple(w.label for w in new.wrapped_keys), head.version)
+    after = tuple(w.label for w in new.wrapped_keys)
+    added = tuple(w.label for w in new.wrapped_keys if w not in parsed.wrapped_keys)
+    return Done("rewritten", labels, after, head.version, added if plan.add else ())
+
+
+def _check_added(add: Sequence[KeyProvider], new: ParsedHeader, binding: Mapping[str, str]) -> None:
+    """Each ``add=`` key has its wrap in the new header, and opens it if it can open anything."""
+    if lacking(new.wrapped_keys, add):
+        raise DecryptionError("a key given in add= has no wrap in the new header")
+    check_opens(new, [p for p in add if not isinstance(p, _PUBLIC_ONLY)], binding, None)
 
 
 def _authenticate(cipher: SegmentCipher, body: memoryview, size: int) -> None:
@@ -169,12 +191,25 @@ def _drop(plan: Plan) -> dict[str, Any]:
 
 
 def _already_current(plan: Plan, header: Header) -> bool:
+    if plan.add is not None:
+        return not plan.add and not _may_drop(plan.drop, header.wrapped_keys)
     if plan.drop is not None:
         return False
     if plan.to is not None:
         # is_current would call a customer's document current for to=ring
         return wrapped_exactly_for(header, plan.to)
     return is_current(header, keys=plan.keys)
+
+
+def _may_drop(drop: Any, wrapped: Sequence[fmt.WrappedKey]) -> bool:
+    """Whether ``drop=`` may name a wrap (a provider's own are known only by unwrapping)."""
+    for item in as_list(drop) if drop is not None else ():
+        if isinstance(item, str):
+            if any(map(label_matcher(item), wrapped)):
+                return True
+        elif not isinstance(item, fmt.KeyRef) or any(w.ref == item for w in wrapped):
+            return True
+    return False
 
 
 class _HeaderOnly(io.RawIOBase):
@@ -201,8 +236,10 @@ def _new_header(plan: Plan, head: Head, parsed: ParsedHeader, binding: Mapping[s
         out,
         keys=plan.keys,
         to=plan.to,
+        add=list(plan.add) if plan.add else None,
         drop=plan.drop,
         binding=binding,
+        allow_classical=plan.allow_classical,
     )
     return out.getvalue()
 
@@ -210,11 +247,8 @@ def _new_header(plan: Plan, head: Head, parsed: ParsedHeader, binding: Mapping[s
 def _verifiers(plan: Plan, new: ParsedHeader) -> list[KeyProvider]:
     """Who will open the new version: the targets, or the job's keys that serve it."""
     candidates = plan.to if plan.to is not None else plan.keys
-    # a recipient holds a public key only: its wrap cannot be opened here,
-    # so it is checked only for being there
-    public_only = (X25519Recipient, HybridRecipient)
-    recipients = [p for p in candidates if isinstance(p, public_only)]
-    openers = [p for p in candidates if not isinstance(p, public_only)]
+    recipients = [p for p in candidates if isinstance(p, _PUBLIC_ONLY)]
+    openers = [p for p in candidates if not isinstance(p, _PUBLIC_ONLY)]
     serving = [p for p in openers if any(p.handles(w) for w in new.wrapped_keys)]
     if plan.to is not None:
         devices = sum(w.kind in ("x25519", "mlkem768x25519") for w in new.wrapped_keys)

@@ -52,9 +52,19 @@ def _transient(exc: BaseException) -> bool:
 
 
 def targets_of(options: BulkOptions) -> tuple[KeyProvider, ...] | None:
-    if options.to is None:
-        return None
-    return providers_of(resolve_keys(as_list(options.to)))
+    return _resolved(options.to)
+
+
+def _resolved(keys: Any) -> tuple[KeyProvider, ...] | None:
+    return None if keys is None else providers_of(resolve_keys(as_list(keys)))
+
+
+def _added_label(provider: KeyProvider) -> str:
+    """An ``add=`` target in a checkpoint: a device by its public key, which its label is not."""
+    recipient = getattr(provider, "recipient", None)
+    if not isinstance(recipient, str):
+        return _label(provider)
+    return f"{_label(provider)}@{hashlib.sha256(recipient.encode()).hexdigest()[:16]}"
 
 
 def job_identity(source: Source, operation: str, options: BulkOptions) -> dict[str, Any]:
@@ -63,6 +73,7 @@ def job_identity(source: Source, operation: str, options: BulkOptions) -> dict[s
     targets = [_label(p) for p in (to if to is not None else source.keys)]
     select = options.select
     drop = options.drop
+    add = _resolved(options.add)
     return {
         "operation": operation,
         "url": source.url,
@@ -71,6 +82,7 @@ def job_identity(source: Source, operation: str, options: BulkOptions) -> dict[s
         "targets": targets,
         "to": to is not None,
         "drop": None if drop is None else [_label(d) for d in as_list(drop)],
+        **({} if add is None else {"add": [_added_label(p) for p in add]}),
         "select": None if select is None else _predicate_identity(select),
     }
 
@@ -228,9 +240,9 @@ def _versioning(source: Source, options: BulkOptions) -> Any:
 
 def _plan(source: Source, operation: str, options: BulkOptions) -> tuple[BulkOptions, Plan]:
     """The options with the target keys resolved (once per job), and what to do per document."""
-    to = targets_of(options)
-    if to is not None:
-        options = attrs.evolve(options, to=to)
+    to, add = targets_of(options), _resolved(options.add)
+    if to is not None or add is not None:
+        options = attrs.evolve(options, to=to, add=add)
     plan = Plan(
         operation=operation,
         keys=source.keys,
@@ -239,6 +251,8 @@ def _plan(source: Source, operation: str, options: BulkOptions) -> tuple[BulkOpt
         select=options.select,
         dry_run=options.dry_run,
         verify=options.verify,
+        add=add,
+        allow_classical=options.allow_classical,
     )
     return options, plan
 
@@ -352,7 +366,7 @@ def _one(  # noqa: PLR0911 - one return per outcome the report counts
             return False
         tally.problem("failed", Failure(doc_id, _why(exc), path))
         return False
-    tally.add(done.outcome, done.before, done.after)
+    tally.add(done.outcome, done.before, done.after, done.added)
     if plan.versioned and done.replaced is not None:
         _replaced_version(source, plan, path, done.replaced, tally)
     return True

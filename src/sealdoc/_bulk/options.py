@@ -31,7 +31,10 @@ class BulkOptions:
 
     ``to`` is the new set of keys (providers or key URIs), ``drop`` the
     wraps to remove (providers, KeyRefs or ``kind:key_id[#version]``
-    labels), ``select`` a predicate on each document's Header.
+    labels), ``add`` keys or recipients to wrap for beside the wraps a
+    document has (rewrap only: a document that already carries their wrap
+    is skipped from its header; ``allow_classical`` lets a post-quantum
+    wrap sit beside an X25519 one, see _pq_mix), ``select`` a predicate on each document's Header.
     ``checkpoint`` is a file that makes a rerun resume; ``stop`` an event
     that, once set, makes the job take no new document, finish the ones in
     flight, flush the checkpoint and return a report with
@@ -46,6 +49,8 @@ class BulkOptions:
     prefix: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
     to: Any = None
     drop: Any = None
+    add: Any = None
+    allow_classical: bool = False
     select: Select | None = None
     workers: int = attrs.field(default=8, validator=_positive)
     dry_run: bool = False

@@ -39,7 +39,8 @@ class BulkReport:
     ``Suspended``) when it keeps the versions a job replaces, else None:
     then ``replaced_versions_kept`` old versions (the old ciphertext) are
     still in the bucket, and ``replaced_versions_removed`` were removed
-    (``remove_replaced_versions``). ``abandoned`` were in
+    (``remove_replaced_versions``). ``added`` counts the wraps an ``add=``
+    job wrote, per ``kind:key_id#version``. ``abandoned`` were in
     flight when ``stop`` was set; ``interrupted`` says the job stopped
     before it had looked at every document. The counts add up to
     ``scanned``.
@@ -65,6 +66,7 @@ class BulkReport:
     versioning: str | None = None
     replaced_versions_kept: int = 0
     replaced_versions_removed: int = 0
+    added: dict[str, int] = attrs.field(factory=dict, hash=False)
 
     @property
     def docs_per_second(self) -> float:
@@ -85,14 +87,22 @@ class Tally:
         self.before: Counter[str] = Counter()
         self.after: Counter[str] = Counter()
         self.shredded_on: Counter[str] = Counter()
+        self.added: Counter[str] = Counter()
         self.versioning: str | None = None  # as a batch run elsewhere found it
         self.problems: dict[str, list[Failure]] = {"failed": [], "changed": [], "missing": []}
 
-    def add(self, outcome: str, before: Iterable[str] = (), after: Iterable[str] = ()) -> None:
+    def add(
+        self,
+        outcome: str,
+        before: Iterable[str] = (),
+        after: Iterable[str] = (),
+        added: Iterable[str] = (),
+    ) -> None:
         with self.lock:
             self.counts[outcome] += 1
             self.before.update(before)
             self.after.update(after)
+            self.added.update(added)
             if outcome == "shredded":
                 self.shredded_on.update(before)
 
@@ -117,6 +127,7 @@ class Tally:
             self.counts["replaced_versions_kept"] += other.replaced_versions_kept
             self.counts["replaced_versions_removed"] += other.replaced_versions_removed
             self.shredded_on.update(other.shredded_on)
+            self.added.update(other.added)
             self.versioning = other.versioning or self.versioning
             self.before.update(other.before)
             self.after.update(other.after)
@@ -155,6 +166,7 @@ class Tally:
             replaced_versions_kept=c["replaced_versions_kept"],
             replaced_versions_removed=c["replaced_versions_removed"],
             shredded_on=dict(sorted(self.shredded_on.items())),
+            added=dict(sorted(self.added.items())),
             before=dict(sorted(self.before.items())),
             after=dict(sorted(self.after.items())),
             duration_s=duration_s,

@@ -69,13 +69,14 @@ _FILE_MODE_OPTIONS: list[Callable[[Any], Any]] = [
         "add_uris",
         multiple=True,
         metavar="URI",
-        help="File mode, rewrap: also wrap for this key or recipient (age1pq1... moves a "
-        "device copy to post-quantum; docs/delivery.md). Repeatable.",
+        help="Rewrap: also wrap for this key or recipient (age1pq1... moves device copies "
+        "to post-quantum; docs/delivery.md); a document that has its wrap is skipped. "
+        "Repeatable.",
     ),
     click.option(
         "--allow-classical",
         is_flag=True,
-        help="File mode: allow an X25519 wrap beside an age1pq1 one (weaker; see --add).",
+        help="Allow an X25519 wrap beside an age1pq1 one (weaker; see --add).",
     ),
     binding_option,
     click.option("--force", is_flag=True, help="File mode: replace OUT if it exists."),
@@ -190,8 +191,8 @@ def _store_job(state: State, operation: str, target: str, output: str | None, **
         )
     if job["binding_pairs"] or job["force"]:
         raise click.UsageError("--binding and --force are for one file (-o OUT)")
-    if job["add_uris"] or job["allow_classical"]:
-        raise click.UsageError("--add and --allow-classical are for one file (-o OUT)")
+    if operation != "rewrap" and job["add_uris"]:
+        raise click.UsageError("--add is for rewrap (a rotation re-creates the wraps it keeps)")
     with errors(), stopping_on_signals() as stop:
         report = _run(state, operation, target, job, stop)
     _summarise(operation, job, report, stop)
@@ -205,10 +206,12 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: S
 
         keys: Any = state.key_uris(job["key_uris"])
         targets: Any = list(job["to_uris"]) or None
+        adds: Any = list(job["add_uris"]) or None
         cluster = {"client": Client(job["dask_address"]), "batch_size": job["batch_size"]}
     else:
         keys = state.keys(job["key_uris"])
         targets = [state.key(u) for u in job["to_uris"]] or None
+        adds = [state.key(u) for u in job["add_uris"]] or None
     vault = open_vault(
         target,
         keys=keys,
@@ -230,6 +233,7 @@ def _run(state: State, operation: str, target: str, job: dict[str, Any], stop: S
                 remove_replaced_versions=job["remove_replaced_versions"],
                 stop=stop.event,
                 drop=list(job["drops"]) or None,
+                **({"add": adds, "allow_classical": job["allow_classical"]} if adds else {}),
                 **cluster,
             )
     finally:
@@ -301,6 +305,7 @@ def _summary_line(operation: str, data: dict[str, Any]) -> str:
             ("missing", len(data.get("missing", []))),
             ("abandoned", data.get("abandoned", 0)),
             ("shredded", data.get("shredded", 0)),
+            ("wraps added", sum(data.get("added", {}).values())),
         )
         if n
     )
@@ -321,6 +326,9 @@ def rewrap_cmd(state: State, target: str, output: str | None, **job: Any) -> Non
 
     The bodies are not touched. Documents already current are skipped from
     their headers; with --resume, a rerun after a crash skips finished ones.
+    With --add, each document gains that wrap, unless its header shows it
+    already has it; an age1pq1 wrap beside an X25519 one is refused (failed,
+    listed) unless --drop removes the X25519 one or --allow-classical.
     Exit 0: all done; 1: some documents failed (listed); 2: usage error;
     3: refused (empty store, another job's checkpoint); 130/143: interrupted.
 
@@ -330,6 +338,7 @@ def rewrap_cmd(state: State, target: str, output: str | None, **job: Any) -> Non
       sealdoc rewrap file:///srv/docs --workers 16 --resume rewrap.checkpoint
       sealdoc rewrap s3://bank-docs/statements --key 'aws-kms://alias/docs?region=eu-west-1' --json
       sealdoc rewrap claim.pdf.sdoc -o claim.pdf.sdoc.new
+      sealdoc rewrap s3://bank-docs/copies --add age1pq1... --drop x25519:device --resume add.ckpt
     """
     _store_job(state, "rewrap", target, output, **job)
 
