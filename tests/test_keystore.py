@@ -88,6 +88,22 @@ def _master_ad(store: sealdoc.KeyStore, subject: str, version: int) -> Any:
     return master_ad(store.store_id, subject, version)
 
 
+def test_master_binding_is_unchanged() -> None:
+    # Every wrap in every existing database is bound to these bytes: a change
+    # that makes add_many faster must not change them (vectors from the first
+    # version, which hashed the whole prefix each call).
+    from sealdoc._keystore._model import master_ad
+
+    vectors = [
+        ("ks-0123456789ab", "C-1007", 1, "4036551b214f98a734d4010db6e0f4a8"),
+        ("ks-ffffffffffff", "\u00e9/\u5ba2\u6237", 2**32 - 1, "7e807984b282160a28eff8da3cee9c1e"),
+    ]
+    for store_id, subject, version, head in vectors:
+        for _ in range(2):  # the first call fills the per-store cache, the second uses it
+            assert master_ad(store_id, subject, version).digest.hex().startswith(head)
+    assert master_ad("ks-0123456789ab", "C-1007", 2).digest.hex()[:32] != vectors[0][3]
+
+
 def test_audit_names_every_change_and_no_secret(store: sealdoc.KeyStore) -> None:
     import pickle
 

@@ -315,7 +315,7 @@ class Cursor:
         if not rows:
             return 0
         cur = self._conn.cursor()
-        cur.executemany(self._db._text(text), [tuple(r) for r in rows])
+        cur.executemany(self._db._text(text), rows)
         return int(cur.rowcount)
 
     def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import struct
 from datetime import datetime, timezone
+from typing import Any
 
 import attrs
 
@@ -48,10 +50,18 @@ def master_ad(store_id: str, subject: str, version: int) -> AssociatedData:
     A row copied to another subject, version or store asks the master to
     open it under other associated data, and the master refuses.
     """
-    parts = [p.encode("utf-8") for p in (store_id, subject)]
-    body = b"".join(struct.pack(">H", len(p)) + p for p in parts)
-    digest = hashlib.sha256(_MASTER_LABEL + body + struct.pack(">Q", version)).digest()
-    return AssociatedData(digest=digest)
+    # The hash of label and store id is taken once a store: add_many calls
+    # this once a subject, and the copy costs less than hashing the prefix again.
+    hasher = _store_prefix(store_id).copy()
+    part = subject.encode("utf-8")
+    hasher.update(struct.pack(">H", len(part)) + part + struct.pack(">Q", version))
+    return AssociatedData(digest=hasher.digest())
+
+
+@functools.lru_cache(maxsize=16)
+def _store_prefix(store_id: str) -> Any:
+    part = store_id.encode("utf-8")
+    return hashlib.sha256(_MASTER_LABEL + struct.pack(">H", len(part)) + part)
 
 
 def utcnow() -> datetime:

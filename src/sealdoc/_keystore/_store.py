@@ -338,16 +338,15 @@ class KeyStore(Erasure):
         names = [check_subject(s) for s in subjects]
         added = 0
         for batch in batches(names, self._batch):
-            rows = [(s, self._material(s, 1)) for s in batch]
+            # The master wraps before the transaction opens: a slow master (a
+            # KMS call a key) never holds the database's write lock.
             now = iso(utcnow())
+            version_rows = [self._version_row(s, 1, self._material(s, 1), now) for s in batch]
             with self._db.transaction("add subjects") as cur:
                 # Existing subjects already have a version 1 (live or a tombstone):
                 # both inserts skip them, and the first counts what was new.
-                made = cur.many(NEW_SUBJECT, [(s, now) for s, _ in rows])
-                cur.many(
-                    NEW_VERSION + NO_CONFLICT,
-                    [self._version_row(s, 1, w, now) for s, w in rows],
-                )
+                made = cur.many(NEW_SUBJECT, [(s, now) for s in batch])
+                cur.many(NEW_VERSION + NO_CONFLICT, version_rows)
             added += made
             record("keystore.add-many", "ok", kind=KIND, detail=f"{made} subjects")
         return added
