@@ -29,7 +29,7 @@ from ..exceptions import (
 from . import _http
 from ._body import BodySender
 from ._grant import Grant, as_grant
-from ._source import Opened, source_for
+from ._source import Opened, StaleHeaderError, source_for
 
 logger = logging.getLogger("sealdoc.serve")
 
@@ -105,8 +105,18 @@ class DocumentApp:
     async def _endpoint(self, request: Request) -> Response | BodySender:
         audit = _Audit(doc_id=str(request.path_params.get("doc_id", "")))
         try:
+            return await self._answer(request, audit, fresh=False)
+        except StaleHeaderError:
+            # A cached header was not the stored version's (found before
+            # anything was sent): once more, read afresh and authorized again.
+            return await self._answer(request, audit, fresh=True)
+
+    async def _answer(
+        self, request: Request, audit: _Audit, *, fresh: bool
+    ) -> Response | BodySender:
+        try:
             doc_id = self._doc_id(request)
-            doc = await self._source.open(doc_id)
+            doc = await self._source.open(doc_id, fresh=fresh)
         except (DocumentNotFoundError, InvalidDocumentIdError):
             audit.emit("missing")
             return _not_found()
@@ -176,11 +186,14 @@ class DocumentApp:
                     ),
                     "unsatisfiable",
                 )
+        head = request.method == "HEAD"
+        body = None if early is not None or head else (answer.ranges or [(0, size)])[0]
+        # the length proven and the version current before any answer is sent
+        await doc.ready(body)
         if early is not None:
             await doc.aclose()
             audit.emit(early[1])
             return early[0]
-        head = request.method == "HEAD"
         done = self._closer(doc, audit)
         if not answer.ranges:
             headers.update({"content-type": media_type, "content-length": str(size)})
@@ -245,6 +258,8 @@ class DocumentApp:
         name = _http.filename_of(doc.header.context, doc_id).rsplit(".", 1)[0]
         head = request.method == "HEAD"
         if grant.channel == "mobile":
+            await doc.unlock()
+            await doc.ready(None)
             # Sealed as it is sent: its length is known at the end only (chunked).
             headers = _copy_headers("application/vnd.sealdoc", name + ".sdoc")
             copy = None if head else (lambda: doc.copy_for(grant.recipients))
@@ -257,6 +272,7 @@ class DocumentApp:
         if not isinstance(password, str) or not password:
             raise FormatError("email_password returned no password")
         await doc.unlock()
+        await doc.ready(None)
         plaintext = await doc.plaintext()
         await doc.aclose()
         if grant.email_format == "pdf":
