@@ -102,7 +102,9 @@ def _segments(start: int, end: int, size: int, piece: int = _PIECE) -> Iterator[
     per_piece = max(1, piece // size) * size
     pos = start
     while pos < end:
-        n = min(end - pos, per_piece - pos % per_piece if pos % size == 0 else size - pos % size)
+        # to the next piece boundary even from mid-segment: a range that starts
+        # inside a segment costs no extra store read for the rest of its piece
+        n = min(end - pos, per_piece - pos % per_piece)
         yield pos, n
         pos += n
 
