@@ -66,6 +66,9 @@ class DocumentApp:
     password of an email copy. Every request for a document is one audit
     event (operation ``serve``). ``disposition`` is the portal's
     Content-Disposition type (``inline``: a browser shows the document).
+    ``header_cache`` (an AsyncVault only) is how many documents' authenticated
+    headers are kept, each checked against the stored version on every
+    request (docs/serving.md); 0 keeps none.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class DocumentApp:
         email_password: EmailPassword | None = None,
         disposition: str = "inline",
         threads: int = 16,
+        header_cache: int = 1024,
     ) -> None:
         if authorize is None or not callable(authorize):
             raise TypeError(
@@ -86,7 +90,7 @@ class DocumentApp:
             raise TypeError("email_password must be a callable(request, doc_id, grant)")
         if disposition not in ("inline", "attachment"):
             raise ValueError("disposition is 'inline' or 'attachment'")
-        self._source = source_for(vault, threads=threads)
+        self._source = source_for(vault, threads=threads, header_cache=header_cache)
         self._authorize = authorize
         self._email_password = email_password
         self._disposition = disposition

@@ -356,12 +356,12 @@ class AsyncVaultSource:
         self._known.pop(doc_id, None)
 
 
-def source_for(vault: object, *, threads: int = 16) -> Source:
+def source_for(vault: object, *, threads: int = 16, header_cache: int = 1024) -> Source:
     """The source over a Vault, an async vault, or a Source as it is."""
     if isinstance(vault, Vault):
         return VaultSource(vault, threads=threads)
     if isinstance(vault, AsyncVault):
-        return AsyncVaultSource(vault)
+        return AsyncVaultSource(vault, cache=header_cache)
     if isinstance(vault, VaultSource | AsyncVaultSource):
         return vault
     raise TypeError(
