@@ -100,7 +100,7 @@ class AsyncReader:
             self._cache_first, self._cache = cache  # keep the run being read
         return self.size
 
-    async def prefetch(self, offset: int, n: int) -> None:
+    async def _prefetch(self, offset: int, n: int) -> None:
         """Fetch the run of segments covering ``[offset, offset + n)`` and authenticate the length.
 
         The two at once: when the run does not reach the last segment, that

@@ -253,7 +253,7 @@ class _AsyncDocument:
                 start, end = span
                 offset, n = next(_segments(start, end, self.header.segment_size, ASYNC_PIECE))
                 # the If-Match of this GET is the per-request check of a cached header
-                await reader.prefetch(offset, n)
+                await reader._prefetch(offset, n)
             elif known.cached:
                 await self._check_current()
             else:
