@@ -195,3 +195,26 @@ def test_a_bad_last_segment_fetched_alongside_releases_nothing(
     assert r.status_code == again.status_code == 500
     assert PLAIN[:10] not in r.content + again.content
     assert not tracebacks(records)
+
+
+def test_a_refusal_from_a_cached_header_is_checked_against_the_stored_one(
+    vault: sealdoc.Vault, where: tuple[str, dict[str, Any]], ring: sealdoc.MemoryKeyring
+) -> None:
+    async_vault, store = _counted(where, ring)
+
+    def own(request: Any, doc_id: str, header: Any) -> Grant | None:
+        customer = request.headers["x-customer"]
+        return Grant(subject=customer) if header.context["customer"] == customer else None
+
+    app = DocumentApp(async_vault, authorize=own)
+    with serving(app) as (url, records), httpx.Client() as c:
+        assert c.get(f"{url}/C-1/s", headers={"x-customer": "C-1"}).status_code == 200
+        store.take()
+        refused = c.get(f"{url}/C-1/s", headers={"x-customer": "C-2"})
+        assert store.take()[0] == ["head0"]  # a refusal from the cache looks at the store
+        # the document now belongs to C-2: the cached header (C-1's) must not refuse her
+        vault.put("C-1/s", PLAIN, context={"customer": "C-2"})
+        hers = c.get(f"{url}/C-1/s", headers={"x-customer": "C-2"})
+    assert refused.status_code == 404
+    assert (hers.status_code, hers.content) == (200, PLAIN)
+    assert not tracebacks(records)

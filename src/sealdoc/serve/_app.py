@@ -130,6 +130,8 @@ class DocumentApp:
             audit.context = doc.header.context
             grant = as_grant(await _call(self._authorize, request, doc_id, doc.header))
             if grant is None:
+                # a refusal from a cached header stands only if it is still the stored one
+                await doc.current()
                 await doc.aclose()
                 audit.emit("denied")
                 return _not_found()

@@ -67,6 +67,13 @@ class Opened(Protocol):
         version's: nothing was sent, and the request starts again.
         """
 
+    async def current(self) -> None:
+        """StaleHeaderError if the header came from a cache and the store now holds another version.
+
+        For a refusal, which uses no key and no body: it must be decided on
+        the stored header as a fresh read would be.
+        """
+
     def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Plaintext bytes ``[start, end)``, a segment at a time, each authenticated."""
 
@@ -152,6 +159,9 @@ class _VaultDocument:
 
     async def ready(self, span: tuple[int, int] | None) -> None:
         """Nothing to do: the sync reader authenticated the length when it was made."""
+
+    async def current(self) -> None:
+        """Nothing to do: the header was read for this request."""
 
     async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         reader = self._reader
@@ -266,6 +276,15 @@ class _AsyncDocument:
         if not known.cached:
             # authenticated now: the header (by its MAC, at unlock) and the length
             self._source.remember(self._doc_id, known)
+
+    async def current(self) -> None:
+        if not self._known.cached:
+            return
+        try:
+            await self._check_current()
+        except (DocumentChangedError, DocumentNotFoundError) as exc:
+            self._source.forget(self._doc_id)
+            raise StaleHeaderError from exc
 
     async def _check_current(self) -> None:
         """DocumentChangedError unless the stored object is still the cached version."""
