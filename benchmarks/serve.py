@@ -44,7 +44,8 @@ def _serve(folder: Path, docs: int, size: int, s3: str | None = None) -> None:
     With ``s3`` (``ENDPOINT/BUCKET`` of moto's server) the vault and the
     plaintexts are objects there, ``/proxy/{name}`` streams a plaintext
     object through obstore (the bare proxy DocumentApp is compared with), and
-    ``/adocs/{i}`` is DocumentApp over an AsyncVault (obstore) on the same vault.
+    ``/adocs/{i}`` is DocumentApp over an AsyncVault (obstore) on the same vault
+    (``/adocs-cold/{i}`` the same with no header cache: every request uncached).
     """
     import uvicorn
     from starlette.applications import Starlette
@@ -73,6 +74,9 @@ def _serve(folder: Path, docs: int, size: int, s3: str | None = None) -> None:
         on_obstore = AsyncVault(url, keys=keys, storage_options=options)
         routes.append(Route("/proxy/{name}", _obstore_proxy(endpoint, bucket, docs, size)))
         routes.append(Mount("/adocs", app=DocumentApp(on_obstore, authorize=lambda *_: True)))
+        # the same without the per-version header cache: what a first request costs
+        cold = DocumentApp(on_obstore, authorize=lambda *_: True, header_cache=0)
+        routes.append(Mount("/adocs-cold", app=cold))
     for i in range(docs):
         data = plaintext(i, size)
         vault.put(f"doc-{i}", data)
@@ -318,6 +322,7 @@ def versus_s3(quick: bool) -> dict[str, Any]:
         for label, ranged in (("whole", False), ("ranges_64k", True)):
             ours, ours_cpu = asyncio.run(_rate(url, "/docs/doc-0", ranged, count, 8))
             on_obstore, _ = asyncio.run(_rate(url, "/adocs/doc-0", ranged, count, 8))
+            uncached, _ = asyncio.run(_rate(url, "/adocs-cold/doc-0", ranged, count, 8))
             theirs, _ = asyncio.run(_rate(url, "/proxy/doc-0", ranged, count, 8))
             results[label] = {
                 "sealdoc_per_s": ours,
@@ -325,6 +330,8 @@ def versus_s3(quick: bool) -> dict[str, Any]:
                 "obstore_proxy_per_s": theirs,
                 "ratio": ours / theirs,
                 "asyncvault_ratio": on_obstore / theirs,
+                "asyncvault_uncached_per_s": uncached,
+                "asyncvault_uncached_ratio": uncached / theirs,
                 "client_cpu_ms_per_request": 1000 * ours_cpu,
             }
     return results

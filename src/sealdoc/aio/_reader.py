@@ -9,6 +9,7 @@ away) holds no connection: the cancelled request is dropped with its task.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -42,6 +43,7 @@ class AsyncReader:
         parsed: ParsedHeader,
         cipher: SegmentCipher,
         pool: ThreadPoolExecutor | None,
+        verified: bool = False,
     ) -> None:
         self._store = store
         self._path = path
@@ -55,7 +57,9 @@ class AsyncReader:
         self._pos = 0
         self._cache_first = -1
         self._cache = b""
-        self._end_checked = False
+        # True when the caller already authenticated this version's length
+        # (a server's cache of it, held per version and checked per request)
+        self._end_checked = verified
         self.closed = False
 
     def __repr__(self) -> str:
@@ -96,6 +100,36 @@ class AsyncReader:
             self._cache_first, self._cache = cache  # keep the run being read
         return self.size
 
+    async def _prefetch(self, offset: int, n: int) -> None:
+        """Fetch the run of segments covering ``[offset, offset + n)`` and authenticate the length.
+
+        The two at once: when the run does not reach the last segment, that
+        segment is fetched concurrently with it (two GETs in flight, not one
+        after the other). Nothing is handed out; the next read of the run is
+        served from what this fetched.
+        """
+        self._check_open()
+        want = min(n, self.size - offset)
+        if want <= 0:
+            await self.verified_size()
+            return
+        first, count = self._layout.covering(offset, want)
+        if self._end_checked or first + count == self._layout.count:
+            await self._segments(first, count)
+            return
+        fetches = [
+            asyncio.ensure_future(self._fetch(first, count)),
+            asyncio.ensure_future(self._fetch(self._layout.count - 1, 1)),
+        ]
+        try:
+            run, _ = await asyncio.gather(*fetches)
+        except BaseException:
+            for fetch in fetches:  # gather leaves the other one running
+                fetch.cancel()
+            raise
+        self._end_checked = True
+        self._cache_first, self._cache = first, run
+
     async def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when negative); ``b""`` at the end."""
         self._check_open()
@@ -128,6 +162,15 @@ class AsyncReader:
             offset = (first - self._cache_first) * seg
             if offset + min(count * seg, self.size - first * seg) <= len(self._cache):
                 return self._cache, offset
+        plain = await self._fetch(first, count)
+        self._cache_first, self._cache = first, plain
+        if first + count == self._layout.count:
+            self._end_checked = True
+        return plain, 0
+
+    async def _fetch(self, first: int, count: int) -> bytes:
+        """Segments ``first`` .. ``first + count - 1``, fetched and authenticated (no caching)."""
+        seg = self._layout.segment_size
         start, end = self._layout.span(first, count)
         data = await self._store.read_range(
             self._path, self._base + start, self._base + end, self._version
@@ -139,10 +182,7 @@ class AsyncReader:
             plain = await offload(self._pool, open_run, self._cipher, first, data, seg, final)
         else:
             plain = open_run(self._cipher, first, data, seg, final)
-        self._cache_first, self._cache = first, plain
-        if final:
-            self._end_checked = True
-        return plain, 0
+        return plain
 
     def _check_open(self) -> None:
         if self.closed:

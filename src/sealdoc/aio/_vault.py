@@ -157,10 +157,23 @@ class AsyncVault:
         providers: Any,
         *,
         context: Mapping[str, str] | None = None,
+        verified: bool = False,
     ) -> AsyncReader:
-        """The second half of :meth:`open`: unlock (in the pool), and the reader."""
+        """The second half of :meth:`open`: unlock (in the pool), and the reader.
+
+        ``verified``: the caller has authenticated the length of ``head``'s
+        version already (a server's cache), so the reader does not again.
+        """
         cipher = await offload(self._pool, self._rules._cipher, doc_id, parsed, context, providers)
-        return AsyncReader(self._store, path, head, parsed=parsed, cipher=cipher, pool=self._pool)
+        return AsyncReader(
+            self._store,
+            path,
+            head,
+            parsed=parsed,
+            cipher=cipher,
+            pool=self._pool,
+            verified=verified,
+        )
 
     async def _head(self, path: str) -> Head:
         head = await self._store.head(path, HEAD_READ)

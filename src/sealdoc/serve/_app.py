@@ -30,7 +30,7 @@ from ..exceptions import (
 from . import _http
 from ._body import BodySender
 from ._grant import Grant, as_grant
-from ._source import Opened, source_for
+from ._source import Opened, StaleHeaderError, source_for
 
 logger = logging.getLogger("sealdoc.serve")
 
@@ -69,6 +69,9 @@ class DocumentApp:
     password of an email copy. Every request for a document is one audit
     event (operation ``serve``). ``disposition`` is the portal's
     Content-Disposition type (``inline``: a browser shows the document).
+    ``header_cache`` (an AsyncVault only) is how many documents' authenticated
+    headers are kept, each checked against the stored version on every
+    request (docs/serving.md); 0 keeps none.
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class DocumentApp:
         email_password: EmailPassword | None = None,
         disposition: str = "inline",
         threads: int = 16,
+        header_cache: int = 1024,
     ) -> None:
         if authorize is None or not callable(authorize):
             raise TypeError(
@@ -89,7 +93,7 @@ class DocumentApp:
             raise TypeError("email_password must be a callable(request, doc_id, grant)")
         if disposition not in ("inline", "attachment"):
             raise ValueError("disposition is 'inline' or 'attachment'")
-        self._source = source_for(vault, threads=threads)
+        self._source = source_for(vault, threads=threads, header_cache=header_cache)
         self._authorize = authorize
         self._email_password = email_password
         self._disposition = disposition
@@ -108,14 +112,33 @@ class DocumentApp:
     async def _endpoint(self, request: Request) -> Response | BodySender:
         audit = _Audit(doc_id=str(request.path_params.get("doc_id", "")))
         try:
+            return await self._answer(request, audit, fresh=False)
+        except StaleHeaderError:
+            # A cached header was not the stored version's (found before
+            # anything was sent): once more, read afresh and authorized again.
+            return await self._answer(request, audit, fresh=True)
+
+    async def _answer(
+        self, request: Request, audit: _Audit, *, fresh: bool
+    ) -> Response | BodySender:
+        try:
             doc_id = self._doc_id(request)
+<<<<<<< HEAD
             doc = await self._source.open(doc_id)
+=======
+            doc = await self._source.open(doc_id, fresh=fresh)
+        except (DocumentNotFoundError, InvalidDocumentIdError):
+            audit.emit("missing")
+            return _not_found()
+>>>>>>> h/serve3
         except SealdocError as exc:
             return self._unopened(audit, exc)
         try:
             audit.context = doc.header.context
             grant = as_grant(await _call(self._authorize, request, doc_id, doc.header))
             if grant is None:
+                # a refusal from a cached header stands only if it is still the stored one
+                await doc.current()
                 await doc.aclose()
                 audit.emit("denied")
                 return _not_found()
@@ -191,11 +214,14 @@ class DocumentApp:
                     ),
                     "unsatisfiable",
                 )
+        head = request.method == "HEAD"
+        body = None if early is not None or head else (answer.ranges or [(0, size)])[0]
+        # the length proven and the version current before any answer is sent
+        await doc.ready(body)
         if early is not None:
             await doc.aclose()
             audit.emit(early[1])
             return early[0]
-        head = request.method == "HEAD"
         done = self._closer(doc, audit)
         if not answer.ranges:
             headers.update({"content-type": media_type, "content-length": str(size)})
@@ -260,6 +286,8 @@ class DocumentApp:
         name = _http.filename_of(doc.header.context, doc_id).rsplit(".", 1)[0]
         head = request.method == "HEAD"
         if grant.channel == "mobile":
+            await doc.unlock()
+            await doc.ready(None)
             # Sealed as it is sent: its length is known at the end only (chunked).
             headers = _copy_headers("application/vnd.sealdoc", name + ".sdoc")
             try:
@@ -275,10 +303,15 @@ class DocumentApp:
         password = await _call(self._email_password, request, doc_id, grant)
         if not isinstance(password, str) or not password:
             raise FormatError("email_password returned no password")
+<<<<<<< HEAD
         size = await doc.unlock()
         too_large = html_size_problem(size) if grant.email_format == "html" else None
         if too_large is not None:  # before the whole document is read into memory
             raise FormatError(too_large)
+=======
+        await doc.unlock()
+        await doc.ready(None)
+>>>>>>> h/serve3
         plaintext = await doc.plaintext()
         await doc.aclose()
         if grant.email_format == "pdf":

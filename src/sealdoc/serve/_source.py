@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
+import attrs
 
 from .._deliver import check_recipients, deliver_stream
 from .._format import Header, ParsedHeader
@@ -26,6 +28,7 @@ from .._store.base import Head
 from .._vault import Vault
 from ..aio import AsyncReader, AsyncVault
 from ..aio._reader import CHUNK as ASYNC_PIECE
+from ..exceptions import DocumentChangedError, DocumentNotFoundError
 from ._pipe import piped
 
 _T = TypeVar("_T")
@@ -52,7 +55,24 @@ class Opened(Protocol):
     etag: str
 
     async def unlock(self) -> int:
-        """Unwrap the document key; the plaintext length, authenticated."""
+        """Unwrap the document key; the plaintext length (authenticated once :meth:`ready`)."""
+
+    async def ready(self, span: tuple[int, int] | None) -> None:
+        """Make the length proven and the document current before any answer uses them.
+
+        ``span`` is the first ``(start, end)`` the body will send (its first
+        piece is fetched now, with the last segment if the length is not yet
+        authenticated), or None for an answer without a body. Raises
+        :class:`StaleHeaderError` when a cached header turned out not to be the stored
+        version's: nothing was sent, and the request starts again.
+        """
+
+    async def current(self) -> None:
+        """StaleHeaderError if the header came from a cache and the store now holds another version.
+
+        For a refusal, which uses no key and no body: it must be decided on
+        the stored header as a fresh read would be.
+        """
 
     def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Plaintext bytes ``[start, end)``, a segment at a time, each authenticated."""
@@ -66,9 +86,16 @@ class Opened(Protocol):
     async def aclose(self) -> None: ...
 
 
+class StaleHeaderError(Exception):
+    """A cached header was not the stored version's: answer the request again, uncached."""
+
+
 class Source(Protocol):
-    async def open(self, doc_id: str) -> Opened:
-        """The document; DocumentNotFoundError (or InvalidDocumentIdError) if there is none."""
+    async def open(self, doc_id: str, *, fresh: bool = False) -> Opened:
+        """The document; DocumentNotFoundError (or InvalidDocumentIdError) if there is none.
+
+        ``fresh``: read from the store, never from a cache.
+        """
 
 
 def _segments(start: int, end: int, size: int, piece: int = _PIECE) -> Iterator[tuple[int, int]]:
@@ -82,7 +109,9 @@ def _segments(start: int, end: int, size: int, piece: int = _PIECE) -> Iterator[
     per_piece = max(1, piece // size) * size
     pos = start
     while pos < end:
-        n = min(end - pos, per_piece - pos % per_piece if pos % size == 0 else size - pos % size)
+        # to the next piece boundary even from mid-segment: a range that starts
+        # inside a segment costs no extra store read for the rest of its piece
+        n = min(end - pos, per_piece - pos % per_piece)
         yield pos, n
         pos += n
 
@@ -127,6 +156,12 @@ class _VaultDocument:
             return int(length)
 
         return await self._source.run(unlock)
+
+    async def ready(self, span: tuple[int, int] | None) -> None:
+        """Nothing to do: the sync reader authenticated the length when it was made."""
+
+    async def current(self) -> None:
+        """Nothing to do: the header was read for this request."""
 
     async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         reader = self._reader
@@ -177,7 +212,7 @@ class VaultSource:
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
-    async def open(self, doc_id: str) -> Opened:
+    async def open(self, doc_id: str, *, fresh: bool = False) -> Opened:
         f, parsed = await self.run(self.vault._open_header, doc_id)
         return _VaultDocument(self, doc_id, f, parsed)
 
@@ -197,15 +232,19 @@ class _Blocking:
 
 
 class _AsyncDocument:
-    """An AsyncVault document: its place and header, then an AsyncReader."""
+    """An AsyncVault document: its place and header, then an AsyncReader.
 
-    def __init__(
-        self, vault: AsyncVault, doc_id: str, opened: tuple[str, Head, ParsedHeader]
-    ) -> None:
-        self._vault = vault
+    ``known`` is set when the header came from the source's cache: the length
+    it holds was authenticated for that same stored version, which
+    :meth:`ready` checks before anything is answered.
+    """
+
+    def __init__(self, source: AsyncVaultSource, doc_id: str, known: _Known) -> None:
+        self._source = source
+        self._vault = source.vault
         self._doc_id = doc_id
-        self._opened = opened
-        self._parsed = opened[2]
+        self._known = known
+        self._parsed = known.parsed
         self._reader: AsyncReader | None = None
         self.header = self._parsed.public()
         self.etag = etag_of(self._parsed)
@@ -215,9 +254,49 @@ class _AsyncDocument:
 
     async def unlock(self) -> int:
         providers = self._vault._rules._keys("serve documents")
-        self._reader = await self._vault._reader(self._doc_id, *self._opened, providers)
-        # authenticated as the sync reader's length is: by its last segment
-        return await self._reader.verified_size()
+        known = self._known
+        self._reader = await self._vault._reader(
+            self._doc_id, known.path, known.head, known.parsed, providers, verified=known.cached
+        )
+        return self._reader.size
+
+    async def ready(self, span: tuple[int, int] | None) -> None:
+        reader = self._unlocked()
+        known = self._known
+        try:
+            if span is not None and span[0] < span[1]:
+                start, end = span
+                offset, n = next(_segments(start, end, self.header.segment_size, ASYNC_PIECE))
+                # the If-Match of this GET is the per-request check of a cached header
+                await reader._prefetch(offset, n)
+            elif known.cached:
+                await self._check_current()
+            else:
+                await reader.verified_size()
+        except (DocumentChangedError, DocumentNotFoundError) as exc:
+            if not known.cached:
+                raise
+            self._source.forget(self._doc_id)
+            raise StaleHeaderError from exc
+        if not known.cached:
+            # authenticated now: the header (by its MAC, at unlock) and the length
+            self._source.remember(self._doc_id, known)
+
+    async def current(self) -> None:
+        if not self._known.cached:
+            return
+        try:
+            await self._check_current()
+        except (DocumentChangedError, DocumentNotFoundError) as exc:
+            self._source.forget(self._doc_id)
+            raise StaleHeaderError from exc
+
+    async def _check_current(self) -> None:
+        """DocumentChangedError unless the stored object is still the cached version."""
+        known = self._known
+        head = await self._vault._store.head(known.path, 0)
+        if (head.version, head.size) != (known.head.version, known.head.size):
+            raise DocumentChangedError("the stored version is not the cached one")
 
     async def chunks(self, start: int, end: int) -> AsyncIterator[bytes]:
         reader = self._unlocked()
@@ -254,22 +333,63 @@ class _AsyncDocument:
                 await self._reader.close()
 
 
+@attrs.frozen
+class _Known:
+    """Where a document is, the head's version and size, its parsed header."""
+
+    path: str
+    head: Head
+    parsed: ParsedHeader
+    cached: bool = False
+    """True when from the cache: its length was authenticated for ``head.version``."""
+
+
 class AsyncVaultSource:
-    """A :class:`sealdoc.aio.AsyncVault`: the header first, the key only once authorized."""
+    """A :class:`sealdoc.aio.AsyncVault`: the header first, the key only once authorized.
 
-    def __init__(self, vault: AsyncVault) -> None:
+    It keeps the headers whose length it authenticated, per doc id and keyed
+    by the object's version (the ETag), for at most ``cache`` documents: a
+    request for one of them makes one store request, not three (the body's
+    GET carries ``If-Match`` with the cached version, or, with no body, a
+    HEAD compares it). A version that changed answers the request afresh,
+    uncached; nothing stale is ever sent. ``cache=0`` keeps none.
+    """
+
+    def __init__(self, vault: AsyncVault, *, cache: int = 1024) -> None:
+        if cache < 0:
+            raise ValueError("cache must be 0 or more")
         self.vault = vault
+        self._limit = cache
+        self._known: OrderedDict[str, _Known] = OrderedDict()
 
-    async def open(self, doc_id: str) -> Opened:
-        return _AsyncDocument(self.vault, doc_id, await self.vault._open_header(doc_id))
+    async def open(self, doc_id: str, *, fresh: bool = False) -> Opened:
+        known = None if fresh else self._known.get(doc_id)
+        if known is not None:
+            self._known.move_to_end(doc_id)
+            return _AsyncDocument(self, doc_id, known)
+        path, head, parsed = await self.vault._open_header(doc_id)
+        return _AsyncDocument(self, doc_id, _Known(path, head, parsed))
+
+    def remember(self, doc_id: str, known: _Known) -> None:
+        if self._limit == 0:
+            return
+        # the header's bytes are in ``parsed``; the head keeps its version and size only
+        head = Head(b"", known.head.size, known.head.version)
+        self._known[doc_id] = attrs.evolve(known, head=head, cached=True)
+        self._known.move_to_end(doc_id)
+        while len(self._known) > self._limit:
+            self._known.popitem(last=False)
+
+    def forget(self, doc_id: str) -> None:
+        self._known.pop(doc_id, None)
 
 
-def source_for(vault: object, *, threads: int = 16) -> Source:
+def source_for(vault: object, *, threads: int = 16, header_cache: int = 1024) -> Source:
     """The source over a Vault, an async vault, or a Source as it is."""
     if isinstance(vault, Vault):
         return VaultSource(vault, threads=threads)
     if isinstance(vault, AsyncVault):
-        return AsyncVaultSource(vault)
+        return AsyncVaultSource(vault, cache=header_cache)
     if isinstance(vault, VaultSource | AsyncVaultSource):
         return vault
     raise TypeError(
