@@ -123,14 +123,7 @@ class DocumentApp:
     ) -> Response | BodySender:
         try:
             doc_id = self._doc_id(request)
-<<<<<<< HEAD
-            doc = await self._source.open(doc_id)
-=======
             doc = await self._source.open(doc_id, fresh=fresh)
-        except (DocumentNotFoundError, InvalidDocumentIdError):
-            audit.emit("missing")
-            return _not_found()
->>>>>>> h/serve3
         except SealdocError as exc:
             return self._unopened(audit, exc)
         try:
@@ -303,15 +296,11 @@ class DocumentApp:
         password = await _call(self._email_password, request, doc_id, grant)
         if not isinstance(password, str) or not password:
             raise FormatError("email_password returned no password")
-<<<<<<< HEAD
         size = await doc.unlock()
         too_large = html_size_problem(size) if grant.email_format == "html" else None
         if too_large is not None:  # before the whole document is read into memory
             raise FormatError(too_large)
-=======
-        await doc.unlock()
         await doc.ready(None)
->>>>>>> h/serve3
         plaintext = await doc.plaintext()
         await doc.aclose()
         if grant.email_format == "pdf":
