@@ -213,7 +213,8 @@ class Database:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._lock = threading.RLock()
+        # Public so that a caller can keep statements and what it checks of them in order.
+        self.lock = threading.RLock()
         self._conn: Any = None
         self._pid = 0
         self._sql: dict[str, str] = {}
@@ -236,7 +237,7 @@ class Database:
     @contextlib.contextmanager
     def transaction(self, what: str) -> Iterator[Cursor]:
         """A transaction: committed if the block returns, rolled back if it raises."""
-        with self._lock, self._failures(what):
+        with self.lock, self._failures(what):
             conn = self._connection()
             self.dialect.begin(conn)
             try:
@@ -250,7 +251,7 @@ class Database:
     @contextlib.contextmanager
     def read(self, what: str) -> Iterator[Cursor]:
         """Statements outside a transaction: each reads a consistent snapshot, takes no lock."""
-        with self._lock, self._failures(what):
+        with self.lock, self._failures(what):
             yield Cursor(self, self._connection())
 
     def fetch(
@@ -290,7 +291,7 @@ class Database:
         self._conn = None
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self._drop()
 
 

@@ -20,6 +20,7 @@ from ._sql import (
     CHECK_BATCH,
     ERASE_BATCH,
     LOCK_BATCH,
+    PURGE_ONE,
     SHRED,
     SHRED_BATCH,
     SHRED_ONE,
@@ -188,9 +189,12 @@ class Erasure:
                 if hold or (until and datetime.fromisoformat(until) > when):
                     held.append(subject)
                     continue
-                if cur.run(SHRED_ONE, (DESTROYED, iso(when), subject, DESTROYED, version)):
-                    done.append((subject, int(version)))
-                    self._seen(bump(cur))
+                stamp = iso(when)
+                params = (DESTROYED, stamp, subject, DESTROYED, version, PENDING_DESTROY, stamp)
+                if not cur.run(PURGE_ONE, params):
+                    continue  # enabled (cancelled) or destroyed since the list was read
+                done.append((subject, int(version)))
+                self._seen(bump(cur))
             self._cache.drop(subject)
             record(
                 "keystore.purge",
