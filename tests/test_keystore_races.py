@@ -103,3 +103,23 @@ def test_reads_overtaken_by_another_thread_are_not_a_restored_backup(url: str) -
     here._db.fetch = slow_fetch  # type: ignore[method-assign]
     assert here._entry("C-1", create=False) is not None  # no "the database went back"
     assert overtaken.wait(5.0)
+
+
+def test_a_subject_id_cannot_name_another_subjects_key(url: str) -> None:
+    # The store id is in every document's header, so a customer who reads
+    # their own statement can sign up as "<victim>@<store id>"; a service that
+    # erases "their" subject on account deletion must not erase the victim.
+    store = sealdoc.KeyStore(url, master=master())
+    victims = sealdoc.seal(b"victim's statement", keys=store.key("C-1"))
+    chosen = f"C-1@{store.store_id}"
+    for attempt in (
+        lambda: store.key(chosen),
+        lambda: store.add(chosen),
+        lambda: store.destroy(chosen, confirm=True),
+        lambda: store.destroy_many([chosen], confirm=True),
+        lambda: store.add_many([chosen]),
+    ):
+        with pytest.raises(ValueError, match="key id"):
+            attempt()
+    assert sealdoc.open(victims, keys=store) == b"victim's statement"
+    assert store.subjects() == ["C-1"]

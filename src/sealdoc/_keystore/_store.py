@@ -161,9 +161,12 @@ class KeyStore(Erasure):
     # -- providers -----------------------------------------------------------------
 
     def key(self, subject: str) -> SubjectKey:
-        """The provider for ``subject`` (made on its first wrap); also its full key id."""
-        found = subject_of(subject, self.store_id) if isinstance(subject, str) else None
-        return SubjectKey(self, check_subject(found if found is not None else subject))
+        """The provider for ``subject`` (made on its first wrap).
+
+        A subject is taken as given, never as a key id (``subject@ks-...``,
+        refused): a subject id that a customer chose cannot name another's key.
+        """
+        return SubjectKey(self, check_subject(subject))
 
     def handles(self, wrapped: WrappedKey) -> bool:
         return wrapped.kind == KIND and subject_of(wrapped.key_id, self.store_id) is not None
