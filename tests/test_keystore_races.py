@@ -7,6 +7,7 @@ wrapping one of the store's own steps, so it fails on the old code every time.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -123,3 +124,34 @@ def test_a_subject_id_cannot_name_another_subjects_key(url: str) -> None:
             attempt()
     assert sealdoc.open(victims, keys=store) == b"victim's statement"
     assert store.subjects() == ["C-1"]
+
+
+class _CommitFails:
+    """A connection whose next COMMIT fails, as a full disk or a lost server makes it."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.armed = True
+
+    def execute(self, text: str, *args: Any) -> Any:
+        if text == "COMMIT" and self.armed:
+            self.armed = False
+            raise sqlite3.OperationalError("disk I/O error")
+        return self._conn.execute(text, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def test_a_destroy_whose_commit_failed_leaves_no_false_backup_alarm(url: str) -> None:
+    store = sealdoc.KeyStore(url, master=master())
+    sealed = sealdoc.seal(b"x", keys=store.key("C-1"))
+    store._db._conn = _CommitFails(store._db._connection())
+    with pytest.raises(KeyProviderError, match="cannot destroy"):
+        store.destroy("C-1", confirm=True)
+    store._cache.clear()
+    # nothing was destroyed: the database did not go back, the document opens
+    assert sealdoc.open(sealed, keys=store) == b"x"
+    store.destroy("C-1", confirm=True)
+    with pytest.raises(sealdoc.DecryptionError):
+        sealdoc.open(sealed, keys=store)

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -240,13 +240,16 @@ class Database:
         with self.lock, self._failures(what):
             conn = self._connection()
             self.dialect.begin(conn)
+            cursor = Cursor(self, conn)
             try:
-                yield Cursor(self, conn)
+                yield cursor
             except BaseException:
                 with contextlib.suppress(*self.dialect.errors()):
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            for done in cursor.committed:
+                done()  # still under the lock: in the order the database committed
 
     @contextlib.contextmanager
     def read(self, what: str) -> Iterator[Cursor]:
@@ -306,6 +309,11 @@ class Cursor:
     def __init__(self, db: Database, conn: Any) -> None:
         self._db = db
         self._conn = conn
+        self.committed: list[Callable[[], object]] = []
+
+    def on_commit(self, done: Callable[[], object]) -> None:
+        """Run ``done`` once the transaction committed (never if it did not)."""
+        self.committed.append(done)
 
     def run(self, text: str, params: Sequence[Any] = ()) -> int:
         cur = self._conn.execute(self._db._text(text), tuple(params))

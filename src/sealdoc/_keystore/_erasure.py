@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._audit import record
 from ..exceptions import KeyStoreError, RetentionError
@@ -47,6 +47,15 @@ class Erasure:
         def key(self, subject: str) -> SubjectKey: ...
 
         def _seen(self, generation: int) -> None: ...
+
+    def _counted(self, cur: Any) -> None:
+        """Count a destroy in its transaction; this object sees the count once it committed.
+
+        Seen before the commit, a commit that then failed would leave this
+        object ahead of the database: every later read a false "went back".
+        """
+        generation = bump(cur)
+        cur.on_commit(lambda: self._seen(generation))
 
     def _check_erasable(
         self, subject: str, hold: str | None, until: str | None, now: datetime
@@ -102,7 +111,7 @@ class Erasure:
                     " WHERE subject = ?",
                     (stamp, subject),
                 )
-                self._seen(bump(cur))
+                self._counted(cur)
             else:
                 check_version(version)
                 if state_of(cur, subject, version) == DESTROYED:
@@ -120,7 +129,7 @@ class Erasure:
                         f"subject {subject!r}; documents under it will be lost: pass confirm=True"
                     )
                 cur.run(SHRED_ONE, (DESTROYED, stamp, subject, DESTROYED, version))
-                self._seen(bump(cur))
+                self._counted(cur)
                 if version == primary:
                     cur.run(
                         "UPDATE sealdoc_keystore_subjects SET primary_version = NULL"
@@ -194,7 +203,7 @@ class Erasure:
                 if not cur.run(PURGE_ONE, params):
                     continue  # enabled (cancelled) or destroyed since the list was read
                 done.append((subject, int(version)))
-                self._seen(bump(cur))
+                self._counted(cur)
             self._cache.drop(subject)
             record(
                 "keystore.purge",
@@ -265,7 +274,7 @@ class Erasure:
                 todo = self._db.dialect.array(done)
                 cur.run(SHRED_BATCH, (DESTROYED, stamp, todo, DESTROYED))
                 cur.run(ERASE_BATCH, (stamp, todo))
-                self._seen(bump(cur))
+                self._counted(cur)
         for subject in done:
             self._cache.drop(subject)
             record(
