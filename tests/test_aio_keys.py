@@ -9,21 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 import sealdoc
 from sealdoc.aio import AsyncVault
-from tests.stores import new_bucket, s3_options
+from tests.stores import Store
+from tests.test_aio import store as store_fixture
 
-
-@pytest.fixture(params=["file", "s3"])
-def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    if request.param == "file":
-        return f"file://{tmp_path}/docs", {}
-    endpoint = request.getfixturevalue("moto_endpoint")
-    return f"s3://{new_bucket(endpoint)}/docs", s3_options(endpoint)
+store = store_fixture  # test_aio's fixture: a folder, memory, S3 on moto, Azure on Azurite
 
 
 async def chunks() -> AsyncIterator[bytes]:
@@ -31,14 +23,12 @@ async def chunks() -> AsyncIterator[bytes]:
     yield b"eam"
 
 
-def test_async_put_under_a_subject_and_key_for(
-    where: tuple[str, dict[str, Any]], tmp_path: Path
-) -> None:
-    url, options = where
-    store = sealdoc.KeyStore(f"sqlite:///{tmp_path}/keys.db", master=sealdoc.MemoryKeyring())
+def test_async_put_under_a_subject_and_key_for(store: Store, tmp_path: Path) -> None:
+    url, options = store.url, store.storage_options
+    keys = sealdoc.KeyStore(f"sqlite:///{tmp_path}/keys.db", master=sealdoc.MemoryKeyring())
     vault = AsyncVault(
         url,
-        keys=store,
+        keys=keys,
         storage_options=options,
         key_for=lambda doc_id, ctx: doc_id.split("/")[0],
     )
@@ -53,5 +43,6 @@ def test_async_put_under_a_subject_and_key_for(
         assert await vault.get("C-9/b") == b"stream"
 
     asyncio.run(main())
-    sync = sealdoc.Vault(url, keys=store, storage_options=options)
-    assert sync.get("C-9/a") == b"bytes"
+    if store.name != "az":  # the sync Vault reaches Azure through adlfs, not installed
+        sync = sealdoc.Vault(url, keys=keys, storage_options=options)
+        assert sync.get("C-9/a") == b"bytes"
