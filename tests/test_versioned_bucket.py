@@ -151,3 +151,39 @@ def test_the_cli_says_what_the_bucket_kept_and_removes_it_on_request(
     assert b"3 replaced versions removed, 0 kept" in removed.stderr
     # the versions of the first rewrap stay: this job removed only those it replaced
     assert all(len(v) == 2 for v in _versions(moto_endpoint, bucket).values())
+
+
+def _deny_lock_configuration(vault: Vault) -> None:
+    """The job's role lacks s3:GetBucketObjectLockConfiguration: S3 answers 403 AccessDenied."""
+    from botocore.awsrequest import AWSResponse
+
+    def deny(**_: Any) -> Any:
+        error = {"Code": "AccessDenied", "Message": "Access Denied"}
+        return AWSResponse("http://x", 403, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+
+    client = vault._backend._clients.client()
+    client.meta.events.register("before-call.s3.GetObjectLockConfiguration", deny)
+
+
+def test_a_lock_state_it_may_not_read_fails_no_job_and_refuses_removal(
+    moto_endpoint: str,
+) -> None:
+    # Found in review: a versioned bucket whose lock configuration the job may
+    # not read failed every job (rewrap, rotate, inventory), while the same
+    # for versioning itself is a warning; and a removal must not run blind.
+    ring = MemoryKeyring()
+    bucket = _bucket(moto_endpoint)
+    vault = _filled(moto_endpoint, bucket, ring)
+    _deny_lock_configuration(vault)
+    assert vault.inventory().versioning == "Enabled"
+    ring.rotate()
+    with pytest.raises(UnsafeStoreError, match="cannot tell whether the bucket has S3 Object Lock"):
+        vault.rewrap_all(remove_replaced_versions=True)
+    with pytest.raises(UnsafeStoreError, match="cannot tell"):
+        vault.delete("docs/0", remove_versions=True)
+    assert vault.exists("docs/0")
+    report = vault.rewrap_all()
+    assert (report.rewritten, report.replaced_versions_kept) == (4, 4)

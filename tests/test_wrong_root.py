@@ -60,3 +60,21 @@ def test_the_cli_refuses_the_wrong_root_with_exit_3(tmp_path: Path) -> None:
         assert b"another root" in wrong.stderr
         assert f"file://{tmp_path}/bank-docs/statements;".encode() in wrong.stderr
         assert b"altered" not in wrong.stderr
+
+
+def test_a_copy_under_a_subfolder_does_not_stop_the_job(tmp_path: Path) -> None:
+    # Found in review: one document copied one folder down (a stray backup, or
+    # planted by anyone with write access to the store and no key), listed
+    # first, stopped every rewrap of the whole store and named the wrong root.
+    ring = MemoryKeyring()
+    url = (tmp_path / "v").as_uri()
+    vault = Vault(url, keys=ring)
+    for i in range(3):
+        vault.put(f"C-{i}/2026", b"x")
+    stray = tmp_path / "v" / "0-backup" / "C-1"
+    stray.mkdir(parents=True)
+    (stray / "2026.sdoc").write_bytes((tmp_path / "v" / "C-1" / "2026.sdoc").read_bytes())
+    ring.rotate()
+    report = vault.rewrap_all()
+    assert report.rewritten == 3
+    assert [f.doc_id for f in report.failed] == ["0-backup/C-1/2026"]

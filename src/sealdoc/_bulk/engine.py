@@ -231,9 +231,9 @@ def _versioning(source: Source, options: BulkOptions) -> Any:
     versioning = versioning_of(source.store)
     if versioning is not None and versioning.object_lock and options.remove_replaced_versions:
         raise UnsafeStoreError(
-            f"{source.url}: the bucket has S3 Object Lock, so the versions a job replaces "
-            "cannot be removed before their retention ends; run without "
-            "remove_replaced_versions (they stay until the bucket's retention removes them)"
+            f"{source.url}: {versioning.why_no_removal}; run without "
+            "remove_replaced_versions (the versions a job replaces then stay, and the "
+            "report counts them)"
         )
     return versioning
 

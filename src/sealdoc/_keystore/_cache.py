@@ -50,6 +50,8 @@ class SubjectCache:
         self._clock = clock
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._lock = threading.Lock()
+        # Counts drops: an entry read before a drop is never put back after it.
+        self._epoch = 0
 
     def now(self) -> float:
         return self._clock()
@@ -65,10 +67,18 @@ class SubjectCache:
             self._entries.move_to_end(subject)
             return entry
 
-    def put(self, subject: str, entry: Entry) -> None:
+    def epoch(self) -> int:
+        """Taken before a database read; :meth:`put` skips the entry if a drop came since."""
+        with self._lock:
+            return self._epoch
+
+    def put(self, subject: str, entry: Entry, epoch: int) -> None:
         if self.max_entries <= 0 or self.ttl <= 0:
             return
         with self._lock:
+            if epoch != self._epoch:
+                # A change committed while this entry was read: it may predate the change.
+                return
             self._entries[subject] = entry
             self._entries.move_to_end(subject)
             while len(self._entries) > self.max_entries:
@@ -76,10 +86,12 @@ class SubjectCache:
 
     def drop(self, subject: str) -> None:
         with self._lock:
+            self._epoch += 1
             self._entries.pop(subject, None)
 
     def clear(self) -> None:
         with self._lock:
+            self._epoch += 1
             self._entries.clear()
 
     def __len__(self) -> int:

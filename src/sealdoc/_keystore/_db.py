@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -213,7 +213,8 @@ class Database:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._lock = threading.RLock()
+        # Public so that a caller can keep statements and what it checks of them in order.
+        self.lock = threading.RLock()
         self._conn: Any = None
         self._pid = 0
         self._sql: dict[str, str] = {}
@@ -236,21 +237,24 @@ class Database:
     @contextlib.contextmanager
     def transaction(self, what: str) -> Iterator[Cursor]:
         """A transaction: committed if the block returns, rolled back if it raises."""
-        with self._lock, self._failures(what):
+        with self.lock, self._failures(what):
             conn = self._connection()
             self.dialect.begin(conn)
+            cursor = Cursor(self, conn)
             try:
-                yield Cursor(self, conn)
+                yield cursor
             except BaseException:
                 with contextlib.suppress(*self.dialect.errors()):
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            for done in cursor.committed:
+                done()  # still under the lock: in the order the database committed
 
     @contextlib.contextmanager
     def read(self, what: str) -> Iterator[Cursor]:
         """Statements outside a transaction: each reads a consistent snapshot, takes no lock."""
-        with self._lock, self._failures(what):
+        with self.lock, self._failures(what):
             yield Cursor(self, self._connection())
 
     def fetch(
@@ -290,7 +294,7 @@ class Database:
         self._conn = None
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             self._drop()
 
 
@@ -305,6 +309,11 @@ class Cursor:
     def __init__(self, db: Database, conn: Any) -> None:
         self._db = db
         self._conn = conn
+        self.committed: list[Callable[[], object]] = []
+
+    def on_commit(self, done: Callable[[], object]) -> None:
+        """Run ``done`` once the transaction committed (never if it did not)."""
+        self.committed.append(done)
 
     def run(self, text: str, params: Sequence[Any] = ()) -> int:
         cur = self._conn.execute(self._db._text(text), tuple(params))

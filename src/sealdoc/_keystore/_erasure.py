@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._audit import record
 from ..exceptions import KeyStoreError, RetentionError
@@ -20,6 +20,7 @@ from ._sql import (
     CHECK_BATCH,
     ERASE_BATCH,
     LOCK_BATCH,
+    PURGE_ONE,
     SHRED,
     SHRED_BATCH,
     SHRED_ONE,
@@ -46,6 +47,15 @@ class Erasure:
         def key(self, subject: str) -> SubjectKey: ...
 
         def _seen(self, generation: int) -> None: ...
+
+    def _counted(self, cur: Any) -> None:
+        """Count a destroy in its transaction; this object sees the count once it committed.
+
+        Seen before the commit, a commit that then failed would leave this
+        object ahead of the database: every later read a false "went back".
+        """
+        generation = bump(cur)
+        cur.on_commit(lambda: self._seen(generation))
 
     def _check_erasable(
         self, subject: str, hold: str | None, until: str | None, now: datetime
@@ -101,7 +111,7 @@ class Erasure:
                     " WHERE subject = ?",
                     (stamp, subject),
                 )
-                self._seen(bump(cur))
+                self._counted(cur)
             else:
                 check_version(version)
                 if state_of(cur, subject, version) == DESTROYED:
@@ -119,7 +129,7 @@ class Erasure:
                         f"subject {subject!r}; documents under it will be lost: pass confirm=True"
                     )
                 cur.run(SHRED_ONE, (DESTROYED, stamp, subject, DESTROYED, version))
-                self._seen(bump(cur))
+                self._counted(cur)
                 if version == primary:
                     cur.run(
                         "UPDATE sealdoc_keystore_subjects SET primary_version = NULL"
@@ -188,9 +198,12 @@ class Erasure:
                 if hold or (until and datetime.fromisoformat(until) > when):
                     held.append(subject)
                     continue
-                if cur.run(SHRED_ONE, (DESTROYED, iso(when), subject, DESTROYED, version)):
-                    done.append((subject, int(version)))
-                    self._seen(bump(cur))
+                stamp = iso(when)
+                params = (DESTROYED, stamp, subject, DESTROYED, version, PENDING_DESTROY, stamp)
+                if not cur.run(PURGE_ONE, params):
+                    continue  # enabled (cancelled) or destroyed since the list was read
+                done.append((subject, int(version)))
+                self._counted(cur)
             self._cache.drop(subject)
             record(
                 "keystore.purge",
@@ -261,7 +274,7 @@ class Erasure:
                 todo = self._db.dialect.array(done)
                 cur.run(SHRED_BATCH, (DESTROYED, stamp, todo, DESTROYED))
                 cur.run(ERASE_BATCH, (stamp, todo))
-                self._seen(bump(cur))
+                self._counted(cur)
         for subject in done:
             self._cache.drop(subject)
             record(

@@ -18,6 +18,9 @@ from .._wrap_ad import check_key_id
 KIND = "keystore"
 # A store id: "ks-" and 12 lowercase hex digits; wraps carry "<subject>@<store id>".
 STORE_ID = re.compile(r"ks-[0-9a-f]{12}\Z")
+# The end of a key id ("<subject>@<store id>"): never the end of a subject id, so
+# that a subject chosen by a customer cannot name another customer's key id.
+_LABEL_END = re.compile(r"@ks-[0-9a-f]{12}\Z")
 _SUFFIX_LEN = len("@ks-") + 12
 _MASTER_LABEL = b"sealdoc-keystore-v1"
 
@@ -28,6 +31,11 @@ def check_subject(subject: object) -> str:
     assert isinstance(subject, str)
     if len(subject.encode("utf-8")) > MAX_KEY_ID_LEN - _SUFFIX_LEN:
         raise ValueError(f"a subject id is at most {MAX_KEY_ID_LEN - _SUFFIX_LEN} UTF-8 bytes")
+    if _LABEL_END.search(subject):
+        raise ValueError(
+            "a subject id does not end in '@ks-' and 12 hex digits: that is a key id "
+            f"(subject@store id); pass the subject itself ({subject[:-_SUFFIX_LEN]!r})"
+        )
     return subject
 
 

@@ -44,6 +44,9 @@ SHRED = (
     " WHERE subject = ? AND state <> ?"
 )
 SHRED_ONE = SHRED + " AND version = ?"
+# erase_due's destroy of one scheduled version: only if it is still scheduled and
+# due, so an enable (which cancels) committed after the due list was read wins.
+PURGE_ONE = SHRED_ONE + " AND state = ? AND destroy_at <= ?"
 # A batch is one parameter: "IN (SELECT value FROM json_each(?))" is _db.IN_BATCH,
 # which the PostgreSQL dialect rewrites to "= ANY(?)" (an array parameter).
 SHRED_BATCH = (

@@ -161,9 +161,12 @@ class KeyStore(Erasure):
     # -- providers -----------------------------------------------------------------
 
     def key(self, subject: str) -> SubjectKey:
-        """The provider for ``subject`` (made on its first wrap); also its full key id."""
-        found = subject_of(subject, self.store_id) if isinstance(subject, str) else None
-        return SubjectKey(self, check_subject(found if found is not None else subject))
+        """The provider for ``subject`` (made on its first wrap).
+
+        A subject is taken as given, never as a key id (``subject@ks-...``,
+        refused): a subject id that a customer chose cannot name another's key.
+        """
+        return SubjectKey(self, check_subject(subject))
 
     def handles(self, wrapped: WrappedKey) -> bool:
         return wrapped.kind == KIND and subject_of(wrapped.key_id, self.store_id) is not None
@@ -201,17 +204,25 @@ class KeyStore(Erasure):
         entry = self._cache.get(subject)
         if entry is not None:
             return entry
+        epoch = self._cache.epoch()
         entry = self._read(subject)
         if entry is None and create:
             self._create(subject, exists_ok=True)
+            epoch = self._cache.epoch()
             entry = self._read(subject)
         if entry is not None:
-            self._cache.put(subject, entry)
+            self._cache.put(subject, entry, epoch)
         return entry
 
     def _read(self, subject: str) -> Entry | None:
         read_at = self._cache.now()
-        rows = self._db.fetch(f"read subject {subject!r}", READ_SUBJECT, (subject,))
+        # The destroy count is checked under the connection's lock, so reads are
+        # seen in the order the database answered them: a read that another
+        # thread's later read overtook is not mistaken for a restored backup.
+        with self._db.lock:
+            rows = self._db.fetch(f"read subject {subject!r}", READ_SUBJECT, (subject,))
+            if rows:
+                self._seen(int(rows[0][8]))
         if not rows:
             return None
         versions: dict[int, VersionRow] = {}
@@ -224,7 +235,6 @@ class KeyStore(Erasure):
                     kind=m_kind, key_id=m_key, version=int(m_version), payload=bytes(wrapped)
                 )
             versions[int(version)] = VersionRow(state=state, wrapped=material)
-        self._seen(int(rows[0][8]))
         primary = rows[0][0]
         return Entry(
             primary=None if primary is None or rows[0][1] else int(primary),

@@ -33,8 +33,11 @@ docs/storage.md says which guarantees the tests can therefore show.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, cast
 
@@ -163,8 +166,37 @@ class S3Store:
         if self._clients is not None and "IfNoneMatch" not in cond:  # direct: If-Match only
             done = self._clients.put_object(self.bucket, key, body, cond.get("IfMatch"))
         else:
-            done = self._call("put_object", Key=key, Body=body, **cond)
+            try:
+                done = self._call("put_object", Key=key, Body=body, **cond)
+            except Exception as exc:
+                etag = self._created_by(key, body, exc) if "IfNoneMatch" in cond else None
+                if etag is None:
+                    raise
+                return etag
         return str(done["ETag"])
+
+    def _created_by(self, key: str, body: bytes, exc: BaseException) -> str | None:
+        """After a create refused as existing: the object's ETag if it holds ``body``.
+
+        botocore repeats a PutObject whose answer was lost; when the first
+        attempt landed, the repeat meets its own object and gets 412. The
+        object is then ours if it holds exactly the bytes sent: its CRC32
+        checksum, or its ETag (the MD5 of a single PutObject without SSE-KMS
+        or SSE-C), says so. Sealed documents never repeat bytes, so another
+        writer's object does not match.
+        """
+        code, status = _error_code(exc)
+        if code != "PreconditionFailed" and status != 412:
+            return None
+        try:
+            head = self._call("head_object", Key=key, ChecksumMode="ENABLED")
+        except Exception:
+            return None  # the refusal stands
+        crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+        md5 = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+        if head.get("ChecksumCRC32") == crc or head.get("ETag") == md5:
+            return str(head["ETag"])
+        return None
 
     def _listing(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """A listing page; a bucket that does not exist lists nothing, as a missing folder.

@@ -38,11 +38,27 @@ class Versioning:
 
     status: str | None
     object_lock: bool = False
+    # False when the store would not say (no s3:GetBucketObjectLockConfiguration):
+    # then ``object_lock`` is True, so that no removal runs blind.
+    lock_known: bool = True
 
     @property
     def keeps_old_versions(self) -> bool:
         # "Suspended" still keeps the versions made while it was on
         return self.status is not None
+
+    @property
+    def why_no_removal(self) -> str:
+        """Why versions cannot be removed (when ``object_lock``), for a refusal."""
+        if self.lock_known:
+            return (
+                "the bucket has S3 Object Lock, so versions cannot be removed "
+                "before their retention ends"
+            )
+        return (
+            "cannot tell whether the bucket has S3 Object Lock (reading its lock "
+            "configuration was refused), so no version is removed blind"
+        )
 
 
 def versioning(call: Call, code_of: Callable[[BaseException], str]) -> Versioning:
@@ -67,8 +83,12 @@ def versioning(call: Call, code_of: Callable[[BaseException], str]) -> Versionin
             config = call("get_object_lock_configuration").get("ObjectLockConfiguration", {})
             locked = config.get("ObjectLockEnabled") == "Enabled"
         except Exception as exc:  # a bucket with no lock configuration answers an error
-            if code_of(exc) != "ObjectLockConfigurationNotFoundError":
-                raise
+            code = code_of(exc)
+            if code != "ObjectLockConfigurationNotFoundError":
+                # As for versioning itself, a job must not fail for it; but a
+                # removal of versions is then refused, as under a lock.
+                log.warning("cannot tell whether the bucket has Object Lock: %s", code or exc)
+                return Versioning(status, object_lock=True, lock_known=False)
     return Versioning(status, locked)
 
 
@@ -115,10 +135,7 @@ def delete_with_versions(store: Any, path: str, url: str, kept: Versioning | Non
     which just deletes. Refused under Object Lock before anything is deleted.
     """
     if kept is not None and kept.object_lock:
-        raise UnsafeStoreError(
-            f"{url}: the bucket has S3 Object Lock: the versions of {path!r} cannot be "
-            "removed before their retention ends; nothing was deleted"
-        )
+        raise UnsafeStoreError(f"{url}: {kept.why_no_removal}; nothing of {path!r} was deleted")
     store.delete(path)
     if kept is not None:
         removed = store.remove_versions(path)

@@ -52,10 +52,12 @@ class AsyncVault:
         suite: Suite = Suite.AES_256_GCM_HKDF_SHA256_COMMIT,
         segment_size: int = fmt.DEFAULT_SEGMENT_SIZE,
         pool: ThreadPoolExecutor | None = None,
+        key_for: Callable[[str, Mapping[str, str]], str | None] | None = None,
     ) -> None:
         self._pool = pool
         self._args: dict[str, Any] = {
             "keys": keys,
+            "key_for": key_for,
             "storage_options": storage_options,
             "name_key": name_key,
             "suite": suite,
@@ -96,20 +98,26 @@ class AsyncVault:
     # -- writing -------------------------------------------------------------------
 
     async def put(
-        self, doc_id: str, data: Any, *, context: Mapping[str, str] | None = None
+        self,
+        doc_id: str,
+        data: Any,
+        *,
+        context: Mapping[str, str] | None = None,
+        key: str | None = None,
     ) -> None:
         """Seal ``data`` (bytes, an async iterable of bytes, or an ``async read``) under ``doc_id``.
 
         Atomic as ``Vault.put``: readers see the old document or the new one;
-        a put that fails or is cancelled leaves the old one as it was.
+        a put that fails or is cancelled leaves the old one as it was. ``key``
+        (or the vault's ``key_for``) names the key to seal under, as ``Vault.put``.
         """
         rules = self._rules
         paths = rules._candidates(doc_id)  # the id is checked before anything else
         if isinstance(data, bytes | bytearray | memoryview):
-            sealed = await offload(self._pool, rules._sealed, doc_id, data, context)
+            sealed = await offload(self._pool, rules._sealed, doc_id, data, context, key)
             await self._store.put(paths[0], sealed)
         else:
-            sealer = await offload(self._pool, rules._sealer, doc_id, context)
+            sealer = await offload(self._pool, rules._sealer, doc_id, context, key)
             await self._store.put(paths[0], sealed_chunks(sealer, data, self._pool))
         for stale in paths[1:]:
             # a copy under the pre-padding name would be listed twice and read first
