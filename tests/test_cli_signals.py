@@ -100,10 +100,16 @@ def test_a_signal_stops_the_job_cleanly_and_resume_finishes_it(
         stderr=subprocess.PIPE,
     )
     started = tmp_path / "ring.json.started"
+    # under way: the provider has unwrapped and the job has begun its checkpoint (a
+    # job's first unwrap may be its root check, before any document is rewritten)
     deadline = time.monotonic() + 60
-    while not started.exists() and job.poll() is None and time.monotonic() < deadline:
+    while (
+        not (started.exists() and checkpoint.exists())
+        and job.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
-    assert started.exists(), job.communicate()
+    assert started.exists() and checkpoint.exists(), job.communicate()
     job.send_signal(signum)
     out, err = job.communicate(timeout=60)
     assert job.returncode == code, err
