@@ -21,8 +21,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from ._audit import record
-from ._envelope import Unlocked
-from ._envelope.budget import Spent
+from ._envelope import Spent, Unlocked
 from ._format import KeyRef, WrappedKey
 from ._provider_api import AssociatedData, KeyProvider, is_provider, powers
 from ._schedule import same

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from .._provider_api import is_provider, kind_of, unwrap_budget
 from .arguments import as_suite, checked_map, checked_segment_size
-from .budget import DEFAULT_UNWRAPS_PER_KEY
+from .budget import DEFAULT_UNWRAPS_PER_KEY, Spent
 from .keys import Keys, providers_of
 from .opening import inspect, open, open_parsed, open_stream, parse_bytes, tell
 from .sealing import (
@@ -41,6 +41,7 @@ __all__ = [
     "Randbytes",
     "Sealer",
     "SegmentSealer",
+    "Spent",
     "Unlocked",
     "as_suite",
     "checked_map",
