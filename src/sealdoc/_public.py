@@ -13,9 +13,9 @@ from ._age.api import export_age as export_age
 from ._age.api import open_age as open_age
 from ._audit import AuditEvent as AuditEvent
 from ._audit import add_audit_hook as add_audit_hook
-from ._bulk import BulkOptions as BulkOptions
-from ._bulk import BulkReport as BulkReport
-from ._bulk import Inventory as Inventory
+from ._bulk.inventory import Inventory as Inventory
+from ._bulk.options import BulkOptions as BulkOptions
+from ._bulk.report import BulkReport as BulkReport
 from ._deliver import deliver as deliver
 from ._envelope import (
     inspect as inspect,
