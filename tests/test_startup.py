@@ -71,6 +71,16 @@ def test_help_loads_no_cloud_client_pdf_dask_retry_argon2_or_fsspec(tmp_path: Pa
     # the root group lists its commands from a table, importing none of them
     commands = ("keys", "files", "store", "vault", "deliver", "identity", "serve", "customers")
     assert sorted(modules & {f"sealdoc._cli.{m}" for m in commands}) == []
+    # nor the library: --help names the commands and options, it runs nothing
+    assert _heavy(modules, ("attr", "attrs", "cryptography", "nacl")) == []
+    assert sorted(m for m in modules if m.startswith("sealdoc.")) == [
+        "sealdoc._cli",
+        "sealdoc._cli.app",
+        "sealdoc._cli.config",
+        "sealdoc._cli.lazy",
+        "sealdoc._cli.state",
+        "sealdoc._cli_entry",
+    ]
 
 
 def test_a_local_put_loads_no_cloud_client_pdf_or_dask(tmp_path: Path) -> None:
@@ -81,6 +91,11 @@ def test_a_local_put_loads_no_cloud_client_pdf_or_dask(tmp_path: Path) -> None:
     assert "sealdoc._vault" in modules
     assert (tmp_path / "vault").is_dir()  # the put happened
     assert _heavy(modules, (*NEVER, "tenacity", "pyarrow", "pandas")) == []
+    # nor sealdoc's own parts that a put does not use: the bulk engine, the age
+    # reader, the HTML page reader, the other commands
+    unused = ("sealdoc._bulk.engine", "sealdoc._bulk.dask", "sealdoc._age.files", "sealdoc._html")
+    unused += ("sealdoc._cli.files", "sealdoc._cli.keys", "sealdoc._cli.deliver")
+    assert sorted(modules & set(unused)) == []
 
 
 def test_each_summary_in_the_root_table_is_its_commands_first_sentence() -> None:
