@@ -77,7 +77,7 @@ class State:
         return self._passphrase
 
     def load(self) -> LocalKeyring:
-        from ..providers import LocalKeyring  # noqa: PLC0415 - see the imports
+        from ..providers._local import LocalKeyring  # noqa: PLC0415 - see the imports
 
         return LocalKeyring.load(self.keyring, passphrase=self.passphrase())
 
