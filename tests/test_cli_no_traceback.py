@@ -39,8 +39,16 @@ SKIPPED = {
 }
 
 
+def subcommand(group: click.Group, name: str) -> click.Command:
+    # as click and sphinx-click walk it: the root group imports a command only when asked
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def leaves(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, command in sorted(group.commands.items()):
+    for name in group.list_commands(click.Context(group)):
+        command = subcommand(group, name)
         if isinstance(command, click.Group):
             yield from leaves(command, (*path, name))
         else:
@@ -51,7 +59,7 @@ def command_of(path: tuple[str, ...]) -> click.Command:
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = subcommand(command, name)
     return command
 
 

@@ -109,7 +109,8 @@ def test_a_signal_stops_the_job_cleanly_and_resume_finishes_it(
         and time.monotonic() < deadline
     ):
         time.sleep(0.05)
-    assert started.exists() and checkpoint.exists(), job.communicate()
+    if not (started.exists() and checkpoint.exists()):
+        pytest.fail(f"the job never got under way: {job.communicate()}")
     job.send_signal(signum)
     out, err = job.communicate(timeout=60)
     assert job.returncode == code, err

@@ -15,6 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+
+from sealdoc._cli.app import COMMANDS, cli
+
 ROOT = Path(__file__).resolve().parent.parent
 PASS = "correct horse battery staple"
 
@@ -64,6 +68,19 @@ def test_help_loads_no_cloud_client_pdf_dask_retry_argon2_or_fsspec(tmp_path: Pa
     modules = _loaded(tmp_path, "--help")
     assert "sealdoc._cli.app" in modules  # the probe saw the command line run
     assert _heavy(modules, NOT_FOR_HELP) == []
+    # the root group lists its commands from a table, importing none of them
+    commands = ("keys", "files", "store", "vault", "deliver", "identity", "serve", "customers")
+    assert sorted(modules & {f"sealdoc._cli.{m}" for m in commands}) == []
+    # nor the library: --help names the commands and options, it runs nothing
+    assert _heavy(modules, ("attr", "attrs", "cryptography", "nacl")) == []
+    assert sorted(m for m in modules if m.startswith("sealdoc.")) == [
+        "sealdoc._cli",
+        "sealdoc._cli.app",
+        "sealdoc._cli.config",
+        "sealdoc._cli.lazy",
+        "sealdoc._cli.state",
+        "sealdoc._cli_entry",
+    ]
 
 
 def test_a_local_put_loads_no_cloud_client_pdf_or_dask(tmp_path: Path) -> None:
@@ -74,3 +91,44 @@ def test_a_local_put_loads_no_cloud_client_pdf_or_dask(tmp_path: Path) -> None:
     assert "sealdoc._vault" in modules
     assert (tmp_path / "vault").is_dir()  # the put happened
     assert _heavy(modules, (*NEVER, "tenacity", "pyarrow", "pandas")) == []
+    # nor sealdoc's own parts that a put does not use: the bulk engine, the age
+    # reader, the HTML page reader, the other commands, the other key providers
+    unused = ("sealdoc._bulk.engine", "sealdoc._bulk.dask", "sealdoc._age.files", "sealdoc._html")
+    unused += ("sealdoc._cli.files", "sealdoc._cli.keys", "sealdoc._cli.deliver")
+    unused += (
+        "sealdoc.providers._aws_kms",
+        "sealdoc.providers._pkcs11",
+        "sealdoc.providers._hybrid",
+    )
+    assert sorted(modules & set(unused)) == []
+
+
+def test_each_summary_in_the_root_table_is_its_commands_first_sentence() -> None:
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name, entry in COMMANDS.items():
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        assert command.name == name
+        assert command.get_short_help_str(10**6) == entry.summary, name
+        # the root's --help shortens the summary as click would the docstring
+        stand_in = click.Command(name, help=entry.summary)
+        for limit in (20, 45, 70):
+            assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit)
+        assert any(p.name == "config" for p in command.params)  # add_config_everywhere ran
+
+
+def test_shell_completion_lists_the_commands_not_yet_imported(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALDOC_")}
+    env |= {"_SEALDOC_COMPLETE": "bash_complete", "COMP_WORDS": "sealdoc ro", "COMP_CWORD": "1"}
+    env["PYTHONPATH"] = str(ROOT / "src")
+    probe = "import sys; sys.argv = ['sealdoc']; from sealdoc._cli_entry import main; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.stdout.split() == ["plain,rotate"], result.stderr
+    env |= {"COMP_WORDS": "sealdoc vault p", "COMP_CWORD": "2"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert result.stdout.split() == ["plain,put"], result.stderr

@@ -2,48 +2,20 @@
 
 The public API is what this module exports; everything in a module whose
 name starts with ``_`` is private.
+
+Importing the package is cheap: the public names are imported from
+``_public`` when one is first used, so ``import sealdoc._cli`` (the command
+line's ``--help``) or a single private module pays only for what it uses
+(docs/performance.md, "CLI start-up").
 """
 
-from . import exceptions, providers
-from ._age.api import export_age, open_age
-from ._audit import AuditEvent, add_audit_hook
-from ._bulk import BulkOptions, BulkReport, Inventory
-from ._deliver import deliver
-from ._envelope import inspect, open, open_stream, seal, seal_stream
-from ._format import Header, KeyRef, Suite, WrappedKey
-from ._html import export_html, sealed_from_html
-from ._keystore import KeyStore
-from ._passwords import check_password, generate_password, password_problems
-from ._pdf import export_pdf
-from ._reader import SealedReader
-from ._rekey import is_current, rewrap, rewrap_stream, rotate, rotate_stream
-from ._uri import key_from_uri
-from ._vault import Vault
-from .exceptions import (
-    CheckpointError,
-    DecryptionError,
-    DocumentChangedError,
-    DocumentExistsError,
-    DocumentNotFoundError,
-    EmptyStoreError,
-    FormatError,
-    InvalidDocumentIdError,
-    KdfBudgetError,
-    KeyProviderError,
-    KeyringError,
-    KeyringExistsError,
-    KeyringRollbackError,
-    KeyStoreError,
-    KeyUriError,
-    RetentionError,
-    SealdocError,
-    StoreError,
-    UnsafeStoreError,
-    WeakPasswordError,
-    WrapLossError,
-    WrongRootError,
-)
-from .providers import KeyProvider, LocalKeyring, MemoryKeyring
+# ruff: noqa: F405 - __all__ names what the star import below gives type checkers
+
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._public import *  # noqa: F403 - the names and their types; at run time __getattr__
+
 
 __version__ = "0.1.0.dev0"
 
@@ -110,3 +82,17 @@ __all__ = [
     "seal_stream",
     "sealed_from_html",
 ]
+
+
+if not _typing.TYPE_CHECKING:  # type checkers see the star import, and so catch a misspelt name
+
+    def __getattr__(name: str) -> _typing.Any:
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import _public  # noqa: PLC0415 - on first use, the point of this function
+
+        globals().update({n: getattr(_public, n) for n in __all__})
+        return globals()[name]
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

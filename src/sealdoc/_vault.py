@@ -17,17 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from . import _format as fmt
-from ._bulk import (
-    BulkOptions,
-    BulkReport,
-    Inventory,
-    Remote,
-    Source,
-    run_bulk,
-    run_inventory,
-    source_of,
-)
-from ._bulk.options import Progress
+from ._bulk.options import BulkOptions, Progress
+from ._bulk.report import BulkReport
 from ._deliver import deliver
 from ._envelope import (
     Sealer,
@@ -50,6 +41,8 @@ from ._names import (
 )
 
 if TYPE_CHECKING:
+    from ._bulk.inventory import Inventory
+    from ._bulk.source import Source
     from ._provider_api import KeyProvider
 from ._provider_api import with_key
 from ._reader import SealedReader, read_header
@@ -425,7 +418,12 @@ class Vault:
 
     # -- bulk ----------------------------------------------------------------------------
 
+    # The bulk engine (and Dask support) is imported by the methods that run a
+    # job: a put or a get never needs it (docs/performance.md, "CLI start-up").
+
     def _bulk_source(self) -> Source:
+        from ._bulk.source import source_of  # noqa: PLC0415 - see above
+
         return source_of(self, tuple(self._providers), self._name_key)
 
     def inventory(
@@ -449,6 +447,8 @@ class Vault:
         """
         if not isinstance(prefix, str):
             raise TypeError("prefix must be a str")
+        from ._bulk.inventory import run_inventory  # noqa: PLC0415 - see _bulk_source
+
         return run_inventory(
             self._bulk_source(),
             prefix,
@@ -485,6 +485,9 @@ class Vault:
         return self._bulk("rotate", BulkOptions.build(options, kwargs))
 
     def _bulk(self, operation: str, options: BulkOptions) -> BulkReport:
+        from ._bulk.dask import Remote  # noqa: PLC0415 - see _bulk_source
+        from ._bulk.jobs import run_bulk  # noqa: PLC0415
+
         self._keys(f"{operation} documents")
         remote = None
         if options.client is not None:

@@ -5,42 +5,9 @@
 ``inventory`` counts what protects what. They work on the store seam
 (``sealdoc._store.base.DocumentStore``) and never on a Vault's insides:
 the Vault hands over a ``Source`` (its store, keys and naming).
+``jobs.run_bulk`` starts a job here or on Dask.
+
+The package itself imports nothing: a Vault that only puts and gets, and
+the command line that drives it, load ``options`` and ``report`` alone
+(docs/performance.md, "CLI start-up").
 """
-
-from __future__ import annotations
-
-from .dask import Remote, run_on_dask
-from .engine import run_here
-from .inventory import Inventory, run_inventory
-from .options import BulkOptions
-from .report import BulkReport, Failure
-from .source import Source, source_of
-
-
-def run_bulk(
-    source: Source, operation: str, options: BulkOptions, *, remote: Remote | None = None
-) -> BulkReport:
-    """Run one job; with ``options.client`` on Dask (``remote`` says how workers open the vault)."""
-    if operation not in ("rewrap", "rotate"):
-        raise ValueError("operation is 'rewrap' or 'rotate'")
-    if options.add is not None and operation != "rewrap":
-        raise ValueError("add= is for rewrap_all: a rotation re-creates the wraps it keeps")
-    if options.client is not None:
-        if remote is None:
-            raise ValueError("a Dask job needs to know how its workers open the vault")
-        return run_on_dask(remote, source, operation, options)
-    report, _ = run_here(source, operation, options)
-    return report
-
-
-__all__ = [
-    "BulkOptions",
-    "BulkReport",
-    "Failure",
-    "Inventory",
-    "Remote",
-    "Source",
-    "run_bulk",
-    "run_inventory",
-    "source_of",
-]

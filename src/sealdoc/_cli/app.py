@@ -1,4 +1,9 @@
-"""The root ``sealdoc`` group and its global options."""
+"""The root ``sealdoc`` group, its global options, and where its commands are.
+
+The commands are imported only when one runs (``lazy``): ``COMMANDS`` names
+each one's module and its one-line summary for ``sealdoc --help``. Add a
+command in the module of its group, or in a new module named here.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,57 @@ from pathlib import Path
 
 import click
 
-from .config import config_param
+from .config import add_config_everywhere, config_param
+from .lazy import Lazy, LazyGroup
 from .state import KEYRING_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, State
 
+# Each summary is the first sentence of the command's docstring
+# (tests/test_startup.py holds them equal).
+COMMANDS = {
+    "keys": Lazy(".keys:keys", "Manage the local keyring."),
+    "seal": Lazy(".files:seal_cmd", "Seal IN ('-': stdin) under a fresh document key."),
+    "open": Lazy(".files:open_cmd", "Open a sealed IN ('-': stdin)."),
+    "inspect": Lazy(
+        ".files:inspect_cmd",
+        "Show a sealed document's header (.sdoc, a delivered .html page, or an age file).",
+    ),
+    "rewrap": Lazy(
+        ".store:rewrap_cmd",
+        "Bring wrapped keys to the current key versions: a whole store, or one file with -o.",
+    ),
+    "rotate": Lazy(
+        ".store:rotate_cmd",
+        "Re-encrypt under fresh document keys: a whole store, or one file with -o.",
+    ),
+    "inventory": Lazy(
+        ".store:inventory_cmd",
+        "Count documents per wrapped key version, from headers alone (no key is used).",
+    ),
+    "vault": Lazy(".vault:vault", "Documents in a store by doc id: put, get, ls, rm, inspect."),
+    "deliver": Lazy(
+        ".deliver:deliver_cmd",
+        "A transit copy of DOC_ID from the vault at STORE_URL, for the customer only.",
+    ),
+    "identity": Lazy(
+        ".identity:identity",
+        "Device keys (X25519, or hybrid post-quantum) that receive delivered documents.",
+    ),
+    "serve": Lazy(
+        ".serve:serve_cmd",
+        "Serve the documents of the vault at STORE_URL at http://HOST:PORT/DOC_ID.",
+    ),
+    "customers": Lazy(
+        ".customers:customers", "Per-customer keys in a key store: add, rotate, hold, erase."
+    ),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    on_load=add_config_everywhere,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--keyring",
     type=click.Path(dir_okay=False, path_type=Path),

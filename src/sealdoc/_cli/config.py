@@ -82,30 +82,36 @@ def _scalar(value: object) -> str:
 def _section(command: click.Command, table: Mapping[str, Any], where: str) -> dict[str, Any]:
     """``table`` as click's default_map for ``command``, every key checked."""
     options = _options(command)
-    subcommands: dict[str, click.Command] = (
-        dict(command.commands) if isinstance(command, click.Group) else {}
-    )
+    # through get_command: the root group imports a command only when its section names it
+    ctx = click.Context(command)
+    names = command.list_commands(ctx) if isinstance(command, click.Group) else []
+
+    def sub(name: str) -> click.Command:
+        found = command.get_command(ctx, name) if isinstance(command, click.Group) else None
+        assert found is not None  # a name list_commands gave
+        return found
+
     out: dict[str, Any] = {}
     shared: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("_", "-")
         path = f"{where}.{raw_key}" if where else raw_key
-        if key in subcommands and isinstance(value, Mapping):
-            out[key] = _section(subcommands[key], value, path)
+        if key in names and isinstance(value, Mapping):
+            out[key] = _section(sub(key), value, path)
         elif key in options:
             param = options[key]
             out[str(param.name)] = _value(param, value, path)
-        elif subcommands and any(key in _options(c) for c in subcommands.values()):
+        elif names and any(key in _options(sub(n)) for n in names):
             shared[key] = (value, path)  # a group's section: for each subcommand that has it
         else:
-            known = sorted(set(options) | set(subcommands))
+            known = sorted(set(options) | set(names))
             raise click.BadParameter(
                 f"unknown key {path!r} in the config file"
                 + (f" (known here: {', '.join(known)})" if known else ""),
                 param_hint="--config",
             )
-    for name, sub in subcommands.items():
-        sub_options = _options(sub)
+    for name in names if shared else ():
+        sub_options = _options(sub(name))
         for key, (value, path) in shared.items():
             if key in sub_options:
                 param = sub_options[key]
@@ -163,13 +169,16 @@ def config_param(*, envvar: str | None = None) -> click.Option:
     )
 
 
-def add_config_everywhere(group: click.Group) -> None:
-    """Give every command under ``group`` its own ``--config``, so it may follow the subcommand."""
-    for command in group.commands.values():
-        if not any(p.name == "config" for p in command.params):
-            command.params.append(config_param())
-        if isinstance(command, click.Group):
-            add_config_everywhere(command)
+def add_config_everywhere(command: click.Command) -> None:
+    """Give ``command`` and every command under it its own ``--config``, so it may follow them.
+
+    The root group calls this on each command as it imports it (``lazy``).
+    """
+    if not any(p.name == "config" for p in command.params):
+        command.params.append(config_param())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_config_everywhere(sub)
 
 
 def global_setting(ctx: click.Context, key: str) -> str | None:

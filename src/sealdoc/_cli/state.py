@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
 
-from .._uri import key_from_uri
-from ..providers import LocalKeyring
-from . import credentials
 from .config import global_setting
+
+if TYPE_CHECKING:
+    from ..providers import LocalKeyring
+
+# The keyring, key URIs and credentials are imported where they are used:
+# the root group builds a State on every run, --help included, and those
+# bring in attrs, cryptography and PyNaCl (docs/performance.md, "CLI start-up").
 
 PASSPHRASE_ENV = "SEALDOC_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 PASSPHRASE_FILE_ENV = "SEALDOC_PASSPHRASE_FILE"  # noqa: S105 - a variable name
@@ -65,16 +69,22 @@ class State:
     def passphrase(self, *, confirm: bool = False) -> str:
         """The keyring passphrase, asked for at most once per run."""
         if self._passphrase is None:
+            from . import credentials  # noqa: PLC0415 - see the imports
+
             self._passphrase = credentials.passphrase(
                 env_var=self.passphrase_env, file=self._passphrase_file_path(), confirm=confirm
             )
         return self._passphrase
 
     def load(self) -> LocalKeyring:
+        from ..providers._local import LocalKeyring  # noqa: PLC0415 - see the imports
+
         return LocalKeyring.load(self.keyring, passphrase=self.passphrase())
 
     def key(self, uri: str) -> Any:
         """The provider a key URI names; a ``local:`` keyring gets the CLI's passphrase."""
+        from .._uri import key_from_uri  # noqa: PLC0415 - see the imports
+
         if urlsplit(uri).scheme == "local":
             return key_from_uri(uri, passphrase=self.passphrase())
         return key_from_uri(uri)

@@ -11,7 +11,6 @@ import click
 
 from . import exit_codes, streams
 from .errors import CliError, errors
-from .files import rekey_file
 from .options import (
     apply_options,
     binding_option,
@@ -164,6 +163,8 @@ def _file_mode(state: State, operation: str, target: str, output: str, job: dict
     ]
     if store_only:
         raise click.UsageError(f"{', '.join(store_only)}: for a store URL, not for one file (-o)")
+    from .files import rekey_file  # noqa: PLC0415 - vault imports this module, not files
+
     rekey_file(
         state,
         operation,

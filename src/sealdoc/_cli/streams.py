@@ -20,7 +20,6 @@ from typing import Any, BinaryIO
 
 from .. import _format as fmt
 from .._atomic import TargetExistsError, atomic_file, create_new
-from .._html import sealed_from_html
 from .._storage import pending_write
 from .errors import RefusedError
 
@@ -100,6 +99,8 @@ def sealed_input(
         if spool:
             src = stack.enter_context(spooled(src))
         if is_html(sniff(src)):
+            from .._html import sealed_from_html  # noqa: PLC0415 - only for a page, and heavy
+
             yield io.BytesIO(sealed_from_html(src.read(_MAX_HTML_PAGE))), True
         else:
             yield src, False

@@ -18,7 +18,6 @@ from .._names import NAME_KEY_LEN
 from .._vault import Vault
 from . import exit_codes, streams
 from .errors import CliError, RefusedError, errors
-from .files import header_info, print_header
 from .options import (
     context_option,
     dumps,
@@ -300,6 +299,9 @@ def vault_inspect(store: StoreFlags, doc_id: str, as_json: bool) -> None:
     Example:
       sealdoc vault inspect s3://bank-docs C-1029/2026-11 --json
     """
+    # files brings in the age reader and the rekey paths, which no other vault command needs
+    from .files import header_info, print_header  # noqa: PLC0415
+
     with errors():
         header = store.open().inspect(doc_id)
     info: dict[str, Any] = header_info(header)

@@ -3,24 +3,12 @@
 Pass one, or a sequence of them, as ``keys=`` to the sealdoc verbs.
 """
 
-from .._format import KeyRef, WrappedKey
-from ._aws_kms import AwsKms, DekCache
-from ._base import (
-    AssociatedData,
-    BudgetKey,
-    HasKind,
-    KeyFamily,
-    KeyProvider,
-    KnowsDestroyed,
-    UnwrapBudget,
-    VersionedKey,
-)
-from ._hybrid import HybridIdentity, HybridRecipient
-from ._local import LocalKeyring
-from ._memory import MemoryKeyring
-from ._password import KdfBudget, KdfLimits, Password
-from ._pkcs11 import Pkcs11
-from ._x25519 import X25519Identity, X25519Recipient
+# ruff: noqa: F405 - __all__ names what the star import below gives type checkers
+
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from ._public import *  # noqa: F403 - the names and their types; at run time __getattr__
 
 __all__ = [
     "AssociatedData",
@@ -46,3 +34,17 @@ __all__ = [
     "X25519Identity",
     "X25519Recipient",
 ]
+
+
+if not _typing.TYPE_CHECKING:  # as in sealdoc/__init__.py
+
+    def __getattr__(name: str) -> _typing.Any:
+        if name not in __all__:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from . import _public  # noqa: PLC0415 - on first use, the point of this function
+
+        globals().update({n: getattr(_public, n) for n in __all__})
+        return globals()[name]
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})
