@@ -368,7 +368,10 @@ def forge(
     """A document built field by field (format.md 3-7), valid but for what the caller sets."""
     rng = Drbg("forged " + label)
     dek, salt, prefix = rng(32), rng(32), rng(7)
-    keys = derive(dek, salt, suite)
+    # an unknown suite fails before any key is derived: any known suite's keys do
+    keys = derive(
+        dek, salt, suite if suite in tuple(Suite) else Suite.AES_256_GCM_HKDF_SHA256_COMMIT
+    )
     if flags is None:
         flags = fmt.FLAG_BINDING if binding else 0
     context_bytes = raw_map([]) if context_raw is None else context_raw
