@@ -23,7 +23,10 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running
+# in the main thread while it is open, and a later module that starts its own
+# Playwright, or calls asyncio.run, then fails ("inside the asyncio loop").
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
