@@ -71,8 +71,8 @@ class SubjectLifecycle(RuleBasedStateMachine):
         usable = subject not in self.erased and (
             subject not in self.versions
             or (
-                self.primary[subject] is not None
-                and self.versions[subject][self.primary[subject]] == "enabled"
+                (primary := self.primary[subject]) is not None
+                and self.versions[subject][primary] == "enabled"
             )
         )
         if not usable:
