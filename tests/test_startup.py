@@ -80,6 +80,7 @@ def test_help_loads_no_cloud_client_pdf_dask_retry_argon2_or_fsspec(tmp_path: Pa
         "sealdoc._cli.lazy",
         "sealdoc._cli.state",
         "sealdoc._cli_entry",
+        "sealdoc._lazy",
     ]
 
 

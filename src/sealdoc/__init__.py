@@ -85,14 +85,6 @@ __all__ = [
 
 
 if not _typing.TYPE_CHECKING:  # type checkers see the star import, and so catch a misspelt name
+    from ._lazy import exports as _exports
 
-    def __getattr__(name: str) -> _typing.Any:
-        if name not in __all__:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        from . import _public  # noqa: PLC0415 - on first use, the point of this function
-
-        globals().update({n: getattr(_public, n) for n in __all__})
-        return globals()[name]
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = _exports(globals(), "._public")
