@@ -16,7 +16,7 @@ import pytest
 
 import sealdoc
 from sealdoc import CheckpointError, LocalKeyring, MemoryKeyring, Vault
-from sealdoc.providers import HybridIdentity, X25519Identity
+from sealdoc.providers import HybridIdentity, KeyProvider, X25519Identity
 
 from .stores import Store, adds_up, filled
 
@@ -39,7 +39,7 @@ def device_copies(store: Store, ring: MemoryKeyring, count: int) -> tuple[Vault,
     return vault, classic
 
 
-def opened_with(store: Store, identity: object, doc_id: str) -> bytes:
+def opened_with(store: Store, identity: KeyProvider, doc_id: str) -> bytes:
     return Vault(store.url, keys=[identity], storage_options=store.storage_options).get(doc_id)
 
 

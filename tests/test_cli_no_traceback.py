@@ -296,7 +296,10 @@ def test_ctrl_c_during_start_up_exits_130_quietly(tmp_path: Path, delay: float) 
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:  # the machine was quick: it finished first
+    if proc.returncode == 0 or (proc.returncode == -signal.SIGINT and out):
+        # the machine was quick: the command finished first, and the signal came
+        # at the end or during the interpreter's shutdown (which restores the
+        # default disposition, so the process then dies by the signal)
         assert out.startswith(b"default\t1")
         return
     assert b"Traceback" not in err, err.decode()

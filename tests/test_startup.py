@@ -94,7 +94,12 @@ def test_a_local_put_loads_no_cloud_client_pdf_or_dask(tmp_path: Path) -> None:
     assert _heavy(modules, (*NEVER, "tenacity", "pyarrow", "pandas")) == []
     # nor sealdoc's own parts that a put does not use: the bulk engine, the age
     # reader, the HTML page reader, the other commands, the other key providers
-    unused = ("sealdoc._bulk.engine", "sealdoc._bulk.dask", "sealdoc._age.files", "sealdoc._html")
+    unused: tuple[str, ...] = (
+        "sealdoc._bulk.engine",
+        "sealdoc._bulk.dask",
+        "sealdoc._age.files",
+        "sealdoc._html",
+    )
     unused += ("sealdoc._cli.files", "sealdoc._cli.keys", "sealdoc._cli.deliver")
     unused += (
         "sealdoc.providers._aws_kms",
