@@ -28,10 +28,15 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 with atheris.instrument_imports(include=["sealdoc"]):
     import sealdoc
 
+    # sealdoc's public names load on first use (PEP 562): load them all here,
+    # or the modules behind them would run uninstrumented
+    import sealdoc._public
+
     # the key-URI schemes' modules load through entry points: import them
     # here so that they are instrumented too
     import sealdoc.providers._aws_kms
     import sealdoc.providers._pkcs11
+    import sealdoc.providers._public
     import sealdoc.providers._x25519
     from sealdoc.exceptions import SealdocError
     from sealdoc.providers import KeyProvider, MemoryKeyring, X25519Identity
