@@ -15,7 +15,7 @@ from ..exceptions import KeyStoreError, RetentionError
 from ..providers._keyring_model import DESTROYED, ENABLED, PENDING_DESTROY
 from ._cache import SubjectCache
 from ._db import Database
-from ._model import KIND, EraseReport, check_when, iso, label, utcnow
+from ._model import KIND, EraseReport, audited, check_when, iso, utcnow
 from ._sql import (
     CHECK_BATCH,
     ERASE_BATCH,
@@ -137,11 +137,10 @@ class Erasure:
                         (subject,),
                     )
         self._cache.drop(subject)
-        record(
+        audited(
             "keystore.destroy",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
+            subject,
+            self.store_id,
             version=version,
             detail="every version" if version is None else "",
         )
@@ -173,11 +172,10 @@ class Erasure:
                 (PENDING_DESTROY, iso(when), due, subject, version),
             )
         self._cache.drop(subject)
-        record(
+        audited(
             "keystore.destroy.schedule",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
+            subject,
+            self.store_id,
             version=version,
             detail=f"due {due}",
         )
@@ -205,13 +203,7 @@ class Erasure:
                 done.append((subject, int(version)))
                 self._counted(cur)
             self._cache.drop(subject)
-            record(
-                "keystore.purge",
-                "ok",
-                kind=KIND,
-                key_id=label(subject, self.store_id),
-                version=version,
-            )
+            audited("keystore.purge", subject, self.store_id, version=version)
         return done, held
 
     def destroy_many(
@@ -277,13 +269,7 @@ class Erasure:
                 self._counted(cur)
         for subject in done:
             self._cache.drop(subject)
-            record(
-                "keystore.destroy",
-                "ok",
-                kind=KIND,
-                key_id=label(subject, self.store_id),
-                detail="every version",
-            )
+            audited("keystore.destroy", subject, self.store_id, detail="every version")
         return done
 
     # -- retention and legal hold -------------------------------------------------
@@ -306,9 +292,7 @@ class Erasure:
             reason,
             "hold",
         )
-        record(
-            "keystore.hold", "ok", kind=KIND, key_id=label(subject, self.store_id), detail=reason
-        )
+        audited("keystore.hold", subject, self.store_id, detail=reason)
 
     def release(self, subject: str) -> None:
         """Lift the legal hold on ``subject``."""
@@ -319,7 +303,7 @@ class Erasure:
             None,
             "release",
         )
-        record("keystore.release", "ok", kind=KIND, key_id=label(subject, self.store_id))
+        audited("keystore.release", subject, self.store_id)
 
     def retain(self, subject: str, until: datetime | None) -> None:
         """Keep ``subject``'s key until ``until`` (aware datetime); then erase_due erases it.
@@ -334,13 +318,7 @@ class Erasure:
             stamp,
             "retain",
         )
-        record(
-            "keystore.retain",
-            "ok",
-            kind=KIND,
-            key_id=label(subject, self.store_id),
-            detail=stamp or "none",
-        )
+        audited("keystore.retain", subject, self.store_id, detail=stamp or "none")
 
     def erase_due(self, *, now: datetime | None = None) -> EraseReport:
         """Erase every subject whose retention date passed and that no legal hold keeps.

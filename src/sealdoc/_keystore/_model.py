@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from .._audit import record
 from .._format import MAX_KEY_ID_LEN
 from .._provider_api import AssociatedData
 from .._wrap_ad import check_key_id
@@ -42,6 +43,15 @@ def check_subject(subject: object) -> str:
 def label(subject: str, store_id: str) -> str:
     """The key id a subject's wraps carry."""
     return f"{subject}@{store_id}"
+
+
+def audited(
+    operation: str, subject: str, store_id: str, *, version: int | None = None, detail: str = ""
+) -> None:
+    """The audit event of a change to a subject's keys, under the key id its wraps carry."""
+    record(
+        operation, "ok", kind=KIND, key_id=label(subject, store_id), version=version, detail=detail
+    )
 
 
 def subject_of(key_id: str, store_id: str) -> str | None:

@@ -22,6 +22,7 @@ from ._model import (
     STORE_ID,
     SubjectInfo,
     VersionInfo,
+    audited,
     check_subject,
     iso,
     label,
@@ -329,7 +330,7 @@ class KeyStore(Erasure):
             if made:
                 cur.run(NEW_VERSION, self._version_row(subject, 1, wrapped, now))
         if made:
-            record("keystore.add", "ok", kind=KIND, key_id=label(subject, self.store_id), version=1)
+            audited("keystore.add", subject, self.store_id, version=1)
         elif not exists_ok:
             raise KeyStoreError(f"this key store already has subject {subject!r}")
         return made
@@ -393,13 +394,7 @@ class KeyStore(Erasure):
                 continue  # another process took this version number: read and try again
             finally:
                 self._cache.drop(subject)
-            record(
-                "keystore.rotate",
-                "ok",
-                kind=KIND,
-                key_id=label(subject, self.store_id),
-                version=version,
-            )
+            audited("keystore.rotate", subject, self.store_id, version=version)
             return version
         raise KeyProviderError(f"cannot rotate subject {subject!r}: too many concurrent rotations")
 
@@ -434,7 +429,7 @@ class KeyStore(Erasure):
             )
         self._cache.drop(subject)
         operation = "keystore.disable" if state == DISABLED else "keystore.enable"
-        record(operation, "ok", kind=KIND, key_id=label(subject, self.store_id), version=version)
+        audited(operation, subject, self.store_id, version=version)
 
     # -- introspection -------------------------------------------------------------
 
