@@ -46,9 +46,8 @@ if TYPE_CHECKING:
     from ._provider_api import KeyProvider
 from ._provider_api import with_key
 from ._reader import SealedReader, read_header
-from ._storage import protocols
 from ._store.base import VaultStore, versioning_of
-from ._store.factory import store_for
+from ._store.factory import open_store
 from ._store.versions import delete_with_versions
 from ._stream import SegmentCipher
 from ._types import ReadableStream
@@ -128,18 +127,11 @@ class Vault:
         self._suite = suite
         self._segment_size = segment_size
         self._durable = durable
-        # fsspec is imported when a store is opened, not by `import sealdoc` or `--help`:
-        # its import scans every installed package's entry points (half of --help's cost)
-        import fsspec.core  # noqa: PLC0415
-
         if key_for is not None and not callable(key_for):
             raise TypeError("key_for is a callable (doc_id, context) -> key id")
         self._key_for = key_for
         with _store(f"open {url}"):
-            self._fs, root = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
-        self._root = root.rstrip("/")
-        self._local = "file" in protocols(self._fs)
-        self._backend = store_for(self._fs, self._root, url=url, durable=durable)
+            self._backend, self._reads = open_store(url, self._storage_options, durable=durable)
         self.url = url
 
     def spec(self) -> dict[str, Any]:
@@ -215,12 +207,6 @@ class Vault:
 
     # -- paths ---------------------------------------------------------------------
 
-    def _full(self, relative: str) -> str:
-        return f"{self._root}/{relative}" if self._root else relative
-
-    def _path(self, doc_id: str) -> str:
-        return self._full(self.path_of(doc_id))
-
     def _candidates(self, doc_id: str) -> list[str]:
         """Where a document may be: its name, then (opaque) its pre-padding name."""
         first = self.path_of(doc_id)
@@ -232,7 +218,7 @@ class Vault:
         for i, relative in enumerate(candidates):
             try:
                 with _store(f"{what} {doc_id!r}", doc_id):
-                    return fn(self._full(relative))
+                    return fn(relative)
             except DocumentNotFoundError:  # noqa: PERF203 - at most two candidates
                 if i == len(candidates) - 1:
                     raise
@@ -409,7 +395,7 @@ class Vault:
 
     def _read_sealed(self, doc_id: str) -> bytes:
         """The stored bytes of a document, unopened."""
-        data: bytes = self._reading(doc_id, "read", self._fs.cat_file)
+        data: bytes = self._reading(doc_id, "read", self._reads.read)
         return data
 
     def _write_sealed(self, doc_id: str, sealed: bytes) -> None:
@@ -502,16 +488,13 @@ class Vault:
         them too (audited; refused under Object Lock, before anything is deleted).
         """
         store = self._backend
-        root = len(self._root) + 1 if self._root else 0
         if remove_versions:
             kept = versioning_of(store)
             self._reading(
-                doc_id,
-                "delete",
-                lambda full: delete_with_versions(store, full[root:], self.url, kept),
+                doc_id, "delete", lambda path: delete_with_versions(store, path, self.url, kept)
             )
             return
-        self._reading(doc_id, "delete", lambda full: store.delete(full[root:]))
+        self._reading(doc_id, "delete", store.delete)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -538,11 +521,7 @@ class Vault:
         (authorization) from the header before any key is unwrapped.
         """
         self.path_of(doc_id)
-        f = self._reading(
-            doc_id,
-            "read",
-            lambda full: self._fs._open(full, mode="rb", cache_type="none", block_size=0),
-        )
+        f = self._reading(doc_id, "read", self._reads.open_file)
         try:
             with _store(f"read {doc_id!r}", doc_id):
                 return f, read_header(f)
@@ -597,8 +576,7 @@ class Vault:
 
     def inspect(self, doc_id: str) -> Header:
         """The document's header, read without any key, in one ranged read of the store."""
-        root = len(self._root) + 1 if self._root else 0
-        return self._reading(doc_id, "read", lambda full: self.header_of(full[root:]))
+        return self._reading(doc_id, "read", self.header_of)
 
     def header_of(self, path: str) -> Header:
         """The header of the object at store-relative ``path``: usually one ranged read.
@@ -613,7 +591,7 @@ class Vault:
 
     def exists(self, doc_id: str) -> bool:
         with _store(f"look up {doc_id!r}", doc_id):
-            return any(self._fs.exists(self._full(p)) for p in self._candidates(doc_id))
+            return any(self._reads.exists(p) for p in self._candidates(doc_id))
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """The doc ids in the vault starting with ``prefix``, streamed in store order.

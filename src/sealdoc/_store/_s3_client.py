@@ -20,16 +20,11 @@ here: its credentials live in that session, so s3fs's client is used.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
 from datetime import datetime
 from typing import Any, cast
-from urllib.parse import urlsplit
-
-from ..exceptions import StoreError
-from ._s3_direct import Direct, Lost, Probe
 
 logger = logging.getLogger("sealdoc.store.s3")
 
@@ -47,28 +42,16 @@ class SharedClient:
         self._lock = threading.Lock()
         self._client: Any = None
         self._accepted: dict[str, frozenset[str]] = {}
-        # The fast path for small whole-object calls (``_s3_direct``): learnt
-        # from botocore's first call, never used where extra headers must go.
-        self._probe: Probe | None = Probe() if not extra else None
-        self._direct: Direct | None = None
 
     def client(self) -> Any:
         if self._client is None:
             with self._lock:  # a botocore Session is not thread-safe; its clients are
                 if self._client is None:
-                    client = self._session.create_client("s3", **self._create)
-                    if self._probe is not None:
-                        client.meta.events.register("before-sign.s3", self._probe.before_sign)
-                    self._client = client
+                    self._client = self._session.create_client("s3", **self._create)
         return self._client
 
     def get_whole(self, bucket: str, key: str, byte_range: str, if_match: str | None) -> Any:
         """A bounded ranged GetObject, its body read whole: ``(response, data)``."""
-        direct = self._direct
-        if direct is not None and direct.usable(bucket):
-            response = direct.get(key, byte_range, if_match)
-            if response is not None:
-                return response, response["Body"].read()
         kwargs = {"Bucket": bucket, "Key": key, "Range": byte_range}
         if if_match is not None:
             kwargs["IfMatch"] = if_match
@@ -81,90 +64,7 @@ class SharedClient:
         except BaseException:
             body.close()
             raise
-        self._learn(bucket, key)
         return response, data
-
-    def put_object(self, bucket: str, key: str, body: bytes, if_match: str | None) -> Any:
-        """One PutObject, conditional on ``if_match`` when given."""
-        direct = self._direct
-        if direct is not None and direct.usable(bucket):
-            response = direct.put(key, body, if_match)
-            if isinstance(response, Lost):
-                landed = self._landed(bucket, key, if_match, response, body)
-                if landed is not None:
-                    return landed
-            elif response is not None:
-                return response
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": body}
-        if if_match is not None:
-            kwargs["IfMatch"] = if_match
-        response = self.call("put_object", **kwargs)
-        self._learn(bucket, key)
-        return response
-
-    def _landed(self, bucket: str, key: str, if_match: str | None, lost: Lost, body: bytes) -> Any:
-        """After a PutObject that got no answer: its result if it landed, else None.
-
-        Repeating a conditional write that landed would meet its own new
-        version and report a change that did not happen; so the object is
-        looked at first. It landed if its version moved on and its checksum
-        is the one sent; with no checksum sent (``request_checksum_calculation
-        ="when_required"``), if its ETag is the MD5 of the bytes sent (what S3
-        gives a single PutObject without SSE-KMS or SSE-C). Else botocore
-        makes the call again: a write that did not land is made, and one that
-        another writer overtook gets a 412. When neither tells (no checksum,
-        an ETag that is not an MD5), the truth is that it cannot be told: a
-        StoreError says so, rather than "nothing was written".
-        """
-        if if_match is None:
-            return None  # the same bytes again: nothing to tell apart
-        try:
-            head = self.call("head_object", Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        except Exception:  # botocore's repeat reports what is wrong
-            return None
-        etag = head.get("ETag")
-        if etag == if_match:
-            return None  # it did not land: botocore makes it
-        if lost.crc:
-            return {"ETag": etag} if head.get("ChecksumCRC32") == lost.crc else None
-        md5 = f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
-        if etag == md5:
-            return {"ETag": etag}
-        if isinstance(etag, str) and _MD5_ETAG.fullmatch(etag):
-            return None  # another writer's bytes: botocore's repeat gets the 412
-        raise StoreError(
-            f"S3 gave no answer to a write of {key!r}, and the object has changed since it "
-            "was read: by this write or another, which cannot be told (no checksum was "
-            "sent, and its ETag is not an MD5); read it back before writing again"
-        )
-
-    def _learn(self, bucket: str, key: str) -> None:
-        """After botocore's call for ``bucket/key``: set up the fast path from its route."""
-        probe = self._probe
-        if probe is None or not probe.active or self._direct is not None:
-            return
-        route = probe.route(bucket, key)
-        # botocore's HTTP session: not a documented attribute, so its absence
-        # (another botocore) leaves every call to botocore, as before
-        http = getattr(getattr(self._client, "_endpoint", None), "http_session", None)
-        if route is None or http is None or not callable(getattr(http, "send", None)):
-            return
-        config = self._client.meta.config
-        direct = Direct(
-            route,
-            http,
-            _agent(config),
-            checksum=getattr(config, "request_checksum_calculation", None) != "when_required",
-        )
-        with self._lock:  # one route per store: a switch-off is never lost to a second one
-            if self._direct is not None:
-                return
-            self._direct = direct
-        logger.info(
-            "S3 %s (%s): small object calls go direct from now on (docs/storage.md)",
-            urlsplit(route.base).hostname,
-            route.region,
-        )
 
     def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         client = self.client()
@@ -198,26 +98,6 @@ def _timestamp(value: str) -> datetime:
 
         return cast("datetime", parse_timestamp(value))
     return parsed
-
-
-def _agent(config: Any) -> str:
-    """The user agent of a direct call: sealdoc's, botocore's, and the caller's own parts."""
-    from importlib import metadata  # noqa: PLC0415 - once per store
-
-    import botocore  # noqa: PLC0415 - optional
-
-    try:
-        mine = metadata.version("sealdoc")
-    except metadata.PackageNotFoundError:
-        mine = "unknown"
-    parts = [f"sealdoc/{mine}", f"botocore/{botocore.__version__}"]
-    appid = getattr(config, "user_agent_appid", None)
-    if appid:
-        parts.append(f"app/{appid}")
-    extra = getattr(config, "user_agent_extra", None)
-    if extra:
-        parts.append(str(extra))
-    return " ".join(parts)
 
 
 def shared_client(fs: Any) -> SharedClient | None:

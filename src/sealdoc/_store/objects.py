@@ -75,10 +75,16 @@ _CONNECTION_STRING = {
 }
 
 
+class UnsupportedOptionError(StoreError):
+    """A storage option obstore has no counterpart for."""
+
+
 def _s3_client_kwargs(value: Any) -> dict[str, Any]:
     for inner in dict(value):
         if inner not in _S3_NAMES:
-            raise StoreError(f"storage option client_kwargs[{inner!r}] is not supported")
+            raise UnsupportedOptionError(
+                f"storage option client_kwargs[{inner!r}] is not supported"
+            )
     return {_S3_NAMES[inner]: v for inner, v in dict(value).items()}
 
 
@@ -102,7 +108,7 @@ def _mapped(
         elif name == "anon":
             config["skip_signature"] = bool(value)
         elif name not in _CACHE_ONLY:
-            raise StoreError(
+            raise UnsupportedOptionError(
                 f"storage option {name!r} is not supported for {store} through obstore"
             )
     client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
@@ -128,30 +134,75 @@ def is_object_url(url: str) -> bool:
     return urlsplit(url).scheme in SCHEMES
 
 
-def open_object_store(url: str, options: Mapping[str, Any]) -> ObjectStore:
-    """The obstore backend of ``url`` (``s3://bucket/prefix``, ``az://container/prefix``)."""
+def connect(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
+    """obstore's store for ``url`` and the root prefix under it; the one place both faces open.
+
+    ``s3://bucket/prefix``, ``az://container/prefix``, and
+    ``abfs://container@account.dfs.core.windows.net/prefix`` as adlfs users
+    write it. StoreError for options obstore cannot take.
+    """
     from obstore.store import AzureStore, S3Store  # noqa: PLC0415 - an optional extra
 
     parts = urlsplit(url)
     root = parts.path.strip("/")
-    with _errors(url, "open", ""):
+    with errors(url, "open", ""):
         if parts.scheme in ("s3", "s3a"):
             config, client = s3_config(options)
             kwargs: Any = {"config": config, "client_options": client, "retry_config": _RETRY}
             store: Any = S3Store(parts.netloc, **kwargs)
         else:
-            # abfs://container@account.dfs.core.windows.net/path, as adlfs users write it
             container, _, host = parts.netloc.partition("@")
             config, client = azure_config(options)
             if host and "account_name" not in config:
                 config["account_name"] = host.split(".", 1)[0]
             kwargs = {"config": config, "client_options": client, "retry_config": _RETRY}
             store = AzureStore(container, **kwargs)
+    return store, root
+
+
+def open_object_store(url: str, options: Mapping[str, Any]) -> ObjectStore:
+    """The async backend of ``url`` (``s3://bucket/prefix``, ``az://container/prefix``)."""
+    store, root = connect(url, options)
     return ObjectStore(store, root, url)
 
 
+def is_s3(url: str) -> bool:
+    return urlsplit(url).scheme in ("s3", "s3a")
+
+
+def ranged(start: int, end: int, version: str | None = None) -> Any:
+    """obstore's GetOptions for bytes ``start`` .. ``end`` (exclusive), of ``version`` only."""
+    options: dict[str, Any] = {"range": (start, end)}
+    if version is not None:
+        options["if_match"] = version
+    return options
+
+
+def listed(root: str, prefix: str) -> tuple[str | None, Callable[[Any], Iterator[Entry]]]:
+    """The prefix pushed down (obstore lists by path segments) and the filter of its pages.
+
+    obstore's listing prefix is a folder: the listing goes to the prefix's
+    last ``/`` and the names are filtered here.
+    """
+    full = join(root, prefix)
+    folder = full[: full.rfind("/") + 1] if "/" in full else ""
+
+    def entries(batch: Any) -> Iterator[Entry]:
+        for meta in batch:
+            name = relative(root, str(meta["path"]))
+            if name.startswith(prefix):
+                yield Entry(name, int(meta["size"]), meta.get("e_tag"))
+
+    return folder or None, entries
+
+
+def is_unsatisfiable(exc: BaseException) -> bool:
+    """A ranged read past the end (an empty object): HTTP 416."""
+    return "416" in str(exc)
+
+
 @contextlib.contextmanager
-def _errors(url: str, what: str, path: str) -> Iterator[None]:
+def errors(url: str, what: str, path: str) -> Iterator[None]:
     """obstore's errors as sealdoc's, naming the store (never a raw Rust trace)."""
     from obstore import exceptions as oe  # noqa: PLC0415
 
@@ -166,10 +217,16 @@ def _errors(url: str, what: str, path: str) -> Iterator[None]:
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
+        if is_unsatisfiable(exc):
+            raise EmptyRangeError(f"{path!r} in {url} has no bytes there") from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise StoreError(
             f"the store {url} failed to {what} {path!r}: {type(exc).__name__}: {first[:300]}"
         ) from exc
+
+
+class EmptyRangeError(StoreError):
+    """A range past the object's end (an empty object, or a body offset past it)."""
 
 
 class ObjectStore:
@@ -185,39 +242,46 @@ class ObjectStore:
 
     async def head(self, path: str, length: int) -> Head:
         import obstore  # noqa: PLC0415
+        from obstore import exceptions as oe  # noqa: PLC0415
 
         key = join(self.root, path)
-        with _errors(self.url, "read", path):
+        with errors(self.url, "read", path):
             if length <= 0:
                 meta = await obstore.head_async(self._store, key)
                 return Head(b"", int(meta["size"]), str(meta["e_tag"]))
-            result = await obstore.get_async(self._store, key, options={"range": (0, length)})
-            data = bytes(await result.bytes_async())
+            try:
+                result = await obstore.get_async(self._store, key, options=ranged(0, length))
+                data = bytes(await result.bytes_async())
+            except oe.BaseError as exc:
+                if not is_unsatisfiable(exc):
+                    raise
+                meta = await obstore.head_async(self._store, key)  # empty: no byte 0
+                return Head(b"", int(meta["size"]), str(meta["e_tag"]))
             meta = result.meta
         return Head(data, int(meta["size"]), str(meta["e_tag"]))
 
     async def read_range(self, path: str, start: int, end: int, version: str) -> bytes:
         import obstore  # noqa: PLC0415
 
-        with _errors(self.url, "read", path):
+        with errors(self.url, "read", path):
             result = await obstore.get_async(
                 self._store,
                 join(self.root, path),
-                options={"range": (start, end), "if_match": version},
+                options=ranged(start, end, version),
             )
             return bytes(await result.bytes_async())
 
     async def get(self, path: str) -> bytes:
         import obstore  # noqa: PLC0415
 
-        with _errors(self.url, "read", path):
+        with errors(self.url, "read", path):
             result = await obstore.get_async(self._store, join(self.root, path))
             return bytes(await result.bytes_async())
 
     async def put(self, path: str, data: bytes | AsyncIterator[bytes]) -> str:
         import obstore  # noqa: PLC0415
 
-        with _errors(self.url, "write", path):
+        with errors(self.url, "write", path):
             if isinstance(data, bytes):
                 result = await obstore.put_async(self._store, join(self.root, path), data)
             else:
@@ -230,7 +294,7 @@ class ObjectStore:
         import obstore  # noqa: PLC0415
 
         key = join(self.root, path)
-        with _errors(self.url, "delete", path):
+        with errors(self.url, "delete", path):
             # S3 and Azure answer a delete of nothing with success: look first
             await obstore.head_async(self._store, key)
             await obstore.delete_async(self._store, key)
@@ -238,11 +302,8 @@ class ObjectStore:
     async def list(self, prefix: str) -> AsyncIterator[Entry]:
         import obstore  # noqa: PLC0415
 
-        full = join(self.root, prefix)
-        folder = full[: full.rfind("/") + 1] if "/" in full else ""
-        with _errors(self.url, "list", prefix):
-            async for batch in obstore.list(self._store, prefix=folder or None, chunk_size=1000):
-                for meta in batch:
-                    name = relative(self.root, str(meta["path"]))
-                    if name.startswith(prefix):
-                        yield Entry(name, int(meta["size"]), meta.get("e_tag"))
+        folder, entries = listed(self.root, prefix)
+        with errors(self.url, "list", prefix):
+            async for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
+                for entry in entries(batch):
+                    yield entry

@@ -163,20 +163,17 @@ class S3Store:
 
     def _put_object(self, key: str, body: bytes, cond: dict[str, str]) -> str:
         """One PutObject, conditional on ``cond`` (If-Match or If-None-Match); its ETag."""
-        if self._clients is not None and "IfNoneMatch" not in cond:  # direct: If-Match only
-            done = self._clients.put_object(self.bucket, key, body, cond.get("IfMatch"))
-        else:
-            try:
-                done = self._call("put_object", Key=key, Body=body, **cond)
-            except Exception as exc:
-                etag = self._created_by(key, body, exc) if "IfNoneMatch" in cond else None
-                if etag is None:
-                    raise
-                return etag
+        try:
+            done = self._call("put_object", Key=key, Body=body, **cond)
+        except Exception as exc:
+            etag = self._created_by(key, body, exc) if cond else None
+            if etag is None:
+                raise
+            return etag
         return str(done["ETag"])
 
     def _created_by(self, key: str, body: bytes, exc: BaseException) -> str | None:
-        """After a create refused as existing: the object's ETag if it holds ``body``.
+        """After a conditional write refused: the object's ETag if it holds ``body``.
 
         botocore repeats a PutObject whose answer was lost; when the first
         attempt landed, the repeat meets its own object and gets 412. The
@@ -300,6 +297,13 @@ class S3Store:
                 etag = self._put_object(key, header + data, {"IfMatch": version})
             else:
                 etag = self._copy_rest(key, version, header + data, rest, total)
+        self._invalidate(path)
+        return etag
+
+    def copy_rest(self, path: str, version: str, first: bytes, start: int, total: int) -> str:
+        """``path`` made ``first`` then bytes ``start``.. of its ``version``, copied by S3."""
+        with s3_errors("replace", path):
+            etag = self._copy_rest(self._key(path), version, first, start, total)
         self._invalidate(path)
         return etag
 
@@ -431,6 +435,30 @@ class _StreamedBody(io.RawIOBase):
             with contextlib.suppress(Exception):
                 self._body.close()
         super().close()
+
+
+class _CheckedUpload:
+    """An upload for another backend's file: S3's errors as sealdoc's."""
+
+    def __init__(self, upload: _Upload, path: str) -> None:
+        self._upload = upload
+        self._path = path
+
+    def write(self, data: Any) -> int:
+        with s3_errors("write", self._path):
+            return self._upload.write(data)
+
+    def finish(self) -> str:
+        with s3_errors("write", self._path):
+            return self._upload.finish()
+
+    def abort(self) -> None:
+        self._upload.abort()
+
+
+def upload_for(store: S3Store, path: str, cond: dict[str, str]) -> _CheckedUpload:
+    """A multipart upload of ``path`` completed under ``cond`` (If-Match, If-None-Match)."""
+    return _CheckedUpload(_Upload(store, store._key(path), cond), path)
 
 
 class _Upload(io.RawIOBase):

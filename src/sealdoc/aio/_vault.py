@@ -17,7 +17,7 @@ from .. import _format as fmt
 from .._format import Header, ParsedHeader, Suite
 from .._heads import HEAD_READ, header_wanted, public_header
 from .._store.base import Head
-from .._store.objects import is_object_url, open_object_store
+from .._store.objects import UnsupportedOptionError, is_object_url, open_object_store
 from .._uri import KeysOrUris
 from .._vault import Vault
 from ..exceptions import DocumentNotFoundError
@@ -64,10 +64,11 @@ class AsyncVault:
             "segment_size": segment_size,
         }
         self._store: AsyncStore
-        if is_object_url(url):
+        native = _native(url, storage_options or {})
+        if native is not None:
             # S3 and Azure natively async through obstore; the rules need no
             # store of their own (doc-id checks, names, keys, binding)
-            self._store = open_object_store(url, storage_options or {})
+            self._store = native
             self._rules = Vault(_RULES_ONLY, **{**self._args, "storage_options": None})
             self._sync: Vault | None = None
         else:
@@ -212,3 +213,17 @@ class AsyncVault:
             doc_id = rules._listed(entry.path, prefix)
             if doc_id is not None:
                 yield doc_id
+
+
+def _native(url: str, options: Mapping[str, Any]) -> AsyncStore | None:
+    """obstore's async backend for S3 and Azure; None where the sync Vault's backend serves.
+
+    As the sync Vault does (``open_store``): options obstore has no
+    counterpart for go through fsspec, run in the bounded pool.
+    """
+    if not is_object_url(url):
+        return None
+    try:
+        return open_object_store(url, options)
+    except UnsupportedOptionError:
+        return None
