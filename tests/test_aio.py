@@ -444,9 +444,15 @@ def test_store_faults_are_clear_store_errors(
         assert "AAAA" not in message
 
 
-def test_unknown_storage_options_are_refused(ring: Any) -> None:
-    with pytest.raises(sealdoc.StoreError, match="'endpoint'"):
-        AsyncVault("s3://b/v", keys=ring, storage_options={"endpoint": "http://x"})
+def test_options_obstore_cannot_take_go_through_fsspec_on_both_faces(ring: Any) -> None:
+    """An s3fs option with no obstore counterpart: the s3fs path, as the sync Vault takes it."""
+    options = {"config_kwargs": {"max_pool_connections": 4}}
+    vault = AsyncVault("s3://b/v", keys=ring, storage_options=options)
+    assert type(vault._store).__name__ == "ThreadedStore"
+    assert type(vault.vault.store).__name__ == "S3Store"  # s3fs and botocore
+    native = AsyncVault("s3://b/v", keys=ring, storage_options={"region_name": "eu-west-1"})
+    assert type(native._store).__name__ == "ObjectStore"
+    assert type(native.vault.store).__name__ == "S3BlobStore"
 
 
 def _sockets() -> int:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import fsspec
 import pytest
 
 import sealdoc
@@ -278,8 +279,7 @@ def test_not_sealed_truncated_changed_and_missing_are_each_reported() -> None:
     vault.put("docs/0003", b"statement 3")
     versions.append(raw(vault, "docs/0003"))
     ring.rotate()
-    fs = vault._fs
-    root = vault._root
+    fs, root = fsspec.core.url_to_fs(vault.url)  # the memory file system under the vault
     fs.pipe_file(f"{root}/docs/0001.sdoc", b"not a sealed document")
     cut = vault.inspect("docs/0002").header_length + 3
     fs.pipe_file(f"{root}/docs/0002.sdoc", raw(vault, "docs/0002")[:cut])

@@ -164,7 +164,7 @@ def _deny_lock_configuration(vault: Vault) -> None:
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
 
-    client = vault._backend._clients.client()  # type: ignore[attr-defined]
+    client = vault._backend._s3()._clients.client()  # type: ignore[attr-defined]
     client.meta.events.register("before-call.s3.GetObjectLockConfiguration", deny)
 
 

@@ -29,6 +29,7 @@ mapped in :func:`s3_config` and :func:`azure_config` (docs/storage.md,
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -111,17 +112,32 @@ def _mapped(
             raise UnsupportedOptionError(
                 f"storage option {name!r} is not supported for {store} through obstore"
             )
+    return config, _client(config)
+
+
+def _client(config: Mapping[str, Any]) -> dict[str, Any]:
     client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "60s"}
     if str(config.get("endpoint", "")).startswith("http://"):
         client["allow_http"] = True  # an emulator, or a gateway inside the network
-    return config, client
+    return client
 
 
 def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """s3fs's ``storage_options`` as obstore's S3 config and client options."""
-    config, client = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
+    """s3fs's ``storage_options`` as obstore's S3 config and client options.
+
+    What the options leave out comes from the environment as botocore reads
+    it: the endpoint from ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, the
+    region from ``AWS_REGION`` or ``AWS_DEFAULT_REGION`` (else us-east-1).
+    """
+    config, _ = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+        if "endpoint" not in config and os.environ.get(name):
+            config["endpoint"] = os.environ[name]
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        if "region" not in config and os.environ.get(name):
+            config["region"] = os.environ[name]
     config.setdefault("region", "us-east-1")
-    return config, client
+    return config, _client(config)
 
 
 def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
