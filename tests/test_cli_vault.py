@@ -9,18 +9,23 @@ import pytest
 
 import sealdoc
 
+from .azurite import azure_options, new_container
 from .stores import new_bucket
 from .test_cli import PASS, run
 
 DOC = "C-1029/2026-11"
 
 
-@pytest.fixture(params=["file", "s3"])
+@pytest.fixture(params=["file", "s3", "azure"])
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, str]]:
     """A store URL and the environment a subprocess needs to reach it."""
     assert run(tmp_path, "keys", "init").returncode == 0
     if request.param == "file":
         return f"file://{tmp_path}/vault", {}
+    if request.param == "azure":  # Azurite, reached as adlfs users reach Azure
+        endpoint = request.getfixturevalue("azurite_endpoint")
+        env = {"AZURE_STORAGE_CONNECTION_STRING": azure_options(endpoint)["connection_string"]}
+        return f"az://{new_container(endpoint)}/vault", env
     endpoint = request.getfixturevalue("moto_endpoint")
     return f"s3://{new_bucket(endpoint)}/vault", {"AWS_ENDPOINT_URL": endpoint}
 

@@ -141,9 +141,18 @@ def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
 
 
 def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """adlfs's ``storage_options`` as obstore's Azure config and client options."""
+    """adlfs's ``storage_options`` as obstore's Azure config and client options.
+
+    With no credentials in the options, ``AZURE_STORAGE_CONNECTION_STRING``
+    is read as adlfs reads it; obstore reads the other ``AZURE_STORAGE_*``.
+    """
     nested = {"connection_string": _connection_string}
-    return _mapped(options, _AZURE_NAMES, nested, "Azure")
+    config, _ = _mapped(options, _AZURE_NAMES, nested, "Azure")
+    credentials = ("account_key", "sas_key", "skip_signature")
+    from_env = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    if from_env and not any(name in config for name in credentials):
+        config = {**_connection_string(from_env), **config}
+    return config, _client(config)
 
 
 def is_object_url(url: str) -> bool:
