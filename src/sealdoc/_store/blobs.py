@@ -28,6 +28,7 @@ which release the GIL while Rust does the request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import io
@@ -43,7 +44,16 @@ from ..exceptions import (
 )
 from .base import Entry, Head
 from .common import Rooted
-from .objects import PART, EmptyRangeError, connect, errors, is_s3, listed, ranged
+from .objects import (
+    PART,
+    EmptyRangeError,
+    NoContainerError,
+    connect,
+    errors,
+    is_s3,
+    listed,
+    ranged,
+)
 
 if TYPE_CHECKING:
     from .s3 import S3Store
@@ -77,7 +87,7 @@ class BlobStore(Rooted):
         import obstore  # noqa: PLC0415 - an optional extra
 
         folder, entries = listed(self.root, prefix)
-        with errors(self._url, "list", prefix):
+        with contextlib.suppress(NoContainerError), errors(self._url, "list", prefix):
             for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
                 yield from entries(batch)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -122,22 +122,75 @@ def _client(config: Mapping[str, Any]) -> dict[str, Any]:
     return client
 
 
-def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """s3fs's ``storage_options`` as obstore's S3 config and client options.
+def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """s3fs's ``storage_options`` as obstore's S3 config, client options and credentials.
 
-    What the options leave out comes from the environment as botocore reads
-    it: the endpoint from ``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL``, the
-    region from ``AWS_REGION`` or ``AWS_DEFAULT_REGION`` (else us-east-1).
+    What the options leave out comes from where botocore (and so s3fs)
+    finds it: the endpoint from ``AWS_ENDPOINT_URL_S3`` or
+    ``AWS_ENDPOINT_URL``; the credentials and region from botocore's own
+    chain (environment, ``profile`` or ``AWS_PROFILE`` in the shared files,
+    SSO, web identity, container and instance roles), which obstore alone
+    does not read all of. No credentials anywhere is a StoreError caused by
+    botocore's NoCredentialsError, as on the s3fs path.
     """
+    options = dict(options)
+    profile = options.pop("profile", None)
     config, _ = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
     for name in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
         if "endpoint" not in config and os.environ.get(name):
             config["endpoint"] = os.environ[name]
-    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
-        if "region" not in config and os.environ.get(name):
-            config["region"] = os.environ[name]
+    credentials = None
+    if not config.get("skip_signature") and "access_key_id" not in config:
+        credentials, region = _botocore_chain(profile)
+        if region and "region" not in config:
+            config["region"] = region
     config.setdefault("region", "us-east-1")
-    return config, _client(config)
+    return config, _client(config), credentials
+
+
+def _botocore_chain(profile: str | None) -> tuple[Any, str | None]:
+    """botocore's credentials (as an obstore credential provider) and region."""
+    try:
+        import botocore.session  # noqa: PLC0415 - comes with the s3 extra
+        from botocore.exceptions import NoCredentialsError  # noqa: PLC0415
+    except ImportError:  # obstore alone: its own reading of the environment
+        return None, None
+    try:
+        session = botocore.session.Session(profile=profile)
+        found = session.get_credentials()
+        region = session.get_config_variable("region")
+    except Exception as exc:  # a profile that is not there, a broken shared file
+        raise StoreError(f"botocore could not read the AWS settings: {exc}") from exc
+    if found is None:
+        raise StoreError("no AWS credentials were found (NoCredentialsError)") from (
+            NoCredentialsError()
+        )
+    return _BotocoreCredentials(found), region
+
+
+class _BotocoreCredentials:
+    """obstore's credential provider over botocore's credentials, refreshed as botocore does.
+
+    Static credentials never expire; refreshable ones (roles, SSO) are asked
+    again every few minutes, and botocore refreshes them before they end.
+    """
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+        self._refreshable = hasattr(credentials, "refresh_needed")
+
+    def __repr__(self) -> str:
+        return "_BotocoreCredentials()"  # never the keys
+
+    def __call__(self) -> dict[str, Any]:
+        frozen = self._credentials.get_frozen_credentials()
+        expires = datetime.now(timezone.utc) + timedelta(minutes=5) if self._refreshable else None
+        return {
+            "access_key_id": frozen.access_key,
+            "secret_access_key": frozen.secret_key,
+            "token": frozen.token,
+            "expires_at": expires,
+        }
 
 
 def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -172,8 +225,15 @@ def connect(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
     root = parts.path.strip("/")
     with errors(url, "open", ""):
         if parts.scheme in ("s3", "s3a"):
-            config, client = s3_config(options)
+            try:
+                config, client, credentials = s3_config(options)
+            except UnsupportedOptionError:
+                raise
+            except StoreError as exc:
+                raise StoreError(f"the store {url} cannot be opened: {exc}") from exc
             kwargs: Any = {"config": config, "client_options": client, "retry_config": _RETRY}
+            if credentials is not None:
+                kwargs["credential_provider"] = credentials
             store: Any = S3Store(parts.netloc, **kwargs)
         else:
             container, _, host = parts.netloc.partition("@")
@@ -237,13 +297,15 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
         raise
     except (oe.NotFoundError, FileNotFoundError) as exc:
         if what == "write" or any(code in str(exc) for code in _NO_CONTAINER):
-            raise StoreError(f"the store {url} has no such bucket or container") from exc
+            raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
         if is_unsatisfiable(exc):
             raise EmptyRangeError(f"{path!r} in {url} has no bytes there") from exc
+        if any(code in str(exc) for code in _NO_CONTAINER):
+            raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise StoreError(
             f"the store {url} failed to {what} {path!r}: {type(exc).__name__}: {first[:300]}"
@@ -252,6 +314,15 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
 
 class EmptyRangeError(StoreError):
     """A range past the object's end (an empty object, or a body offset past it)."""
+
+
+class NoContainerError(StoreError):
+    """The bucket or container is not there.
+
+    A listing of it is empty, as a listing of a folder that is not there:
+    the bulk jobs then refuse it as an empty store ("check the URL"), and
+    ``allow_empty`` accepts it.
+    """
 
 
 class ObjectStore:
@@ -328,7 +399,7 @@ class ObjectStore:
         import obstore  # noqa: PLC0415
 
         folder, entries = listed(self.root, prefix)
-        with errors(self.url, "list", prefix):
+        with contextlib.suppress(NoContainerError), errors(self.url, "list", prefix):
             async for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
                 for entry in entries(batch):
                     yield entry
