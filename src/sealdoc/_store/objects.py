@@ -236,13 +236,25 @@ def connect(url: str, options: Mapping[str, Any]) -> tuple[Any, str]:
                 kwargs["credential_provider"] = credentials
             store: Any = S3Store(parts.netloc, **kwargs)
         else:
-            container, _, host = parts.netloc.partition("@")
-            config, client = azure_config(options)
-            if host and "account_name" not in config:
-                config["account_name"] = host.split(".", 1)[0]
+            container, config, client = azure_target(url, options)
             kwargs = {"config": config, "client_options": client, "retry_config": _RETRY}
             store = AzureStore(container, **kwargs)
     return store, root
+
+
+def azure_target(
+    url: str, options: Mapping[str, Any]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The container of an Azure URL, its obstore config and client options.
+
+    ``abfs://container@account.dfs.core.windows.net/path`` (adlfs's form)
+    names the account in the URL.
+    """
+    container, _, host = urlsplit(url).netloc.partition("@")
+    config, client = azure_config(options)
+    if host and "account_name" not in config:
+        config["account_name"] = host.split(".", 1)[0]
+    return container, config, client
 
 
 def open_object_store(url: str, options: Mapping[str, Any]) -> ObjectStore:
