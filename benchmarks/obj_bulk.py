@@ -120,7 +120,7 @@ def s3(count: int, repeats: int, profile: bool) -> dict[str, Any]:
 
 
 @contextmanager
-def _azurite() -> Iterator[str]:
+def azurite() -> Iterator[str]:
     from tests.azurite import running
 
     with (
@@ -133,7 +133,7 @@ def _azurite() -> Iterator[str]:
 def azure(count: int, repeats: int, profile: bool) -> dict[str, Any]:
     from tests.azurite import azure_options, new_container
 
-    with _azurite() as endpoint:
+    with azurite() as endpoint:
         container = new_container(endpoint)
         options = azure_options(endpoint)
         figures, keys, store = _rewrap_cpu(f"az://{container}/v", options, count, repeats, profile)

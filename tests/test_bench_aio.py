@@ -35,5 +35,7 @@ def test_the_aio_benchmark_runs_and_reports_every_figure() -> None:
         "aio_get_cpu_ms",
         "sync_get_cpu_ms",
         "aio_vs_sync_get_20ms",
+        "azurite_aio_vs_sync_get",
+        "azurite_aio_vs_sync_get_20ms",
     }
     assert all(value > 0 for value in figures.values())
