@@ -37,14 +37,22 @@ from s3_proxy import moto_process, proxy_process
 KIB = 1024
 
 
-def cpu_per_call(loop: asyncio.AbstractEventLoop, fn: Any, n: int) -> float:
-    """Milliseconds of this process's CPU per awaited ``fn()``, best of 3."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.process_time()
-        loop.run_until_complete(_many(fn, n))
-        best = min(best, time.process_time() - start)
-    return round(best / n * 1000, 3)
+def cpu_interleaved(
+    calls: dict[str, tuple[asyncio.AbstractEventLoop, Any]], n: int, rounds: int = 5
+) -> dict[str, float]:
+    """Milliseconds of CPU per awaited call of each, the best of ``rounds`` blocks of ``n``.
+
+    The blocks alternate (one of each per round), so that a neighbour's
+    load on a shared machine falls on every figure alike, not on whichever
+    ran while it peaked: the ratios are then steadier than the figures.
+    """
+    best = dict.fromkeys(calls, float("inf"))
+    for _ in range(rounds):
+        for name, (loop, fn) in calls.items():
+            start = time.process_time()
+            loop.run_until_complete(_many(fn, n))
+            best[name] = min(best[name], time.process_time() - start)
+    return {name: round(spent / n * 1000, 3) for name, spent in best.items()}
 
 
 async def _many(fn: Any, n: int) -> None:
@@ -122,13 +130,17 @@ def measure(reads: int = 200, docs: int = 200) -> dict[str, Any]:
         fs_loop = asyncio.new_event_loop()  # s3fs's async API on a loop of its own
         fs = s3fs.S3FileSystem(**options, skip_instance_cache=True, asynchronous=True, loop=fs_loop)
         fs_loop.run_until_complete(fs.set_session())
-        figures: dict[str, Any] = {
-            "obstore_ranged_get_ms": cpu_per_call(loop, bare, reads),
-            "aio_seek_read_ms": cpu_per_call(loop, seek_read_of(reader), reads),
-            "aio_seek_read_seg16k_ms": cpu_per_call(loop, seek_read_of(reader16), reads),
-            "aio_open_seek_read_ms": cpu_per_call(loop, open_seek_read, reads),
-            "s3fs_cat_file_ms": cpu_per_call(fs_loop, cat, reads),
-        }
+        figures: dict[str, Any] = cpu_interleaved(
+            {
+                "obstore_ranged_get_ms": (loop, bare),
+                "aio_seek_read_ms": (loop, seek_read_of(reader)),
+                "aio_seek_read_seg16k_ms": (loop, seek_read_of(reader16)),
+                "aio_open_seek_read_ms": (loop, open_seek_read),
+                "s3fs_cat_file_ms": (fs_loop, cat),
+            },
+            max(1, reads // 5),
+            rounds=5 if reads >= 5 else 1,
+        )
         figures.update(_ratios(figures))
 
         figures.update(
