@@ -568,7 +568,7 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
         results["aio_reads"] = aio_reads.measure(50 if quick else 500, 100 if quick else 1000)
         # bulk rewrap CPU per document through obstore, S3 and Azurite (issue 21)
         obj_bulk = importlib.import_module("obj_bulk")
-        results["obj_bulk"] = obj_bulk.measure(100 if quick else 1000, 2 if quick else 3)
+        results["obj_bulk"] = obj_bulk.measure(200 if quick else 1000, 2 if quick else 3)
     return results
 
 
