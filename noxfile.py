@@ -23,7 +23,16 @@ BENCH_PEERS = ["tink", "aws-encryption-sdk", "aws-cryptographic-material-provide
 # for the provider benchmarks: SoftHSM2 through python-pkcs11, KMS on moto's server
 # (the extras as users install them, no pins of their own)
 # waitress: serves moto with keep-alive, as S3 keeps connections (benchmarks/s3_proxy.py)
-BENCH_PROVIDERS = [".[pkcs11,s3,aws,dask]", "moto[server]>=5.1", "waitress>=3"]
+# objects: obstore, the S3 and Azure backend of issue 21's benchmarks (aio_reads.py,
+# obj_bulk.py); azure-storage-blob creates their Azurite container (tests/azurite.py,
+# which imports pytest)
+BENCH_PROVIDERS = [
+    ".[pkcs11,s3,aws,dask,objects]",
+    "moto[server]>=5.1",
+    "waitress>=3",
+    "azure-storage-blob>=12.19",
+    "pytest",
+]
 # A fresh `pip install '.[all]'` must finish within this (issue 15: "under 2
 # minutes"). Measured on this project's 2-core machine with pip 26.3 and no
 # download cache: 41-46 s, nearly all of it downloads (79 s with the machine

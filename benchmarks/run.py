@@ -566,6 +566,9 @@ def bulk(tmp: Path, quick: bool) -> dict[str, Any]:
     if importlib.util.find_spec("obstore") is not None:  # sealdoc.aio on S3 (issue 21)
         aio_reads = importlib.import_module("aio_reads")
         results["aio_reads"] = aio_reads.measure(50 if quick else 500, 100 if quick else 1000)
+        # bulk rewrap CPU per document through obstore, S3 and Azurite (issue 21)
+        obj_bulk = importlib.import_module("obj_bulk")
+        results["obj_bulk"] = obj_bulk.measure(200 if quick else 1000, 2 if quick else 3)
     return results
 
 
@@ -788,6 +791,10 @@ def _report(results: dict[str, Any]) -> None:
         import aio_reads  # benchmarks/aio_reads.py, on the path since bulk()
 
         failed += aio_reads.report(b["aio_reads"])
+    if "obj_bulk" in b:
+        import obj_bulk  # benchmarks/obj_bulk.py, on the path since bulk()
+
+        failed += obj_bulk.report(b["obj_bulk"])
     dk = b["dask"]
     print(
         f"INFO  Dask LocalCluster (2 workers) vs the local engine: {dk['dask_vs_local']:.2f}x "

@@ -109,3 +109,35 @@ def moto_process(*, keep_alive: bool = False) -> Iterator[int]:
     finally:
         child.kill()
         child.wait()
+
+
+_PROXY = (
+    "import sys, time\n"
+    "sys.path.insert(0, sys.argv[1])\n"
+    "from s3_proxy import Proxy\n"
+    "proxy = Proxy(int(sys.argv[2]), delay=float(sys.argv[3]))\n"
+    "print(proxy.url, flush=True)\n"
+    "time.sleep(10**9)\n"
+)
+
+
+@contextmanager
+def proxy_process(port: int, delay: float) -> Iterator[str]:
+    """A :class:`Proxy` delaying each request by ``delay`` s, in a process of its own; its URL.
+
+    Its threads' CPU is then not counted as the client's, and do not take
+    the client's GIL.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _PROXY, here, str(port), str(delay)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        yield child.stdout.readline().strip()
+    finally:
+        child.kill()
+        child.wait()

@@ -8,6 +8,7 @@ test session on a free 127.0.0.1 port, with the emulator's well-known
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -50,11 +51,15 @@ def _installed() -> Path:
     return binary
 
 
-@pytest.fixture(scope="session")
-def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running(workdir: Path) -> Iterator[str]:
+    """An in-memory Azurite blob server on a free 127.0.0.1 port; yields its account endpoint.
+
+    Also used by benchmarks/obj_bulk.py, which measures the client's CPU
+    beside it (Azurite's own CPU is node's, in its own process).
+    """
     binary = _installed()
     port = _free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
         [
             str(binary),
@@ -88,6 +93,12 @@ def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:  # it may still be closing its connections
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running(tmp_path_factory.mktemp("azurite")) as endpoint:
+        yield endpoint
 
 
 def azure_options(endpoint: str) -> dict[str, str]:

@@ -27,9 +27,15 @@ def test_the_aio_benchmark_runs_and_reports_every_figure() -> None:
     assert set(figures) >= {
         "obstore_ranged_get_ms",
         "aio_seek_read_ms",
+        "aio_seek_read_seg16k_ms",
         "aio_open_seek_read_ms",
         "s3fs_cat_file_ms",
         "aio_get_docs_per_s",
         "sync_get_docs_per_s",
+        "aio_get_cpu_ms",
+        "sync_get_cpu_ms",
+        "aio_vs_sync_get_20ms",
+        "azurite_aio_vs_sync_get",
+        "azurite_aio_vs_sync_get_20ms",
     }
     assert all(value > 0 for value in figures.values())

@@ -17,12 +17,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from .. import _format as fmt
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-# Below this many bytes a segment run is opened or sealed on the loop itself:
-# a thread hop costs more than the AEAD (about 20 us for 64 KiB).
-INLINE_CRYPTO = 256 * 1024
+# Up to this many bytes a segment run is opened or sealed on the loop itself:
+# a thread hop costs about as much CPU as the AEAD of one default segment
+# (80-100 us against 100-120 us for 256 KiB here), and stalls the loop far
+# less than the 10 ms allowed. One whole default segment with its tag fits:
+# a 16 KiB read inside one is then not sent to a thread (docs/performance.md).
+INLINE_CRYPTO = fmt.DEFAULT_SEGMENT_SIZE + fmt.TAG_LEN
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
