@@ -211,18 +211,28 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
     except SealdocError:
         raise
     except (oe.NotFoundError, FileNotFoundError) as exc:
-        if what == "write" or any(code in str(exc) for code in _NO_CONTAINER):
-            raise StoreError(f"the store {url} has no such bucket or container") from exc
+        if what == "write" or _no_container(exc):
+            raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
         if is_unsatisfiable(exc):
             raise EmptyRangeError(f"{path!r} in {url} has no bytes there") from exc
+        if _no_container(exc):  # a listing's 404 is a GenericError, its code in the body
+            raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise StoreError(
             f"the store {url} failed to {what} {path!r}: {type(exc).__name__}: {first[:300]}"
         ) from exc
+
+
+def _no_container(exc: BaseException) -> bool:
+    return any(code in str(exc) for code in _NO_CONTAINER)
+
+
+class NoContainerError(StoreError):
+    """The URL's bucket or container does not exist."""
 
 
 class EmptyRangeError(StoreError):
