@@ -6,8 +6,9 @@ onto itself with ``replace_header`` (conditional on the version they read),
 which is exactly what a bulk job does with an older version it read. At the
 end every document must hold the last version its owner's put returned:
 a replace that won against a newer put would show up as an older version.
-On a local folder and on S3 (moto's server, documents under one part, so
-the conditional PutObject is the guard moto enforces).
+On a local folder, on S3 (moto's server, documents under one part, so
+the conditional PutObject is the guard moto enforces) and on Azure Blob
+(Azurite: a conditional Put Blob); both object stores through obstore.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import pytest
 import sealdoc
 from sealdoc import DocumentChangedError, DocumentNotFoundError, Vault
 
+from .azurite import azure_options, new_container
 from .stores import new_bucket, s3_options
 
 SECRET = bytes(range(32))
@@ -136,6 +138,15 @@ def test_no_put_is_lost_on_s3(moto_endpoint: str) -> None:
     for _ in range(2):
         bucket = new_bucket(moto_endpoint)
         r, _c = _round(f"s3://{bucket}/vault", s3_options(moto_endpoint))
+        replaced += r
+    assert replaced > 0
+
+
+def test_no_put_is_lost_on_azure(azurite_endpoint: str) -> None:
+    replaced = 0
+    for _ in range(2):
+        container = new_container(azurite_endpoint)
+        r, _c = _round(f"az://{container}/vault", azure_options(azurite_endpoint))
         replaced += r
     assert replaced > 0
 
