@@ -15,10 +15,16 @@ import sealdoc
 from sealdoc.exceptions import DocumentChangedError
 
 from .objstores import Backend
-from .proxy import CountingProxy, Request
+from .proxy import LOSE_AFTER, Canned, CountingProxy, FaultProxy, Request
+from .stores import new_bucket
 
 MIB = 1 << 20
 SEG = 1024  # small segments: every read below crosses one
+PRECONDITION_FAILED = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code>'
+    b"<Message>At least one of the pre-conditions you specified did not hold</Message>"
+    b"<Condition>If-Match</Condition></Error>"
+)
 
 
 @pytest.fixture
@@ -122,3 +128,44 @@ def test_bytes_moved_by_a_header_rewrap_of_a_12_mib_document(
         assert size < down < size + MIB
     assert vault.get("big") == data
     assert list(vault.inventory().counts.values()) == [1]
+
+
+def test_a_multipart_replace_whose_answer_was_lost_is_reported_as_written(
+    moto_endpoint: str, ring: Any
+) -> None:
+    """S3 over one part: the completion landed, its answer was lost, botocore repeats it.
+
+    Real S3 answers the repeat 412 (the object is no longer the version in
+    If-Match: it is ours); moto ignores If-Match there, so the proxy answers
+    the repeat as S3 does. The object is this upload's if its ETag is the
+    one its parts make.
+    """
+    completions: list[Request] = []
+    stale = Canned(412, PRECONDITION_FAILED)
+    first = [LOSE_AFTER]  # what the first completion meets; any repeat is refused as stale
+
+    def fault(request: Request) -> object:
+        if request.method == "POST" and "uploadId=" in request.target:
+            completions.append(request)
+            return first[0] if len(completions) == 1 else stale
+        return None
+
+    backend = Backend("s3", moto_endpoint, new_bucket(moto_endpoint))
+    with FaultProxy(moto_endpoint, fault) as proxy:
+        vault = backend.vault(ring, proxy.endpoint)
+        vault.put("big", b"small first")
+        store: Any = vault.store
+        path = vault.path_of("big")
+        old = store.read_head(path, 64).version
+        sealed = vault._sealed("big", os.urandom(6 * MIB), None)
+        new = store.replace(path, old, lambda f: f.write(sealed))
+        assert len(completions) == 2  # botocore repeated it
+        head = store.read_head(path, 64)
+        assert (head.version, head.size) == (new, len(sealed))
+        # the version in If-Match is stale (another writer's object): still a change
+        completions.clear()
+        first[0] = stale
+        other = vault._sealed("big", os.urandom(6 * MIB), None)
+        with pytest.raises(DocumentChangedError):
+            store.replace(path, old, lambda f: f.write(other))
+        assert store.read_head(path, 64).version == new

@@ -29,6 +29,7 @@ mapped in :func:`s3_config` and :func:`azure_config` (docs/storage.md,
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
@@ -121,7 +122,15 @@ def s3_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     """s3fs's ``storage_options`` as obstore's S3 config and client options."""
     config, client = _mapped(options, _S3_NAMES, {"client_kwargs": _s3_client_kwargs}, "S3")
     config.setdefault("region", "us-east-1")
+    # obstore reads the endpoint from the environment too (as botocore does), but
+    # refuses its plain HTTP ("builder error") unless told
+    if "endpoint" not in config and _env_endpoint().startswith("http://"):
+        client["allow_http"] = True
     return config, client
+
+
+def _env_endpoint() -> str:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
 
 
 def azure_config(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
