@@ -200,6 +200,22 @@ class Canned:
     body: bytes
 
 
+class FirstAnswered:
+    """A fault: the first ``times`` requests (every one if negative) get ``answer`` instead."""
+
+    def __init__(self, answer: Canned, times: int) -> None:
+        self._answer = answer
+        self._left = times
+        self.answered = 0
+
+    def __call__(self, request: Request) -> Canned | None:
+        if self._left == 0:
+            return None
+        self._left -= 1
+        self.answered += 1
+        return self._answer
+
+
 LOSE_BEFORE = "lose before"  # close the connection; the server never sees the request
 LOSE_AFTER = "lose after"  # forward, then close before the answer: the request landed
 

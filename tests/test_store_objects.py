@@ -27,7 +27,15 @@ from sealdoc.exceptions import (
 
 from .azurite import ACCOUNT, ACCOUNT_KEY
 from .objstores import BUSY, Backend
-from .proxy import LOSE_AFTER, LOSE_BEFORE, Canned, CountingProxy, FaultProxy, Request
+from .proxy import (
+    LOSE_AFTER,
+    LOSE_BEFORE,
+    Canned,
+    CountingProxy,
+    FaultProxy,
+    FirstAnswered,
+    Request,
+)
 
 ODD = ["with space", "ümlaut/é", "a+b=c&d", "percent%41", "hash#tag", "what?now", "tilde~star"]
 
@@ -147,30 +155,18 @@ def test_a_sas_token_reaches_every_azure_request(azurite_endpoint: str, ring: An
             other.get("with space")  # Azurite refuses a SAS that does not verify
 
 
-def _throttling(backend: Backend, times: int) -> Any:
-    """A fault: the first ``times`` requests (all if negative) answered 503 as the service does."""
-    left = [times]
-    busy = Canned(503, BUSY[backend.name])
-
-    def fault(request: Request) -> object:
-        if left[0] == 0:
-            return None
-        left[0] -= 1
-        return busy
-
-    return fault
-
-
 def test_throttling_backs_off_then_succeeds(backend: Backend, ring: Any) -> None:
-    with FaultProxy(backend.endpoint, _throttling(backend, 2)) as proxy:
+    busy = FirstAnswered(Canned(503, BUSY[backend.name]), 2)
+    with FaultProxy(backend.endpoint, busy) as proxy:
         vault = backend.vault(ring, proxy.endpoint)
         vault.put("doc", b"statement")
         assert vault.get("doc") == b"statement"
-    assert len(proxy.requests) >= 4  # two refused, then the put and the get's reads
+    assert busy.answered == 2
 
 
 def test_throttling_that_lasts_is_a_clear_store_error(backend: Backend, ring: Any) -> None:
-    with FaultProxy(backend.endpoint, _throttling(backend, -1)) as proxy:
+    busy = FirstAnswered(Canned(503, BUSY[backend.name]), -1)
+    with FaultProxy(backend.endpoint, busy) as proxy:
         vault = backend.vault(ring, proxy.endpoint)
         start = time.monotonic()
         with pytest.raises(StoreError) as caught:
@@ -181,7 +177,7 @@ def test_throttling_that_lasts_is_a_clear_store_error(backend: Backend, ring: An
     assert "503" in message or "SlowDown" in message or "ServerBusy" in message, message
     assert "Traceback" not in message
     assert "\n" not in message
-    assert len(proxy.requests) == 5  # the first try and 4 retries
+    assert len(proxy.requests) == busy.answered == 5  # the first try and 4 retries
     assert elapsed < 30  # bounded back-off
 
 
@@ -281,8 +277,12 @@ def test_an_unreachable_endpoint_is_a_clear_store_error(backend: Backend, ring: 
 
 
 def test_a_missing_bucket_or_container_is_a_clear_store_error(backend: Backend, ring: Any) -> None:
-    """Named as such, on a HEAD (no body to say so) as on a GET; it lists as an empty store."""
-    missing = Backend(backend.name, backend.endpoint, f"missing-{backend.bucket}")
+    """Named as such, on a HEAD (no body to say so) as on a GET; it lists as an empty store.
+
+    "416" in the name: an error's text was once taken for HTTP 416 wherever
+    those digits appeared (a request id, a port, a name).
+    """
+    missing = Backend(backend.name, backend.endpoint, f"missing-416-{backend.bucket}")
     vault = missing.vault(ring)
     for call in (
         lambda: vault.put("doc", b"x"),

@@ -206,8 +206,12 @@ def listed(root: str, prefix: str) -> tuple[str | None, Callable[[Any], Iterator
 
 
 def is_unsatisfiable(exc: BaseException) -> bool:
-    """A ranged read past the end (an empty object): HTTP 416."""
-    return "416" in str(exc)
+    """A ranged read past the end (an empty object): HTTP 416.
+
+    The status as obstore words it: a bare "416" also turns up in request ids,
+    durations, ports and bucket names of other errors.
+    """
+    return "status code: 416 " in str(exc)
 
 
 @contextlib.contextmanager
