@@ -216,6 +216,13 @@ class FirstAnswered:
         return self._answer
 
 
+@attrs.frozen
+class Without:
+    """Forward the request without these headers (a store that ignores ``range``, say)."""
+
+    names: frozenset[str]
+
+
 LOSE_BEFORE = "lose before"  # close the connection; the server never sees the request
 LOSE_AFTER = "lose after"  # forward, then close before the answer: the request landed
 
@@ -269,7 +276,12 @@ class _FaultHandler(BaseHTTPRequestHandler):
             return
         upstream = http.client.HTTPConnection(self.server.upstream, timeout=30)
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            dropped = action.names if isinstance(action, Without) else frozenset()
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() != "transfer-encoding" and k.lower() not in dropped
+            }
             upstream.request(self.command, self.path, body=body, headers=headers)
             answer = upstream.getresponse()
             data = answer.read()

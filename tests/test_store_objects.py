@@ -10,6 +10,7 @@ server (tests/proxy.py) sees or breaks what goes over the wire.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -35,6 +36,7 @@ from .proxy import (
     FaultProxy,
     FirstAnswered,
     Request,
+    Without,
 )
 
 ODD = ["with space", "ümlaut/é", "a+b=c&d", "percent%41", "hash#tag", "what?now", "tilde~star"]
@@ -326,3 +328,42 @@ def test_a_missing_document_is_document_not_found(backend: Backend, ring: Any) -
         with pytest.raises(DocumentNotFoundError):
             call()
     assert not vault.exists("doc")
+
+
+def test_a_store_that_ignores_range_fails_the_read_and_writes_nothing(
+    moto_endpoint: str,
+) -> None:
+    """An S3 gateway that answers a ranged GET with the whole object (200).
+
+    A rewrap that took that for the body after the header would write a
+    document no key opens: obstore refuses the answer, the job reports the
+    document failed, and it still opens. (S3 only: Azure signs the Range
+    header, so a proxy cannot drop it and still be answered.)
+    """
+    ring = sealdoc.MemoryKeyring()
+    backend = Backend("s3", moto_endpoint, _bucket(moto_endpoint))
+    data = os.urandom(100_000)
+    backend.vault(ring, segment_size=1024).put("doc", data)
+    ignored = Without(frozenset({"range"}))
+    with FaultProxy(moto_endpoint, lambda r: ignored if r.method == "GET" else None) as proxy:
+        vault = backend.vault(ring, proxy.endpoint)
+        with pytest.raises(StoreError, match=backend.url):
+            vault.open("doc")
+        ring.rotate()
+        report = vault.rewrap_all()
+        assert (report.rewritten, len(report.failed)) == (0, 1)
+        assert not any(r.method in ("PUT", "POST") for r in proxy.requests)
+    assert backend.vault(ring).get("doc") == data
+
+
+def test_a_listing_is_pushed_down_to_the_prefixs_folder(backend: Backend, ring: Any) -> None:
+    vault = backend.vault(ring)
+    for doc_id in ("a/1", "a/2", "ab/3", "b/4", "a/x/5"):
+        vault.put(doc_id, b"x")
+    with CountingProxy(backend.endpoint) as proxy:
+        through = backend.vault(ring, proxy.endpoint)
+        assert sorted(through.list("a/")) == ["a/1", "a/2", "a/x/5"]
+        assert sorted(through.list("a")) == ["a/1", "a/2", "a/x/5", "ab/3"]
+        assert sorted(through.list("a/x")) == ["a/x/5"]
+    prefixes = [parse_qs(urlsplit(r.target).query).get("prefix") for r in proxy.requests]
+    assert prefixes == [["v/a/"], ["v/"], ["v/a/"]]  # the folder: b/ is filtered out there
