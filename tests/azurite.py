@@ -89,9 +89,9 @@ def running(workdir: Path) -> Iterator[str]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # it may still be closing its connections
-            process.kill()
+            process.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # it waits for clients' idle keep-alive connections
+            process.kill()  # in-memory: nothing to lose
             process.wait(timeout=10)
 
 

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.browser",
     "tests.serving",
     "tests.azurite",
+    "tests.objstores",
     "tests.pg",
 ]
 

@@ -1,20 +1,29 @@
-"""A counting HTTP proxy on 127.0.0.1, put between a client and moto's server.
+"""Proxies on 127.0.0.1, put between a client and a test server (moto, Azurite).
 
-It forwards TCP both ways, counts the bytes in each direction and parses the
-client's side into requests (method, target, headers), so that a test or a
-benchmark can see what went over the wire: bytes uploaded and downloaded,
-how many requests of which kind, and which conditional headers they carried.
-An optional ``delay`` sleeps before forwarding each request (a WAN-like
-latency).
+:class:`CountingProxy` forwards TCP both ways, counts the bytes in each
+direction and parses the client's side into requests (method, target,
+headers), so that a test or a benchmark can see what went over the wire:
+bytes uploaded and downloaded, how many requests of which kind, and which
+conditional headers they carried. An optional ``delay`` sleeps before
+forwarding each request (a WAN-like latency).
+
+:class:`FaultProxy` works at the HTTP level: for each request, ``fault``
+decides whether it is forwarded, answered with a canned error (throttling,
+a refused key), or its answer is lost (the connection closed before or
+after the server got it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -30,15 +39,16 @@ class CountingProxy:
     """``with CountingProxy(upstream_port) as proxy:`` then use ``proxy.endpoint``."""
 
     def __init__(self, upstream: str, *, delay: float = 0.0) -> None:
-        host, _, port = upstream.rpartition("//")[2].partition(":")
-        self._upstream = (host, int(port))
+        # an endpoint may have a path (Azurite's account): the proxy forwards what it is sent
+        parts = urlsplit(upstream)
+        self._upstream = (str(parts.hostname), int(parts.port or 80))
         self._delay = delay
         self._lock = threading.Lock()
         self.sent = 0  # client -> server bytes
         self.received = 0  # server -> client bytes
         self.requests: list[Request] = []
         self._server = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self.endpoint = _with_path(self._server.getsockname()[1], upstream)
         self._stop = False
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
@@ -175,3 +185,124 @@ def _close(sock: socket.socket) -> None:
     with contextlib.suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
     sock.close()
+
+
+def _with_path(port: int, upstream: str) -> str:
+    """This proxy's endpoint, with the upstream endpoint's path (Azurite's account)."""
+    return f"http://127.0.0.1:{port}{urlsplit(upstream).path.rstrip('/')}"
+
+
+@attrs.frozen
+class Canned:
+    """An answer the proxy gives itself, without forwarding (S3's SlowDown, a refused key)."""
+
+    status: int
+    body: bytes
+
+
+class FirstAnswered:
+    """A fault: the first ``times`` requests (every one if negative) get ``answer`` instead."""
+
+    def __init__(self, answer: Canned, times: int) -> None:
+        self._answer = answer
+        self._left = times
+        self.answered = 0
+
+    def __call__(self, request: Request) -> Canned | None:
+        if self._left == 0:
+            return None
+        self._left -= 1
+        self.answered += 1
+        return self._answer
+
+
+@attrs.frozen
+class Without:
+    """Forward the request without these headers (a store that ignores ``range``, say)."""
+
+    names: frozenset[str]
+
+
+LOSE_BEFORE = "lose before"  # close the connection; the server never sees the request
+LOSE_AFTER = "lose after"  # forward, then close before the answer: the request landed
+
+
+class FaultProxy(ThreadingHTTPServer):
+    """``with FaultProxy(upstream, fault) as proxy:`` then use ``proxy.endpoint``.
+
+    ``fault(request)`` is called under a lock for each request, in order:
+    None forwards it, a :class:`Canned` answers it, :data:`LOSE_BEFORE` or
+    :data:`LOSE_AFTER` loses its answer. ``requests`` lists them all.
+    """
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, fault: Callable[[Request], object]) -> None:
+        super().__init__(("127.0.0.1", 0), _FaultHandler)
+        self.upstream = str(urlsplit(upstream).netloc)
+        self.endpoint = _with_path(self.server_address[1], upstream)
+        self.fault = fault
+        self.lock = threading.Lock()
+        self.requests: list[Request] = []
+
+    def __enter__(self) -> FaultProxy:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _FaultHandler(BaseHTTPRequestHandler):
+    server: FaultProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _any(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        with self.server.lock:
+            self.server.requests.append(request)
+            action = self.server.fault(request)
+        if action == LOSE_BEFORE:
+            self.close_connection = True
+            return
+        if isinstance(action, Canned):
+            self._answer(action.status, [("Content-Type", "application/xml")], action.body)
+            return
+        upstream = http.client.HTTPConnection(self.server.upstream, timeout=30)
+        try:
+            dropped = action.names if isinstance(action, Without) else frozenset()
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() != "transfer-encoding" and k.lower() not in dropped
+            }
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+        finally:
+            upstream.close()
+        if action == LOSE_AFTER:
+            self.close_connection = True
+            return
+        self._answer(answer.status, answer.getheaders(), data)
+
+    def _answer(self, status: int, headers: list[tuple[str, str]], data: bytes) -> None:
+        self.send_response(status)
+        length = str(len(data))
+        for name, value in headers:
+            if name.lower() == "content-length" and self.command == "HEAD":
+                length = value  # a HEAD's answer has the object's length and no body
+            elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", length)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815

@@ -6,8 +6,9 @@ onto itself with ``replace_header`` (conditional on the version they read),
 which is exactly what a bulk job does with an older version it read. At the
 end every document must hold the last version its owner's put returned:
 a replace that won against a newer put would show up as an older version.
-On a local folder and on S3 (moto's server, documents under one part, so
-the conditional PutObject is the guard moto enforces).
+On a local folder, on S3 (moto's server, documents under one part, so
+the conditional PutObject is the guard moto enforces) and on Azure Blob
+(Azurite: a conditional Put Blob); both object stores through obstore.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pytest
 import sealdoc
 from sealdoc import DocumentChangedError, DocumentNotFoundError, Vault
 
-from .stores import new_bucket, s3_options
+from .objstores import Backend
 
 SECRET = bytes(range(32))
 DOCS = 8  # documents 0-3: writer threads of this process; 4-7: the writer process
@@ -131,11 +132,11 @@ def test_no_put_is_lost_on_a_local_folder(tmp_path: Any) -> None:
     assert replaced > 0  # the replaces did run, and won where nothing had changed
 
 
-def test_no_put_is_lost_on_s3(moto_endpoint: str) -> None:
+def test_no_put_is_lost_on_an_object_store(backend: Backend) -> None:
+    """S3 (moto's server) and Azure Blob (Azurite), both through obstore."""
     replaced = 0
-    for _ in range(2):
-        bucket = new_bucket(moto_endpoint)
-        r, _c = _round(f"s3://{bucket}/vault", s3_options(moto_endpoint))
+    for i in range(2):
+        r, _c = _round(f"{backend.name}://{backend.bucket}/vault{i}", backend.options())
         replaced += r
     assert replaced > 0
 

@@ -164,7 +164,9 @@ def _deny_lock_configuration(vault: Vault) -> None:
             "ResponseMetadata": {"HTTPStatusCode": 403},
         }
 
-    client = vault._backend._s3()._clients.client()  # type: ignore[attr-defined]
+    backend: Any = vault._backend
+    s3 = backend._s3() if hasattr(backend, "_s3") else backend  # obstore's: botocore inside
+    client = s3._clients.client()
     client.meta.events.register("before-call.s3.GetObjectLockConfiguration", deny)
 
 

@@ -95,9 +95,14 @@ class BlobStore(Rooted):
         import obstore  # noqa: PLC0415 - an optional extra
 
         folder, entries = listed(self.root, prefix)
-        with contextlib.suppress(NoContainerError), errors(self._url, "list", prefix):
-            for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
-                yield from entries(batch)
+        try:
+            with errors(self._url, "list", prefix):
+                for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
+                    yield from entries(batch)
+        except NoContainerError:
+            # lists nothing, as a missing folder: a bulk job refuses it as an empty
+            # store ("check the URL", exit 3) and allow_empty accepts it (docs/cli.md)
+            return
 
     def read_head(self, path: str, length: int) -> Head:
         import obstore  # noqa: PLC0415
@@ -116,8 +121,15 @@ class BlobStore(Rooted):
     def _head(self, path: str) -> Any:
         import obstore  # noqa: PLC0415
 
-        with errors(self._url, "read", path):
-            return obstore.head(self._store, self._full(path))
+        try:
+            with errors(self._url, "read", path):
+                return obstore.head(self._store, self._full(path))
+        except DocumentNotFoundError:
+            # A HEAD's 404 has no body to tell a missing object from a missing bucket or
+            # container (a typo in the URL): a GET's answer names it. Only on a miss.
+            with contextlib.suppress(EmptyRangeError), errors(self._url, "read", path):
+                obstore.get(self._store, self._full(path), options=ranged(0, 1))
+            raise
 
     def _range(self, path: str, start: int, end: int, version: str) -> bytes:
         return self._sized_range(path, start, end, version)[0]

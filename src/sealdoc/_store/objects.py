@@ -294,8 +294,12 @@ def listed(root: str, prefix: str) -> tuple[str | None, Callable[[Any], Iterator
 
 
 def is_unsatisfiable(exc: BaseException) -> bool:
-    """A ranged read past the end (an empty object): HTTP 416."""
-    return "416" in str(exc)
+    """A ranged read past the end (an empty object): HTTP 416.
+
+    The status as obstore words it: a bare "416" also turns up in request ids,
+    durations, ports and bucket names of other errors.
+    """
+    return "status code: 416 " in str(exc)
 
 
 @contextlib.contextmanager
@@ -308,7 +312,7 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
     except SealdocError:
         raise
     except (oe.NotFoundError, FileNotFoundError) as exc:
-        if what == "write" or any(code in str(exc) for code in _NO_CONTAINER):
+        if what == "write" or _no_container(exc):
             raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
@@ -316,12 +320,16 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
         if is_unsatisfiable(exc):
             raise EmptyRangeError(f"{path!r} in {url} has no bytes there") from exc
-        if any(code in str(exc) for code in _NO_CONTAINER):
+        if _no_container(exc):  # a listing's 404 is a GenericError, its code in the body
             raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise StoreError(
             f"the store {url} failed to {what} {path!r}: {type(exc).__name__}: {first[:300]}"
         ) from exc
+
+
+def _no_container(exc: BaseException) -> bool:
+    return any(code in str(exc) for code in _NO_CONTAINER)
 
 
 class EmptyRangeError(StoreError):

@@ -500,16 +500,40 @@ class _Upload(io.RawIOBase):
         else:
             if self._buffer:  # the last part may be short; an empty one is left out
                 self._send(bytes(self._buffer))
-            done = call(
-                "complete_multipart_upload",
-                Key=self._key,
-                UploadId=self._upload,
-                MultipartUpload={"Parts": self._parts},
-                **self._cond,
-            )
-            etag = str(done["ETag"])
+            try:
+                done = call(
+                    "complete_multipart_upload",
+                    Key=self._key,
+                    UploadId=self._upload,
+                    MultipartUpload={"Parts": self._parts},
+                    **self._cond,
+                )
+            except Exception:
+                landed = self._completed()
+                if landed is None:
+                    raise
+                etag = landed
+            else:
+                etag = str(done["ETag"])
         self._buffer = bytearray()
         return etag
+
+    def _completed(self) -> str | None:
+        """After a completion refused or failed: the object's ETag if this upload made it.
+
+        botocore repeats a CompleteMultipartUpload whose answer was lost; when
+        the first landed, S3 answers the repeat 412 (If-Match no longer holds:
+        the object is ours) or NoSuchUpload. A multipart object's ETag is the
+        MD5 of its parts' MD5s and their count, which another writer's object
+        (other bytes: sealed documents never repeat) does not have.
+        """
+        try:
+            digests = b"".join(bytes.fromhex(str(p["ETag"]).strip('"')) for p in self._parts)
+            head = self._store._call("head_object", Key=self._key)
+        except Exception:
+            return None  # the failure stands
+        ours = f'"{hashlib.md5(digests, usedforsecurity=False).hexdigest()}-{len(self._parts)}"'
+        return ours if head.get("ETag") == ours else None
 
     def abort(self) -> None:
         self._buffer = bytearray()
