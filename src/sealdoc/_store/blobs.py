@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import hmac
 import io
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -206,7 +207,8 @@ class BlobStore(Rooted):
         try:
             with errors(self._url, "write", path):
                 if mode is None:
-                    done = obstore.put(self._store, self._full(path), body, use_multipart=False)
+                    # over a part (Azure, which keeps writes in memory): blocks, then a list
+                    done = obstore.put(self._store, self._full(path), body, chunk_size=PART)
                 else:
                     done = obstore.put(self._store, self._full(path), body, mode=mode)
         except _CHANGED:
@@ -294,17 +296,23 @@ class S3BlobStore(BlobStore):
         super().__init__(store, root, url)
         self._options = dict(options)
         self._botocore: S3Store | None = None
+        self._lock = threading.Lock()
 
     def _s3(self) -> S3Store:
         if self._botocore is None:
-            import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
-
-            from .s3 import S3Store  # noqa: PLC0415
-
-            with errors(self._url, "open", ""):
-                fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
-            self._botocore = S3Store(fs, bucket_root, url=self._url)
+            with self._lock:  # the bulk engine's workers: one botocore client, not one each
+                if self._botocore is None:
+                    self._botocore = self._open_s3()
         return self._botocore
+
+    def _open_s3(self) -> S3Store:
+        import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
+
+        from .s3 import S3Store  # noqa: PLC0415
+
+        with errors(self._url, "open", ""):
+            fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
+        return S3Store(fs, bucket_root, url=self._url)
 
     def _spill(self, path: str, mode: Any) -> Callable[[], Any] | None:
         from .s3 import upload_for  # noqa: PLC0415
