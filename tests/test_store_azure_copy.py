@@ -35,3 +35,21 @@ def test_a_write_between_the_read_and_the_replace_is_refused(azurite_endpoint: s
     with pytest.raises(DocumentChangedError):
         vault.store.replace_header(path, head.version, head.data[:offset], offset)
     assert vault.get("big") == b"another writer's version"
+
+
+def test_a_write_during_the_copy_is_refused_by_the_service(azurite_endpoint: str) -> None:
+    """The copy itself is conditional: a version that moved on after the check is not copied."""
+    ring = MemoryKeyring()
+    vault = _vault(azurite_endpoint, ring)
+    vault.put("big", os.urandom(BIG))
+    path = vault.path_of("big")
+    head = vault.store.read_head(path, 4096)
+    offset = vault.inspect("big").header_length
+    vault.put("big", os.urandom(BIG))  # another writer, after the store's own version check
+    copier: Any = vault.store._copier  # type: ignore[attr-defined]
+    theirs = vault.get("big")
+    with pytest.raises(DocumentChangedError):
+        copier.replace_header(
+            f"v/{path}", path, head.version, head.data[:offset], body=(offset, head.size)
+        )
+    assert vault.get("big") == theirs
