@@ -90,6 +90,7 @@ class BlockCopier:
         """``key`` made ``header`` then its bytes ``body`` (start, end), if still ``version``."""
         body_offset, total = body
         from azure.core import MatchConditions  # noqa: PLC0415
+        from azure.core import exceptions as ae  # noqa: PLC0415
         from azure.storage.blob import BlobBlock  # noqa: PLC0415
 
         same = MatchConditions.IfNotModified
@@ -112,9 +113,15 @@ class BlockCopier:
                     headers={"x-ms-source-if-match": version},
                 )
                 start += length
-            done = client.commit_block_list(
-                [BlobBlock(block_id) for block_id in ids], etag=version, match_condition=same
-            )
+            try:
+                done = client.commit_block_list(
+                    [BlobBlock(block_id) for block_id in ids], etag=version, match_condition=same
+                )
+            except ae.ResourceModifiedError:
+                landed = _committed(client, ids)
+                if landed is None:
+                    raise
+                return landed
         return str(done["etag"])
 
     @contextlib.contextmanager
@@ -140,3 +147,22 @@ class BlockCopier:
             raise StoreError(
                 f"the store {self._url} failed to replace the header of {path!r}: {code}"
             ) from exc
+
+
+def _committed(client: Any, ids: list[str]) -> str | None:
+    """The blob's ETag if its committed blocks are exactly ``ids`` (this commit landed), else None.
+
+    The SDK repeats a Put Block List whose answer was lost; when the first
+    attempt landed, the repeat's ``If-Match`` meets our own blob and is
+    refused. The block ids carry a random run token, so another writer's
+    blob never lists them.
+    """
+    with contextlib.suppress(Exception):  # the refusal stands
+        etag = str(client.get_blob_properties().etag)
+        committed, _ = client.get_block_list("committed")
+        # the ETag read again: the block list was of that version, not of a later write
+        if [block.id for block in committed] == ids and (
+            str(client.get_blob_properties().etag) == etag
+        ):
+            return etag
+    return None

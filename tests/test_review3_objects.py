@@ -1,0 +1,128 @@
+"""Review of the obstore backends (issue 21) as an attacker and an on-call operator.
+
+Against the real servers: moto's server for S3, Azurite for Azure Blob.
+Answers are lost in the clients' own send paths, after the request landed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from sealdoc._store.blobs import open_blob_store
+from sealdoc._store.objects import PART
+
+from .azurite import azure_options, new_container
+from .stores import new_bucket, s3_options
+
+
+def _lose_first(client: Any, event: str) -> list[int]:
+    """Send the first ``event`` request for real, then raise as if its answer never came."""
+    from botocore.exceptions import ReadTimeoutError
+
+    sent: list[int] = []
+
+    def send(request: Any, **_: Any) -> Any:
+        sent.append(1)
+        if len(sent) == 1:
+            client._endpoint.http_session.send(request)  # it lands
+            raise ReadTimeoutError(endpoint_url=request.url)
+        return None  # the repeat goes through botocore as usual
+
+    client.meta.events.register(f"before-send.s3.{event}", send)
+    return sent
+
+
+def _s3(endpoint: str) -> Any:
+    return open_blob_store(f"s3://{new_bucket(endpoint)}/v", s3_options(endpoint))
+
+
+def test_a_large_replace_whose_completion_answer_was_lost_is_written(moto_endpoint: str) -> None:
+    """Over PART the write is a multipart upload completed with If-Match: its lost answer."""
+    store = _s3(moto_endpoint)
+    version = store.put("doc", lambda f: f.write(b"old"))
+    body = os.urandom(PART + 1024)
+    sent = _lose_first(store._s3()._clients.client(), "CompleteMultipartUpload")
+    written = store.replace("doc", version, lambda f: f.write(body))
+    assert len(sent) == 2  # botocore repeated it, and the repeat met our own object
+    head = store.read_head("doc", 16)
+    assert (head.version, head.size) == (written, len(body))
+
+
+def test_a_large_create_whose_completion_answer_was_lost_is_written(moto_endpoint: str) -> None:
+    store = _s3(moto_endpoint)
+    body = os.urandom(PART + 1024)
+    sent = _lose_first(store._s3()._clients.client(), "CompleteMultipartUpload")
+    written = store.create("doc", lambda f: f.write(body))
+    assert len(sent) == 2
+    assert store.read_head("doc", 0).version == written
+
+
+def test_a_header_replace_copied_by_s3_whose_answer_was_lost_is_written(
+    moto_endpoint: str,
+) -> None:
+    """The large header replace (UploadPartCopy) completes with If-Match too."""
+    store = _s3(moto_endpoint)
+    old = b"H" * 100 + os.urandom(2 * PART)
+    version = store.put("doc", lambda f: f.write(old))
+    sent = _lose_first(store._s3()._clients.client(), "CompleteMultipartUpload")
+    written = store.replace_header("doc", version, b"N" * 100, 100)
+    assert len(sent) == 2
+    assert store.read("doc") == b"N" * 100 + old[100:]
+    assert store.read_head("doc", 0).version == written
+
+
+def _azure(endpoint: str) -> Any:
+    return open_blob_store(f"az://{new_container(endpoint)}/v", azure_options(endpoint))
+
+
+def _lose_first_commit(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The copier's first Put Block List lands, then its answer is lost (a read timeout)."""
+    from azure.core.exceptions import ServiceResponseError
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.storage.blob import BlobClient
+
+    from sealdoc._store import azure_copy
+
+    sent: list[int] = []
+
+    class Losing(RequestsTransport):  # type: ignore[misc]
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            response = super().send(request, **kwargs)
+            if request.method == "PUT" and "comp=blocklist" in request.url:
+                sent.append(1)
+                if len(sent) == 1:
+                    raise ServiceResponseError("the answer was lost")
+            return response
+
+    made = azure_copy.BlockCopier._client
+
+    def client(self: Any, key: str) -> Any:
+        real = made(self, key)
+        return BlobClient(
+            self._endpoint,
+            self._container,
+            key,
+            credential=real.credential,
+            transport=Losing(),
+        )
+
+    monkeypatch.setattr(azure_copy.BlockCopier, "_client", client)
+    return sent
+
+
+def test_an_azure_header_replace_whose_commit_answer_was_lost_is_written(
+    azurite_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Put Block List carries If-Match: its repeat after a lost answer meets our own blob."""
+    store = _azure(azurite_endpoint)
+    assert type(store).__name__ == "AzureBlobStore"
+    old = b"H" * 100 + os.urandom(2 * PART)
+    version = store.put("doc", lambda f: f.write(old))
+    sent = _lose_first_commit(monkeypatch)
+    written = store.replace_header("doc", version, b"N" * 100, 100)
+    assert len(sent) == 2  # the SDK repeated it
+    assert store.read("doc") == b"N" * 100 + old[100:]
+    assert store.read_head("doc", 0).version == written
