@@ -126,3 +126,66 @@ def test_an_azure_header_replace_whose_commit_answer_was_lost_is_written(
     assert len(sent) == 2  # the SDK repeated it
     assert store.read("doc") == b"N" * 100 + old[100:]
     assert store.read_head("doc", 0).version == written
+
+
+def test_an_azure_header_replace_outlasting_one_sas_still_copies(
+    azurite_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy source's SAS lives minutes; a copy of a very large blob takes longer.
+
+    Scaled down: a SAS of 2 s, blocks of 1 MiB, and the copy of the third
+    block starts after a SAS made at the start has ended.
+    """
+    import time
+    from datetime import timedelta
+
+    from azure.storage.blob import BlobClient
+
+    from sealdoc._store import azure_copy
+
+    monkeypatch.setattr(azure_copy, "_SAS_LIFETIME", timedelta(seconds=2))
+    monkeypatch.setattr(azure_copy, "COPY_BLOCK", 1 << 20)
+    copies: list[int] = []
+    stage = BlobClient.stage_block_from_url
+
+    def slow(self: Any, *args: Any, **kwargs: Any) -> Any:
+        copies.append(1)
+        done = stage(self, *args, **kwargs)
+        if len(copies) == 2:
+            time.sleep(4)  # the copy runs past the end of a SAS made before it
+        return done
+
+    monkeypatch.setattr(BlobClient, "stage_block_from_url", slow)
+    store = _azure(azurite_endpoint)
+    old = b"H" * 100 + os.urandom(PART + (4 << 20))
+    version = store.put("doc", lambda f: f.write(old))
+    written = store.replace_header("doc", version, b"N" * 100, 100)
+    assert len(copies) == 9
+    assert store.read("doc") == b"N" * 100 + old[100:]
+    assert store.read_head("doc", 0).version == written
+
+
+def test_an_azure_copy_source_refused_is_a_store_error_not_a_missing_document(
+    azurite_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CannotVerifyCopySource (here an expired SAS) is not "no object": the blob is there.
+
+    As DocumentNotFoundError the bulk jobs filed it under "missing" (deleted
+    meanwhile) and never retried it: the operator was told of a deletion
+    that did not happen.
+    """
+    from datetime import timedelta
+
+    from sealdoc._store import azure_copy
+    from sealdoc.exceptions import DocumentNotFoundError, StoreError
+
+    monkeypatch.setattr(azure_copy, "_SAS_LIFETIME", timedelta(minutes=-5))
+    store = _azure(azurite_endpoint)
+    old = b"H" * 100 + os.urandom(PART + 1024)
+    version = store.put("doc", lambda f: f.write(old))
+    with pytest.raises(StoreError, match="copy source") as caught:
+        store.replace_header("doc", version, b"N" * 100, 100)
+    assert not isinstance(caught.value, DocumentNotFoundError)
+    assert "sig=" not in str(caught.value)
+    assert store.read("doc") == old
+    assert store.read_head("doc", 0).version == version

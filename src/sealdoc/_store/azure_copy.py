@@ -14,7 +14,10 @@ header and lets the service copy the body.
   until the service discards them.
 
 The copy's source is the blob's own URL with a read-only SAS of a few
-minutes, made from the account key, or the SAS the store was given. With
+minutes, made from the account key for each block (the copy of a very
+large blob outlasts any one), or the SAS the store was given. A source the
+service cannot read (``CannotVerifyCopySource``) is a StoreError, not a
+missing document: the blob is there, and the jobs retry it. With
 neither (Azure AD credentials), or without azure-storage-blob installed,
 there is no copier and the whole blob is read and written again.
 """
@@ -99,14 +102,15 @@ class BlockCopier:
         with self._errors(path):
             client = self._client(key)
             client.stage_block(ids[0], header)
-            source = self._source(client, key)
             start = body_offset
             while start < total:
                 length = min(COPY_BLOCK, total - start)
                 ids.append(base64.b64encode(f"sealdoc-{run}-{len(ids):06}".encode()).decode())
                 client.stage_block_from_url(
                     ids[-1],
-                    source,
+                    # a fresh SAS per block (a local HMAC): the copy of a very large
+                    # blob outlasts any one SAS's few minutes
+                    self._source(client, key),
                     source_offset=start,
                     source_length=length,
                     # the SDK has no keyword for it: azure-core adds a request's own headers
@@ -137,6 +141,14 @@ class BlockCopier:
                 f"{path!r} in {self._url} changed; nothing was written"
             ) from exc
         except ae.ResourceNotFoundError as exc:
+            if getattr(exc, "error_code", None) == "CannotVerifyCopySource":
+                # the service could not read the source (an expired or narrow SAS, a
+                # network fault), not a missing blob: a StoreError, retried by the jobs
+                raise StoreError(
+                    f"the store {self._url} could not copy the body of {path!r}: "
+                    "the service could not read the copy source (CannotVerifyCopySource); "
+                    "nothing was written"
+                ) from exc
             raise DocumentNotFoundError(f"no object {path!r} in {self._url}") from exc
         except Exception as exc:
             code = getattr(exc, "error_code", None) or type(exc).__name__
