@@ -189,3 +189,42 @@ def test_an_azure_copy_source_refused_is_a_store_error_not_a_missing_document(
     assert "sig=" not in str(caught.value)
     assert store.read("doc") == old
     assert store.read_head("doc", 0).version == version
+
+
+def test_the_botocore_delegate_is_built_once_under_the_bulk_engines_threads(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk engine's workers meet their first large document together.
+
+    Each built its own s3fs file system and botocore client (a connection
+    pool and credential resolution each), and all but one were dropped.
+    """
+    import threading
+    import time
+
+    import fsspec.core
+
+    store = _s3(moto_endpoint)
+    real = fsspec.core.url_to_fs
+    built: list[int] = []
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        built.append(1)
+        time.sleep(0.2)  # building it takes a while: botocore loads its models
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fsspec.core, "url_to_fs", slow)
+    got: list[Any] = []
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        got.append(store._s3())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert all(delegate is got[0] for delegate in got)

@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import hmac
 import io
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
@@ -282,17 +283,22 @@ class S3BlobStore(BlobStore):
         super().__init__(store, root, url)
         self._options = dict(options)
         self._botocore: S3Store | None = None
+        # the bulk engine's workers meet their first large document together: one delegate
+        self._building = threading.Lock()
 
     def _s3(self) -> S3Store:
-        if self._botocore is None:
-            import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
+        if self._botocore is not None:
+            return self._botocore
+        with self._building:
+            if self._botocore is None:
+                import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
 
-            from .s3 import S3Store  # noqa: PLC0415
+                from .s3 import S3Store  # noqa: PLC0415
 
-            with errors(self._url, "open", ""):
-                fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
-            self._botocore = S3Store(fs, bucket_root, url=self._url)
-        return self._botocore
+                with errors(self._url, "open", ""):
+                    fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
+                self._botocore = S3Store(fs, bucket_root, url=self._url)
+            return self._botocore
 
     def _spill(self, path: str, mode: Any) -> Callable[[], Any] | None:
         from .s3 import upload_for  # noqa: PLC0415
