@@ -228,3 +228,40 @@ def test_the_botocore_delegate_is_built_once_under_the_bulk_engines_threads(
         thread.join()
     assert len(built) == 1
     assert all(delegate is got[0] for delegate in got)
+
+
+def _vault_with_odd_neighbours(endpoint: str) -> tuple[Any, Any]:
+    import boto3
+
+    from sealdoc import MemoryKeyring, Vault
+
+    bucket = new_bucket(endpoint)
+    ring = MemoryKeyring()
+    vault = Vault(f"s3://{bucket}/w", keys=ring, storage_options=s3_options(endpoint))
+    vault.put("doc1", b"one")
+    vault.put("sub/doc2", b"two")
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.put_object(Bucket=bucket, Key="w/sub/", Body=b"")  # the S3 console's "folder"
+    client.put_object(Bucket=bucket, Key="w/exports//day.csv", Body=b"a,b")  # a naive path join
+    return vault, ring
+
+
+def test_one_odd_key_beside_the_documents_does_not_stop_the_listing(moto_endpoint: str) -> None:
+    """obstore refuses keys with empty, '.' or '..' segments, and failed the whole listing.
+
+    Anyone with write access to the bucket (or a tool joining paths with a
+    trailing slash) stopped every listing, and so every rotation job.
+    """
+    vault, ring = _vault_with_odd_neighbours(moto_endpoint)
+    assert sorted(vault.list()) == ["doc1", "sub/doc2"]
+    ring.rotate()
+    report = vault.rewrap_all()
+    assert report.rewritten == 2, report
+
+
+def test_a_folder_marker_is_not_reported_missing(moto_endpoint: str) -> None:
+    """S3 folder markers (``sub/``) were listed as ``sub`` and every job reported it missing."""
+    vault, ring = _vault_with_odd_neighbours(moto_endpoint)
+    ring.rotate()
+    report = vault.rewrap_all()
+    assert report.missing == (), report.missing

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 
 READ_BUFFER = 64 * 1024  # a segment: Vault.open fetches what it reads, a segment at a time
 _CHANGED = (DocumentChangedError, StoreError)
+_UNADDRESSABLE = frozenset({"", ".", ".."})  # path segments obstore refuses
 
 
 def open_blob_store(url: str, options: Mapping[str, Any]) -> BlobStore:
@@ -299,6 +300,21 @@ class S3BlobStore(BlobStore):
                     fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
                 self._botocore = S3Store(fs, bucket_root, url=self._url)
             return self._botocore
+
+    def list(self, prefix: str = "") -> Iterator[Entry]:
+        """botocore's listing (``S3Store.list``), without the keys obstore cannot address.
+
+        obstore fails a whole listing on one key with an empty, ``.`` or
+        ``..`` segment (``a//b``): one such object beside the documents,
+        written by any tool, stopped every job. It also shows a folder
+        marker (``sub/``) as an object ``sub``, which the jobs then reported
+        missing. Such keys are never documents (doc ids refuse those
+        segments, opaque names have none). The listing costs botocore's CPU
+        per page of 1,000 keys, not per document read or written.
+        """
+        for entry in self._s3().list(prefix):
+            if not _UNADDRESSABLE.intersection(self._full(entry.path).split("/")):
+                yield entry
 
     def _spill(self, path: str, mode: Any) -> Callable[[], Any] | None:
         from .s3 import upload_for  # noqa: PLC0415
