@@ -265,3 +265,38 @@ def test_a_folder_marker_is_not_reported_missing(moto_endpoint: str) -> None:
     ring.rotate()
     report = vault.rewrap_all()
     assert report.missing == (), report.missing
+
+
+def test_an_azure_header_replace_after_a_cancelled_streamed_put_still_runs(
+    azurite_endpoint: str,
+) -> None:
+    """A streamed put cut short (AsyncVault.put of a stream, cancelled) leaves its blocks.
+
+    They stay uncommitted for up to seven days, with obstore's block ids;
+    Azure refuses a block whose id has another length than the blob's
+    uncommitted ones (InvalidBlobOrBlock), so every rewrap of that blob
+    failed for a week.
+    """
+    import asyncio
+
+    import obstore
+
+    store = _azure(azurite_endpoint)
+    old = b"H" * 100 + os.urandom(PART + 1024)
+    version = store.put("doc", lambda f: f.write(old))
+
+    async def cut_short() -> Any:
+        for _ in range(3):
+            yield os.urandom(PART)
+            await asyncio.sleep(0.3)  # the parts before are staged meanwhile
+        raise RuntimeError("the client went away")
+
+    async def streamed_put() -> None:
+        await obstore.put_async(store._store, "v/doc", cut_short(), chunk_size=PART)
+
+    with pytest.raises(RuntimeError, match="went away"):
+        asyncio.run(streamed_put())
+    assert store.read("doc") == old  # the cut put left the document, and its blocks
+    written = store.replace_header("doc", version, b"N" * 100, 100)
+    assert store.read("doc") == b"N" * 100 + old[100:]
+    assert store.read_head("doc", 0).version == written

@@ -50,6 +50,14 @@ def block_copier(url: str, container: str, config: Mapping[str, Any]) -> BlockCo
     return BlockCopier(url, endpoint.rstrip("/"), container, config)
 
 
+class BlocksInTheWayError(StoreError):
+    """The blob holds uncommitted blocks whose ids have another length than ours.
+
+    A streamed put cut short (obstore's block ids) leaves them for up to
+    seven days, and Azure refuses a block id of another length meanwhile.
+    """
+
+
 class BlockCopier:
     """Header replaces of one container's blobs, the body copied by the service."""
 
@@ -152,6 +160,10 @@ class BlockCopier:
             raise DocumentNotFoundError(f"no object {path!r} in {self._url}") from exc
         except Exception as exc:
             code = getattr(exc, "error_code", None) or type(exc).__name__
+            if code == "InvalidBlobOrBlock":
+                raise BlocksInTheWayError(
+                    f"{path!r} in {self._url} has uncommitted blocks of another writer"
+                ) from exc
             if code in ("ConditionNotMet", "SourceConditionNotMet"):
                 raise DocumentChangedError(
                     f"{path!r} in {self._url} changed; nothing was written"
