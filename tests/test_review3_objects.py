@@ -300,3 +300,24 @@ def test_an_azure_header_replace_after_a_cancelled_streamed_put_still_runs(
     written = store.replace_header("doc", version, b"N" * 100, 100)
     assert store.read("doc") == b"N" * 100 + old[100:]
     assert store.read_head("doc", 0).version == written
+
+
+@pytest.mark.parametrize("where", ["s3", "azure"])
+def test_a_document_changed_under_a_reader_is_reported_as_a_read(
+    where: str, request: pytest.FixtureRequest
+) -> None:
+    """The reader notices (If-Match), and says so: not "nothing was written" at 3 am."""
+    from sealdoc.exceptions import DocumentChangedError
+
+    if where == "s3":
+        store = _s3(request.getfixturevalue("moto_endpoint"))
+    else:
+        store = _azure(request.getfixturevalue("azurite_endpoint"))
+    version = store.put("doc", lambda f: f.write(os.urandom(300_000)))
+    reader = store.open_file("doc")
+    reader.read(1000)
+    store.replace("doc", version, lambda f: f.write(os.urandom(300_000)))
+    reader.seek(200_000)
+    with pytest.raises(DocumentChangedError, match="changed while it was read") as caught:
+        reader.read(1000)
+    assert "written" not in str(caught.value)

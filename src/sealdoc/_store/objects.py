@@ -312,6 +312,8 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
             raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
+        if what == "read":  # a ranged read's If-Match: the reader noticed, nothing was written
+            raise DocumentChangedError(f"{path!r} in {url} changed while it was read") from exc
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
         if is_unsatisfiable(exc):
