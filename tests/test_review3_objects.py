@@ -321,3 +321,29 @@ def test_a_document_changed_under_a_reader_is_reported_as_a_read(
     with pytest.raises(DocumentChangedError, match="changed while it was read") as caught:
         reader.read(1000)
     assert "written" not in str(caught.value)
+
+
+def test_an_azure_header_replace_with_the_sas_the_store_was_given(azurite_endpoint: str) -> None:
+    """A store opened with a SAS (no account key) copies the body with that SAS as the source's."""
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    from .azurite import ACCOUNT, ACCOUNT_KEY
+
+    container = new_container(azurite_endpoint)
+    sas = generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    options = {"account_name": ACCOUNT, "sas_token": sas, "account_host": azurite_endpoint}
+    store = open_blob_store(f"az://{container}/v", options)
+    assert type(store).__name__ == "AzureBlobStore"
+    old = b"H" * 100 + os.urandom(PART + 1024)
+    version = store.put("doc", lambda f: f.write(old))
+    written = store.replace_header("doc", version, b"N" * 100, 100)
+    assert store.read("doc") == b"N" * 100 + old[100:]
+    assert store.read_head("doc", 0).version == written

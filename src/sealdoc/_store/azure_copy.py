@@ -81,8 +81,10 @@ class BlockCopier:
         return BlobClient(self._endpoint, self._container, key, credential=credential)
 
     def _source(self, client: Any, key: str) -> str:
+        # a client made with a SAS shows it in its url already: one query, never two
+        blob = client.url.partition("?")[0]
         if not self._key:
-            return f"{client.url}?{self._sas}"
+            return f"{blob}?{self._sas}"
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas  # noqa: PLC0415
 
         sas = generate_blob_sas(
@@ -93,7 +95,7 @@ class BlockCopier:
             permission=BlobSasPermissions(read=True),
             expiry=datetime.now(timezone.utc) + _SAS_LIFETIME,
         )
-        return f"{client.url}?{sas}"
+        return f"{blob}?{sas}"
 
     def replace_header(
         self, key: str, path: str, version: str, header: bytes, *, body: tuple[int, int]
