@@ -347,3 +347,74 @@ def test_an_azure_header_replace_with_the_sas_the_store_was_given(azurite_endpoi
     written = store.replace_header("doc", version, b"N" * 100, 100)
     assert store.read("doc") == b"N" * 100 + old[100:]
     assert store.read_head("doc", 0).version == written
+
+
+class _FailingRangedGets:
+    """An HTTP proxy in front of moto that answers every ranged GET with 500, and forwards the rest."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        target = urlsplit(upstream)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else None
+                if self.command == "GET" and "range" in self.headers:
+                    self.send_response(500, "Internal Server Error")
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                upstream = http.client.HTTPConnection(str(target.hostname), target.port)
+                upstream.request(self.command, self.path, body, dict(self.headers))
+                answer = upstream.getresponse()
+                data = answer.read()
+                self.send_response(answer.status, answer.reason)
+                for name, value in answer.getheaders():
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                upstream.close()
+
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_a_failed_ranged_read_is_not_taken_for_an_empty_object(moto_endpoint: str) -> None:
+    """A 416 was recognised by "416" anywhere in the error: a name, a port, an elapsed time.
+
+    Any failed head read of ``report-416`` then became the head of an empty
+    object (a HEAD answers its size): the document read as not sealed,
+    which a job files as not its own and skips.
+    """
+    from sealdoc.exceptions import StoreError
+
+    bucket = new_bucket(moto_endpoint)
+    url = f"s3://{bucket}/v"
+    direct = open_blob_store(url, s3_options(moto_endpoint))
+    direct.put("report-416", lambda f: f.write(b"sealed bytes"))
+    proxy = _FailingRangedGets(moto_endpoint)
+    try:
+        store = open_blob_store(url, {**s3_options(moto_endpoint), "endpoint_url": proxy.endpoint})
+        with pytest.raises(StoreError, match="failed to read"):
+            store.read_head("report-416", 64)
+    finally:
+        proxy.close()
