@@ -350,7 +350,7 @@ def test_an_azure_header_replace_with_the_sas_the_store_was_given(azurite_endpoi
 
 
 class _FailingRangedGets:
-    """An HTTP proxy in front of moto that answers every ranged GET with 500, and forwards the rest."""
+    """An HTTP proxy in front of moto: every ranged GET is answered 500, the rest forwarded."""
 
     def __init__(self, upstream: str) -> None:
         import http.client
@@ -384,7 +384,7 @@ class _FailingRangedGets:
                 self.wfile.write(data)
                 upstream.close()
 
-            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward
+            do_GET = do_PUT = do_HEAD = do_POST = do_DELETE = _forward  # noqa: N815 - http.server's names
 
             def log_message(self, *args: Any) -> None:
                 pass
