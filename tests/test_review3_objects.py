@@ -418,3 +418,33 @@ def test_a_failed_ranged_read_is_not_taken_for_an_empty_object(moto_endpoint: st
             store.read_head("report-416", 64)
     finally:
         proxy.close()
+
+
+@pytest.mark.parametrize("where", ["s3", "azure"])
+@pytest.mark.parametrize("doc_id", ["NoSuchBucket", "reports/ContainerNotFound"])
+def test_a_missing_document_named_like_an_error_code_is_missing(
+    where: str, doc_id: str, request: pytest.FixtureRequest
+) -> None:
+    """The error codes were found anywhere in the text, which carries the object's URL.
+
+    A service taking doc ids from its users answered "no such bucket" (and
+    ``exists`` raised) for a document that merely was not there.
+    """
+    from sealdoc import MemoryKeyring, Vault
+    from sealdoc.exceptions import DocumentNotFoundError, StoreError
+
+    if where == "s3":
+        endpoint = request.getfixturevalue("moto_endpoint")
+        url, options = f"s3://{new_bucket(endpoint)}/v", s3_options(endpoint)
+    else:
+        endpoint = request.getfixturevalue("azurite_endpoint")
+        url, options = f"az://{new_container(endpoint)}/v", azure_options(endpoint)
+    vault = Vault(url, keys=MemoryKeyring(), storage_options=options)
+    assert vault.exists(doc_id) is False
+    with pytest.raises(DocumentNotFoundError):
+        vault.get(doc_id)
+    vault.put(doc_id, b"now it is")
+    assert vault.get(doc_id) == b"now it is"
+    missing = url.replace(url.split("/")[2], "sealdoc-not-there-" + where, 1)
+    with pytest.raises(StoreError, match="no such bucket or container"):
+        Vault(missing, keys=MemoryKeyring(), storage_options=options).put(doc_id, b"x")
