@@ -448,3 +448,29 @@ def test_a_missing_document_named_like_an_error_code_is_missing(
     missing = url.replace(url.split("/")[2], "sealdoc-not-there-" + where, 1)
     with pytest.raises(StoreError, match="no such bucket or container"):
         Vault(missing, keys=MemoryKeyring(), storage_options=options).put(doc_id, b"x")
+
+
+def test_one_odd_blob_beside_the_documents_does_not_stop_an_azure_listing(
+    azurite_endpoint: str,
+) -> None:
+    """As on S3: obstore failed the whole listing, and so every job, on one name like ``a//b``."""
+    from azure.storage.blob import BlobServiceClient
+
+    from sealdoc import MemoryKeyring, Vault
+
+    container = new_container(azurite_endpoint)
+    ring = MemoryKeyring()
+    options = azure_options(azurite_endpoint)
+    vault = Vault(f"az://{container}/w", keys=ring, storage_options=options)
+    vault.put("doc1", b"one")
+    vault.put("sub/doc2", b"two")
+    service = BlobServiceClient.from_connection_string(options["connection_string"])
+    service.get_blob_client(container, "w/exports//day.csv").upload_blob(b"a,b")
+    assert sorted(vault.list()) == ["doc1", "sub/doc2"]
+    entries = list(vault.store.list(""))
+    assert {e.path: e.version for e in entries} == {
+        e.path: vault.store.read_head(e.path, 0).version for e in entries
+    }
+    ring.rotate()
+    report = vault.rewrap_all()
+    assert report.rewritten == 2, report

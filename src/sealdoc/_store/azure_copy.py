@@ -72,13 +72,34 @@ class BlockCopier:
     def __repr__(self) -> str:
         return f"BlockCopier({self._url!r})"  # never the key
 
+    def _credential(self) -> Any:
+        return {"account_name": self._account, "account_key": self._key} if self._key else self._sas
+
     def _client(self, key: str) -> Any:
         from azure.storage.blob import BlobClient  # noqa: PLC0415
 
-        credential: Any = (
-            {"account_name": self._account, "account_key": self._key} if self._key else self._sas
-        )
-        return BlobClient(self._endpoint, self._container, key, credential=credential)
+        return BlobClient(self._endpoint, self._container, key, credential=self._credential())
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, int, str]]:
+        """Name, size and ETag of the container's blobs under the full ``prefix``.
+
+        The SDK lists every name; obstore fails a whole listing on one it
+        cannot parse (``a//b``). A container that is not there lists nothing,
+        as obstore's listing does.
+        """
+        from azure.core import exceptions as ae  # noqa: PLC0415
+        from azure.storage.blob import ContainerClient  # noqa: PLC0415
+
+        container = ContainerClient(self._endpoint, self._container, credential=self._credential())
+        try:
+            for blob in container.list_blobs(name_starts_with=prefix or None):
+                etag = str(blob.etag).strip('"')  # the SDK drops the quotes obstore keeps
+                yield str(blob.name), int(blob.size), f'"{etag}"'
+        except ae.ResourceNotFoundError:
+            return
+        except Exception as exc:
+            code = getattr(exc, "error_code", None) or type(exc).__name__
+            raise StoreError(f"the store {self._url} failed to list {prefix!r}: {code}") from exc
 
     def _source(self, client: Any, key: str) -> str:
         # a client made with a SAS shows it in its url already: one query, never two

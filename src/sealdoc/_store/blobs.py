@@ -46,7 +46,7 @@ from ..exceptions import (
     StoreError,
 )
 from .base import Entry, Head
-from .common import Rooted
+from .common import Rooted, relative
 from .objects import (
     PART,
     EmptyRangeError,
@@ -262,6 +262,12 @@ class AzureBlobStore(BlobStore):
         super().__init__(store, root, url)
         self._copier = copier
 
+    def list(self, prefix: str = "") -> Iterator[Entry]:
+        """The SDK's listing, without the names obstore cannot address (as on S3)."""
+        for name, size, etag in self._copier.listing(self._full(prefix)):
+            if _addressable(name):
+                yield Entry(relative(self.root, name), size, etag)
+
     def replace_header(self, path: str, version: str, header: bytes, body_offset: int) -> str:
         meta = self._head(path)
         if str(meta["e_tag"]) != version:
@@ -321,7 +327,7 @@ class S3BlobStore(BlobStore):
         per page of 1,000 keys, not per document read or written.
         """
         for entry in self._s3().list(prefix):
-            if not _UNADDRESSABLE.intersection(self._full(entry.path).split("/")):
+            if _addressable(self._full(entry.path)):
                 yield entry
 
     def _spill(self, path: str, mode: Any) -> Callable[[], Any] | None:
@@ -348,6 +354,11 @@ class S3BlobStore(BlobStore):
 
     def remove_versions(self, path: str) -> int:
         return self._s3().remove_versions(path)
+
+
+def _addressable(key: str) -> bool:
+    """Whether obstore can address ``key``: no empty, ``.`` or ``..`` segment, no folder marker."""
+    return not _UNADDRESSABLE.intersection(key.split("/"))
 
 
 class _Sink(io.RawIOBase):
