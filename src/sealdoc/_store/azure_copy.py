@@ -14,7 +14,10 @@ header and lets the service copy the body.
   until the service discards them.
 
 The copy's source is the blob's own URL with a read-only SAS of a few
-minutes, made from the account key, or the SAS the store was given. With
+minutes, made from the account key for each block (the copy of a very
+large blob outlasts any one), or the SAS the store was given. A source the
+service cannot read (``CannotVerifyCopySource``) is a StoreError, not a
+missing document: the blob is there, and the jobs retry it. With
 neither (Azure AD credentials), or without azure-storage-blob installed,
 there is no copier and the whole blob is read and written again.
 """
@@ -47,6 +50,14 @@ def block_copier(url: str, container: str, config: Mapping[str, Any]) -> BlockCo
     return BlockCopier(url, endpoint.rstrip("/"), container, config)
 
 
+class BlocksInTheWayError(StoreError):
+    """The blob holds uncommitted blocks whose ids have another length than ours.
+
+    A streamed put cut short (obstore's block ids) leaves them for up to
+    seven days, and Azure refuses a block id of another length meanwhile.
+    """
+
+
 class BlockCopier:
     """Header replaces of one container's blobs, the body copied by the service."""
 
@@ -61,17 +72,40 @@ class BlockCopier:
     def __repr__(self) -> str:
         return f"BlockCopier({self._url!r})"  # never the key
 
+    def _credential(self) -> Any:
+        return {"account_name": self._account, "account_key": self._key} if self._key else self._sas
+
     def _client(self, key: str) -> Any:
         from azure.storage.blob import BlobClient  # noqa: PLC0415
 
-        credential: Any = (
-            {"account_name": self._account, "account_key": self._key} if self._key else self._sas
-        )
-        return BlobClient(self._endpoint, self._container, key, credential=credential)
+        return BlobClient(self._endpoint, self._container, key, credential=self._credential())
+
+    def listing(self, prefix: str) -> Iterator[tuple[str, int, str]]:
+        """Name, size and ETag of the container's blobs under the full ``prefix``.
+
+        The SDK lists every name; obstore fails a whole listing on one it
+        cannot parse (``a//b``). A container that is not there lists nothing,
+        as obstore's listing does.
+        """
+        from azure.core import exceptions as ae  # noqa: PLC0415
+        from azure.storage.blob import ContainerClient  # noqa: PLC0415
+
+        container = ContainerClient(self._endpoint, self._container, credential=self._credential())
+        try:
+            for blob in container.list_blobs(name_starts_with=prefix or None):
+                etag = str(blob.etag).strip('"')  # the SDK drops the quotes obstore keeps
+                yield str(blob.name), int(blob.size), f'"{etag}"'
+        except ae.ResourceNotFoundError:
+            return
+        except Exception as exc:
+            code = getattr(exc, "error_code", None) or type(exc).__name__
+            raise StoreError(f"the store {self._url} failed to list {prefix!r}: {code}") from exc
 
     def _source(self, client: Any, key: str) -> str:
+        # a client made with a SAS shows it in its url already: one query, never two
+        blob = client.url.partition("?")[0]
         if not self._key:
-            return f"{client.url}?{self._sas}"
+            return f"{blob}?{self._sas}"
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas  # noqa: PLC0415
 
         sas = generate_blob_sas(
@@ -82,7 +116,7 @@ class BlockCopier:
             permission=BlobSasPermissions(read=True),
             expiry=datetime.now(timezone.utc) + _SAS_LIFETIME,
         )
-        return f"{client.url}?{sas}"
+        return f"{blob}?{sas}"
 
     def replace_header(
         self, key: str, path: str, version: str, header: bytes, *, body: tuple[int, int]
@@ -90,6 +124,7 @@ class BlockCopier:
         """``key`` made ``header`` then its bytes ``body`` (start, end), if still ``version``."""
         body_offset, total = body
         from azure.core import MatchConditions  # noqa: PLC0415
+        from azure.core import exceptions as ae  # noqa: PLC0415
         from azure.storage.blob import BlobBlock  # noqa: PLC0415
 
         same = MatchConditions.IfNotModified
@@ -98,23 +133,30 @@ class BlockCopier:
         with self._errors(path):
             client = self._client(key)
             client.stage_block(ids[0], header)
-            source = self._source(client, key)
             start = body_offset
             while start < total:
                 length = min(COPY_BLOCK, total - start)
                 ids.append(base64.b64encode(f"sealdoc-{run}-{len(ids):06}".encode()).decode())
                 client.stage_block_from_url(
                     ids[-1],
-                    source,
+                    # a fresh SAS per block (a local HMAC): the copy of a very large
+                    # blob outlasts any one SAS's few minutes
+                    self._source(client, key),
                     source_offset=start,
                     source_length=length,
                     # the SDK has no keyword for it: azure-core adds a request's own headers
                     headers={"x-ms-source-if-match": version},
                 )
                 start += length
-            done = client.commit_block_list(
-                [BlobBlock(block_id) for block_id in ids], etag=version, match_condition=same
-            )
+            try:
+                done = client.commit_block_list(
+                    [BlobBlock(block_id) for block_id in ids], etag=version, match_condition=same
+                )
+            except ae.ResourceModifiedError:
+                landed = _committed(client, ids)
+                if landed is None:
+                    raise
+                return landed
         return str(done["etag"])
 
     @contextlib.contextmanager
@@ -130,9 +172,21 @@ class BlockCopier:
                 f"{path!r} in {self._url} changed; nothing was written"
             ) from exc
         except ae.ResourceNotFoundError as exc:
+            if getattr(exc, "error_code", None) == "CannotVerifyCopySource":
+                # the service could not read the source (an expired or narrow SAS, a
+                # network fault), not a missing blob: a StoreError, retried by the jobs
+                raise StoreError(
+                    f"the store {self._url} could not copy the body of {path!r}: "
+                    "the service could not read the copy source (CannotVerifyCopySource); "
+                    "nothing was written"
+                ) from exc
             raise DocumentNotFoundError(f"no object {path!r} in {self._url}") from exc
         except Exception as exc:
             code = getattr(exc, "error_code", None) or type(exc).__name__
+            if code == "InvalidBlobOrBlock":
+                raise BlocksInTheWayError(
+                    f"{path!r} in {self._url} has uncommitted blocks of another writer"
+                ) from exc
             if code in ("ConditionNotMet", "SourceConditionNotMet"):
                 raise DocumentChangedError(
                     f"{path!r} in {self._url} changed; nothing was written"
@@ -140,3 +194,22 @@ class BlockCopier:
             raise StoreError(
                 f"the store {self._url} failed to replace the header of {path!r}: {code}"
             ) from exc
+
+
+def _committed(client: Any, ids: list[str]) -> str | None:
+    """The blob's ETag if its committed blocks are exactly ``ids`` (this commit landed), else None.
+
+    The SDK repeats a Put Block List whose answer was lost; when the first
+    attempt landed, the repeat's ``If-Match`` meets our own blob and is
+    refused. The block ids carry a random run token, so another writer's
+    blob never lists them.
+    """
+    with contextlib.suppress(Exception):  # the refusal stands
+        etag = str(client.get_blob_properties().etag)
+        committed, _ = client.get_block_list("committed")
+        # the ETag read again: the block list was of that version, not of a later write
+        if [block.id for block in committed] == ids and (
+            str(client.get_blob_properties().etag) == etag
+        ):
+            return etag
+    return None

@@ -22,8 +22,10 @@ which release the GIL while Rust does the request.
   object never matches.
 * ``replace_header`` of an object over :data:`PART`: on S3 part 1 is the
   new header plus enough old body to make a part, and S3 copies the rest
-  itself (``UploadPartCopy`` with ``CopySourceIfMatch``); on Azure the whole
-  object is read and written again (the emulator has no Put Block From URL).
+  itself (``UploadPartCopy`` with ``CopySourceIfMatch``); on Azure the
+  service copies the body (Put Block From URL, :mod:`.azure_copy`), or,
+  without the account key or a SAS, or while another writer's uncommitted
+  blocks are in the way, the whole object is read and written again.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ..exceptions import (
     StoreError,
 )
 from .base import Entry, Head
-from .common import Rooted
+from .common import Rooted, relative
 from .objects import (
     PART,
     EmptyRangeError,
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 
 READ_BUFFER = 64 * 1024  # a segment: Vault.open fetches what it reads, a segment at a time
 _CHANGED = (DocumentChangedError, StoreError)
+_UNADDRESSABLE = frozenset({"", ".", ".."})  # path segments obstore refuses
 
 
 def open_blob_store(url: str, options: Mapping[str, Any]) -> BlobStore:
@@ -272,6 +275,12 @@ class AzureBlobStore(BlobStore):
         super().__init__(store, root, url)
         self._copier = copier
 
+    def list(self, prefix: str = "") -> Iterator[Entry]:
+        """The SDK's listing, without the names obstore cannot address (as on S3)."""
+        for name, size, etag in self._copier.listing(self._full(prefix)):
+            if _addressable(name):
+                yield Entry(relative(self.root, name), size, etag)
+
     def replace_header(self, path: str, version: str, header: bytes, body_offset: int) -> str:
         meta = self._head(path)
         if str(meta["e_tag"]) != version:
@@ -279,9 +288,15 @@ class AzureBlobStore(BlobStore):
         total = int(meta["size"])
         if total - body_offset <= PART:  # small: one conditional PUT moves less than the requests
             return super().replace_header(path, version, header, body_offset)
-        return self._copier.replace_header(
-            self._full(path), path, version, header, body=(body_offset, total)
-        )
+        from .azure_copy import BlocksInTheWayError  # noqa: PLC0415
+
+        try:
+            return self._copier.replace_header(
+                self._full(path), path, version, header, body=(body_offset, total)
+            )
+        except BlocksInTheWayError:
+            # read and written again: one conditional Put Blob, which also discards them
+            return super().replace_header(path, version, header, body_offset)
 
 
 class S3BlobStore(BlobStore):
@@ -304,6 +319,21 @@ class S3BlobStore(BlobStore):
                 if self._botocore is None:
                     self._botocore = self._open_s3()
         return self._botocore
+
+    def list(self, prefix: str = "") -> Iterator[Entry]:
+        """botocore's listing (``S3Store.list``), without the keys obstore cannot address.
+
+        obstore fails a whole listing on one key with an empty, ``.`` or
+        ``..`` segment (``a//b``): one such object beside the documents,
+        written by any tool, stopped every job. It also shows a folder
+        marker (``sub/``) as an object ``sub``, which the jobs then reported
+        missing. Such keys are never documents (doc ids refuse those
+        segments, opaque names have none). The listing costs botocore's CPU
+        per page of 1,000 keys, not per document read or written.
+        """
+        for entry in self._s3().list(prefix):
+            if _addressable(self._full(entry.path)):
+                yield entry
 
     def _open_s3(self) -> S3Store:
         import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
@@ -338,6 +368,11 @@ class S3BlobStore(BlobStore):
 
     def remove_versions(self, path: str) -> int:
         return self._s3().remove_versions(path)
+
+
+def _addressable(key: str) -> bool:
+    """Whether obstore can address ``key``: no empty, ``.`` or ``..`` segment, no folder marker."""
+    return not _UNADDRESSABLE.intersection(key.split("/"))
 
 
 class _Sink(io.RawIOBase):

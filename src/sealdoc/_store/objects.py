@@ -39,8 +39,10 @@ from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocErr
 from .base import Entry, Head
 from .common import join, relative
 
-# The error codes S3 and Azure give for a bucket or container that is not there
-_NO_CONTAINER = ("NoSuchBucket", "ContainerNotFound")
+# The error codes S3 and Azure give for a bucket or container that is not there, as
+# elements of the answer's XML: the message also carries the object's URL, whose
+# name may hold the same words (a doc id "NoSuchBucket" is merely missing)
+_NO_CONTAINER = ("<Code>NoSuchBucket</Code>", "<Code>ContainerNotFound</Code>")
 PART = 5 * 1024 * 1024  # S3's minimum part size (all parts but the last)
 SCHEMES = ("s3", "s3a", "az", "abfs", "abfss", "azure")
 
@@ -316,6 +318,8 @@ def errors(url: str, what: str, path: str) -> Iterator[None]:
             raise NoContainerError(f"the store {url} has no such bucket or container") from exc
         raise DocumentNotFoundError(f"no object {path!r} in {url}") from exc
     except (oe.PreconditionError, oe.AlreadyExistsError, FileExistsError) as exc:
+        if what == "read":  # a ranged read's If-Match: the reader noticed, nothing was written
+            raise DocumentChangedError(f"{path!r} in {url} changed while it was read") from exc
         raise DocumentChangedError(f"{path!r} in {url} changed; nothing was written") from exc
     except (oe.BaseError, OSError, ValueError, RuntimeError) as exc:
         if is_unsatisfiable(exc):
