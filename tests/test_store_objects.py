@@ -366,4 +366,5 @@ def test_a_listing_is_pushed_down_to_the_prefixs_folder(backend: Backend, ring: 
         assert sorted(through.list("a")) == ["a/1", "a/2", "a/x/5", "ab/3"]
         assert sorted(through.list("a/x")) == ["a/x/5"]
     prefixes = [parse_qs(urlsplit(r.target).query).get("prefix") for r in proxy.requests]
-    assert prefixes == [["v/a/"], ["v/"], ["v/a/"]]  # the folder: b/ is filtered out there
+    # the whole prefix: the sync listing goes through botocore or Azure's SDK (odd keys)
+    assert prefixes == [["v/a/"], ["v/a"], ["v/a/x"]]

@@ -34,6 +34,18 @@ from typing import Any
 from ..exceptions import DocumentChangedError, DocumentNotFoundError, SealdocError, StoreError
 
 COPY_BLOCK = 100 * 1024 * 1024  # Put Block From URL's limit on every service version
+
+
+# azure-core's retries and timeouts bounded as obstore's are (objects.py): an
+# unreachable endpoint is a StoreError in seconds, not after ten slow retries
+def _bounded() -> dict[str, Any]:
+    from azure.storage.blob import LinearRetry  # noqa: PLC0415
+
+    # the storage SDK's default waits 15 s, 18 s, 24 s... between tries
+    retry = LinearRetry(backoff=2, random_jitter_range=1, retry_total=4)
+    return {"retry_policy": retry, "connection_timeout": 5, "read_timeout": 60}
+
+
 _SAS_LIFETIME = timedelta(minutes=15)
 
 
@@ -78,7 +90,8 @@ class BlockCopier:
     def _client(self, key: str) -> Any:
         from azure.storage.blob import BlobClient  # noqa: PLC0415
 
-        return BlobClient(self._endpoint, self._container, key, credential=self._credential())
+        credential = self._credential()
+        return BlobClient(self._endpoint, self._container, key, credential=credential, **_bounded())
 
     def listing(self, prefix: str) -> Iterator[tuple[str, int, str]]:
         """Name, size and ETag of the container's blobs under the full ``prefix``.
@@ -90,7 +103,10 @@ class BlockCopier:
         from azure.core import exceptions as ae  # noqa: PLC0415
         from azure.storage.blob import ContainerClient  # noqa: PLC0415
 
-        container = ContainerClient(self._endpoint, self._container, credential=self._credential())
+        credential = self._credential()
+        container = ContainerClient(
+            self._endpoint, self._container, credential=credential, **_bounded()
+        )
         try:
             for blob in container.list_blobs(name_starts_with=prefix or None):
                 etag = str(blob.etag).strip('"')  # the SDK drops the quotes obstore keeps

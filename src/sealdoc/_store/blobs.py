@@ -331,17 +331,22 @@ class S3BlobStore(BlobStore):
         segments, opaque names have none). The listing costs botocore's CPU
         per page of 1,000 keys, not per document read or written.
         """
-        for entry in self._s3().list(prefix):
-            if _addressable(self._full(entry.path)):
-                yield entry
+        with _naming(self._url):
+            for entry in self._s3().list(prefix):
+                if _addressable(self._full(entry.path)):
+                    yield entry
 
     def _open_s3(self) -> S3Store:
         import fsspec.core  # noqa: PLC0415 - only for what obstore cannot do
 
         from .s3 import S3Store  # noqa: PLC0415
 
+        # botocore's retries and timeouts bounded as obstore's are (objects.py): an
+        # unreachable endpoint is a StoreError in seconds, not after minutes
+        bounded = {"connect_timeout": 5, "read_timeout": 60, "retries": _RETRIES}
+        options = {"config_kwargs": bounded, **self._options}
         with errors(self._url, "open", ""):
-            fs, bucket_root = fsspec.core.url_to_fs(self._url, **self._options)
+            fs, bucket_root = fsspec.core.url_to_fs(self._url, **options)
         return S3Store(fs, bucket_root, url=self._url)
 
     def _spill(self, path: str, mode: Any) -> Callable[[], Any] | None:
@@ -368,6 +373,20 @@ class S3BlobStore(BlobStore):
 
     def remove_versions(self, path: str) -> int:
         return self._s3().remove_versions(path)
+
+
+_RETRIES = {"max_attempts": 4, "mode": "standard"}
+
+
+@contextlib.contextmanager
+def _naming(url: str) -> Iterator[None]:
+    """botocore's errors, which name the operation, made to name the store too."""
+    try:
+        yield
+    except StoreError as exc:
+        if url in str(exc):
+            raise
+        raise StoreError(f"the store {url}: {exc}") from exc
 
 
 def _addressable(key: str) -> bool:
