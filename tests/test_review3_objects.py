@@ -474,3 +474,19 @@ def test_one_odd_blob_beside_the_documents_does_not_stop_an_azure_listing(
     ring.rotate()
     report = vault.rewrap_all()
     assert report.rewritten == 2, report
+
+
+def test_the_async_face_lists_past_an_odd_key_as_the_sync_one_does(moto_endpoint: str) -> None:
+    """AsyncVault.list ran obstore's own listing, which one key like ``a//b`` failed whole."""
+    import asyncio
+
+    from sealdoc.aio import AsyncVault
+
+    vault, ring = _vault_with_odd_neighbours(moto_endpoint)
+    options = s3_options(moto_endpoint)
+    aio = AsyncVault(vault.url, keys=ring, storage_options=options)
+
+    async def listing() -> list[str]:
+        return [doc_id async for doc_id in aio.list()]
+
+    assert sorted(asyncio.run(listing())) == ["doc1", "sub/doc2"]

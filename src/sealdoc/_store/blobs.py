@@ -51,6 +51,7 @@ from .objects import (
     PART,
     EmptyRangeError,
     NoContainerError,
+    ObjectStore,
     azure_target,
     connect,
     errors,
@@ -92,6 +93,10 @@ class BlobStore(Rooted):
         self._store = store
         self.root = root
         self._url = url
+
+    def async_face(self) -> ObjectStore:
+        """The async backend over the same obstore store (one connection pool, one config)."""
+        return ObjectStore(self._store, self.root, self._url)
 
     # -- reading -------------------------------------------------------------------
 

@@ -14,8 +14,10 @@ version) and on a write (``mode={"e_tag": ...}``).
   of :data:`PART`), completed only when the stream ended: a failed or
   cancelled put leaves no object (S3 keeps the unfinished upload's parts,
   invisible, until the bucket's lifecycle rule aborts it).
-* ``list``: obstore lists by path segments, so the listing is pushed down to
-  the prefix's last ``/`` and filtered here.
+* ``list``: not here. Both faces list through the sync backend
+  (:mod:`.blobs`; the async face runs it in its pool), which skips the keys
+  obstore cannot address; :func:`listed` is obstore's own listing, pushed
+  down to the prefix's last ``/`` and filtered, where nothing else can list.
 * Errors: 404 is :class:`DocumentNotFoundError`, 412 is
   :class:`DocumentChangedError`, anything else a :class:`StoreError` naming
   the store, after obstore's own bounded retries with back-off (throttling
@@ -259,12 +261,6 @@ def azure_target(
     return container, config, client
 
 
-def open_object_store(url: str, options: Mapping[str, Any]) -> ObjectStore:
-    """The async backend of ``url`` (``s3://bucket/prefix``, ``az://container/prefix``)."""
-    store, root = connect(url, options)
-    return ObjectStore(store, root, url)
-
-
 def is_s3(url: str) -> bool:
     return urlsplit(url).scheme in ("s3", "s3a")
 
@@ -418,12 +414,3 @@ class ObjectStore:
             # S3 and Azure answer a delete of nothing with success: look first
             await obstore.head_async(self._store, key)
             await obstore.delete_async(self._store, key)
-
-    async def list(self, prefix: str) -> AsyncIterator[Entry]:
-        import obstore  # noqa: PLC0415
-
-        folder, entries = listed(self.root, prefix)
-        with contextlib.suppress(NoContainerError), errors(self.url, "list", prefix):
-            async for batch in obstore.list(self._store, prefix=folder, chunk_size=1000):
-                for entry in entries(batch):
-                    yield entry

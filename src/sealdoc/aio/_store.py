@@ -14,11 +14,14 @@ import concurrent.futures
 import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from .._store.base import Entry, Head, VaultStore
 from ..exceptions import DocumentChangedError, StoreError
 from ._pool import offload
+
+if TYPE_CHECKING:
+    from .._store.objects import ObjectStore
 
 _PAGE = 1000  # listed entries fetched per thread hop
 
@@ -125,6 +128,35 @@ class ThreadedStore:
                 yield entry
             if len(entries) < _PAGE:
                 return
+
+
+class NativeStore:
+    """obstore's async calls for the documents; the sync backend's listing, run in the pool."""
+
+    def __init__(self, native: ObjectStore, listing: ThreadedStore) -> None:
+        self._native = native
+        self._listing = listing
+
+    def __repr__(self) -> str:
+        return f"NativeStore({self._native!r})"
+
+    async def head(self, path: str, length: int) -> Head:
+        return await self._native.head(path, length)
+
+    async def read_range(self, path: str, start: int, end: int, version: str) -> bytes:
+        return await self._native.read_range(path, start, end, version)
+
+    async def get(self, path: str) -> bytes:
+        return await self._native.get(path)
+
+    async def put(self, path: str, data: bytes | AsyncIterator[bytes]) -> str:
+        return await self._native.put(path, data)
+
+    async def delete(self, path: str) -> None:
+        await self._native.delete(path)
+
+    def list(self, prefix: str) -> AsyncIterator[Entry]:
+        return self._listing.list(prefix)
 
 
 async def _next(chunks: AsyncIterator[bytes]) -> bytes | None:

@@ -17,13 +17,13 @@ from .. import _format as fmt
 from .._format import Header, ParsedHeader, Suite
 from .._heads import HEAD_READ, header_wanted, public_header
 from .._store.base import Head
-from .._store.objects import UnsupportedOptionError, is_object_url, open_object_store
+from .._store.objects import UnsupportedOptionError, is_object_url
 from .._uri import KeysOrUris
 from .._vault import Vault
 from ..exceptions import DocumentNotFoundError
 from ._pool import offload
 from ._reader import AsyncReader
-from ._store import AsyncStore, ThreadedStore
+from ._store import AsyncStore, NativeStore, ThreadedStore
 from ._streams import sealed_chunks
 
 _T = TypeVar("_T")
@@ -64,7 +64,7 @@ class AsyncVault:
             "segment_size": segment_size,
         }
         self._store: AsyncStore
-        native = _native(url, storage_options or {})
+        native = _native(url, storage_options or {}, pool)
         if native is not None:
             # S3 and Azure natively async through obstore; the rules need no
             # store of their own (doc-id checks, names, keys, binding)
@@ -215,15 +215,22 @@ class AsyncVault:
                 yield doc_id
 
 
-def _native(url: str, options: Mapping[str, Any]) -> AsyncStore | None:
+def _native(
+    url: str, options: Mapping[str, Any], pool: ThreadPoolExecutor | None
+) -> AsyncStore | None:
     """obstore's async backend for S3 and Azure; None where the sync Vault's backend serves.
 
     As the sync Vault does (``open_store``): options obstore has no
-    counterpart for go through fsspec, run in the bounded pool.
+    counterpart for go through fsspec, run in the bounded pool. The listing
+    is the sync backend's, run in the pool a page at a time: one listing
+    rule for both faces (keys obstore cannot address skipped, not fatal).
     """
     if not is_object_url(url):
         return None
+    from .._store.blobs import open_blob_store  # noqa: PLC0415 - an optional extra
+
     try:
-        return open_object_store(url, options)
+        sync = open_blob_store(url, options)
     except UnsupportedOptionError:
         return None
+    return NativeStore(sync.async_face(), ThreadedStore(sync, pool))
