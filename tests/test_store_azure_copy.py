@@ -13,39 +13,39 @@ from typing import Any
 import pytest
 
 from sealdoc import DocumentChangedError, MemoryKeyring, Vault
+from sealdoc._store.base import Head
 
 from .azurite import azure_options, new_container
 
 BIG = 12 << 20  # over the 5 MiB under which a blob is rewritten whole
 
 
-def _vault(endpoint: str, ring: Any) -> Vault:
-    url = f"az://{new_container(endpoint)}/v"
-    return Vault(url, keys=ring, storage_options=azure_options(endpoint))
-
-
-def test_a_write_between_the_read_and_the_replace_is_refused(azurite_endpoint: str) -> None:
-    ring = MemoryKeyring()
-    vault = _vault(azurite_endpoint, ring)
+def _read_then_overwritten(endpoint: str, theirs: bytes) -> tuple[Vault, str, Head, int]:
+    """A big blob read as a job reads it (path, head, header length), then another writer's put."""
+    vault = Vault(
+        f"az://{new_container(endpoint)}/v",
+        keys=MemoryKeyring(),
+        storage_options=azure_options(endpoint),
+    )
     vault.put("big", os.urandom(BIG))
     path = vault.path_of("big")
     head = vault.store.read_head(path, 4096)
     offset = vault.inspect("big").header_length
-    vault.put("big", b"another writer's version")
+    vault.put("big", theirs)
+    return vault, path, head, offset
+
+
+def test_a_write_between_the_read_and_the_replace_is_refused(azurite_endpoint: str) -> None:
+    vault, path, head, offset = _read_then_overwritten(azurite_endpoint, b"another version")
     with pytest.raises(DocumentChangedError):
         vault.store.replace_header(path, head.version, head.data[:offset], offset)
-    assert vault.get("big") == b"another writer's version"
+    assert vault.get("big") == b"another version"
 
 
 def test_a_write_during_the_copy_is_refused_by_the_service(azurite_endpoint: str) -> None:
     """The copy itself is conditional: a version that moved on after the check is not copied."""
-    ring = MemoryKeyring()
-    vault = _vault(azurite_endpoint, ring)
-    vault.put("big", os.urandom(BIG))
-    path = vault.path_of("big")
-    head = vault.store.read_head(path, 4096)
-    offset = vault.inspect("big").header_length
-    vault.put("big", os.urandom(BIG))  # another writer, after the store's own version check
+    # another writer, after the store's own version check: the copier is called directly
+    vault, path, head, offset = _read_then_overwritten(azurite_endpoint, os.urandom(BIG))
     copier: Any = vault.store._copier  # type: ignore[attr-defined]
     theirs = vault.get("big")
     with pytest.raises(DocumentChangedError):
