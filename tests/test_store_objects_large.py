@@ -145,7 +145,7 @@ def test_a_multipart_replace_whose_answer_was_lost_is_reported_as_written(
     """
     completions: list[Request] = []
     stale = Canned(412, PRECONDITION_FAILED)
-    first = [LOSE_AFTER]  # what the first completion meets; any repeat is refused as stale
+    first: list[object] = [LOSE_AFTER]  # what the first completion meets; a repeat: stale
 
     def fault(request: Request) -> object:
         if request.method == "POST" and "uploadId=" in request.target:
