@@ -490,3 +490,39 @@ def test_the_async_face_lists_past_an_odd_key_as_the_sync_one_does(moto_endpoint
         return [doc_id async for doc_id in aio.list()]
 
     assert sorted(asyncio.run(listing())) == ["doc1", "sub/doc2"]
+
+
+NO_SUCH_KEY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code>'
+    b"<Message>The specified key does not exist.</Message></Error>"
+)
+
+
+def test_a_document_deleted_before_its_replace_is_a_change_not_a_missing_bucket(
+    moto_endpoint: str,
+) -> None:
+    """AWS answers an If-Match PUT of a key deleted meanwhile 404 NoSuchKey (moto: 412).
+
+    The review feared every 404 on a write reads as "no such bucket" (a
+    store fault failing the job). obstore reports that 404 as a failed
+    precondition: the replace is refused as changed, and the job reads the
+    document again and counts it missing. A proxy answers as AWS does.
+    """
+    from sealdoc import DocumentChangedError, MemoryKeyring, Vault
+
+    from .proxy import Canned, FaultProxy, Request
+
+    def deleted(request: Request) -> object:
+        conditional = "if-match" in request.headers
+        return Canned(404, NO_SUCH_KEY) if request.method == "PUT" and conditional else None
+
+    bucket = new_bucket(moto_endpoint)
+    with FaultProxy(moto_endpoint, deleted) as proxy:
+        options = s3_options(proxy.endpoint)
+        vault = Vault(f"s3://{bucket}/w", keys=MemoryKeyring(), storage_options=options)
+        vault.put("doc", b"statement")
+        path = vault.path_of("doc")
+        head = vault.store.read_head(path, 1 << 20)
+        with pytest.raises(DocumentChangedError) as caught:
+            vault.store.replace(path, head.version, lambda f: f.write(b"a new version"))
+    assert "no such bucket" not in str(caught.value)
